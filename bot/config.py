@@ -1,0 +1,99 @@
+"""All settings in one place, typed, read once from the environment (and ``.env`` if present).
+
+Names are the contract of ../shared/DESIGN.md: operators' ``.env`` files and the README rely on
+them, so they are spelled out here rather than derived.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value the bot cannot use; the message names the variable."""
+
+
+def _int_list(env: Mapping[str, str], name: str) -> tuple[int, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    try:
+        return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{name} must be a comma-separated list of numeric ids, got {raw!r}"
+        ) from exc
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: str | None = None
+    database_url: str | None = None
+    data_dir: Path = Path("./data")
+    guild_ids: tuple[int, ...] = ()
+    admin_role_ids: tuple[int, ...] = ()
+    owner_ids: tuple[int, ...] = ()
+    data_api_url: str = "https://data-api.polymarket.com"
+    gamma_api_url: str = "https://gamma-api.polymarket.com"
+    clob_api_url: str = "https://clob.polymarket.com"
+    rtds_url: str = "wss://ws-live-data.polymarket.com"
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+    leaderboard_refresh_seconds: float = 60.0
+    order_sync_seconds: float = 60.0
+    leaderboard_candidates: int = 200
+    trader_detail_ttl_seconds: float = 600.0
+    detail_concurrency: int = 4
+    http_timeout_seconds: float = 10.0
+    http_max_retries: int = 4
+    snapshot_retention_days: float = 7.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def text(name: str, default: str | None = None) -> str | None:
+            value = env.get(name, "").strip()
+            return value or default
+
+        candidates = int(_number(env, "LEADERBOARD_CANDIDATES", 200, minimum=1))
+        return cls(
+            discord_token=text("DISCORD_TOKEN"),
+            database_url=text("DATABASE_URL"),
+            data_dir=Path(text("BOT_DATA_DIR", "./data") or "./data"),
+            guild_ids=_int_list(env, "DISCORD_GUILD_IDS"),
+            admin_role_ids=_int_list(env, "BOT_ADMIN_ROLE_IDS"),
+            owner_ids=_int_list(env, "BOT_OWNER_IDS"),
+            data_api_url=(text("POLYMARKET_DATA_API_URL") or cls.data_api_url).rstrip("/"),
+            gamma_api_url=(text("POLYMARKET_GAMMA_API_URL") or cls.gamma_api_url).rstrip("/"),
+            clob_api_url=(text("POLYMARKET_CLOB_API_URL") or cls.clob_api_url).rstrip("/"),
+            rtds_url=text("POLYMARKET_RTDS_URL") or cls.rtds_url,
+            discord_api_base=text("DISCORD_API_BASE"),
+            discord_gateway_url=text("DISCORD_GATEWAY_URL"),
+            leaderboard_refresh_seconds=_number(env, "LEADERBOARD_REFRESH_SECONDS", 60.0, 0.1),
+            order_sync_seconds=_number(env, "ORDER_SYNC_SECONDS", 60.0, 0.1),
+            leaderboard_candidates=min(candidates, 1050),
+            trader_detail_ttl_seconds=_number(env, "TRADER_DETAIL_TTL_SECONDS", 600.0, 1.0),
+            detail_concurrency=int(_number(env, "TRADER_DETAIL_CONCURRENCY", 4, 1)),
+            http_timeout_seconds=_number(env, "HTTP_TIMEOUT_SECONDS", 10.0, 0.05),
+            http_max_retries=int(_number(env, "HTTP_MAX_RETRIES", 4, 0)),
+            snapshot_retention_days=_number(env, "SNAPSHOT_RETENTION_DAYS", 7.0, 0.01),
+            log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
+        )

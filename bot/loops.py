@@ -1,0 +1,123 @@
+"""Background loops that log (never die on) a failed iteration and report their health.
+
+discord.py's ``tasks.loop`` stops for good on an unexpected exception and has no notion of
+backoff or "run now"; this small runner gives both, plus the status ``/admin status`` shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopStatus:
+    name: str
+    interval: float
+    runs: int = 0
+    last_started_at: float | None = None
+    last_duration: float | None = None
+    last_outcome: str = "never run"
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    next_run_at: float | None = None
+    running: bool = False
+
+
+class PeriodicTask:
+    """Runs ``body`` every ``interval`` seconds; after failures waits longer (capped backoff)."""
+
+    def __init__(
+        self,
+        name: str,
+        interval: float,
+        body: Callable[[], Awaitable[object]],
+        *,
+        max_backoff: float = 600.0,
+        run_first_immediately: bool = True,
+    ) -> None:
+        self.name = name
+        self.interval = interval
+        self._body = body
+        self._max_backoff = max(max_backoff, interval)
+        self._run_first = run_first_immediately
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.status = LoopStatus(name=name, interval=interval)
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name=self.name)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        self.status.next_run_at = None
+
+    def trigger(self) -> None:
+        """Run the next iteration now instead of at its scheduled time."""
+        self._wake.set()
+
+    @property
+    def is_running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def _delay(self) -> float:
+        failures = self.status.consecutive_failures
+        if failures == 0:
+            return self.interval
+        return min(self._max_backoff, self.interval * (2 ** min(failures, 10)))
+
+    async def run_once(self) -> bool:
+        """One iteration with bookkeeping; returns whether it succeeded. Never raises."""
+        status = self.status
+        status.running = True
+        status.last_started_at = time.time()
+        started = time.perf_counter()
+        try:
+            await self._body()
+        except asyncio.CancelledError:
+            status.running = False
+            raise
+        except Exception as exc:
+            status.consecutive_failures += 1
+            status.last_outcome = "failed"
+            status.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            log.exception(
+                "loop %s iteration failed (%d in a row)", self.name, status.consecutive_failures
+            )
+            ok = False
+        else:
+            status.consecutive_failures = 0
+            status.last_outcome = "ok"
+            status.last_error = None
+            ok = True
+        status.runs += 1
+        status.last_duration = time.perf_counter() - started
+        status.running = False
+        return ok
+
+    async def _loop(self) -> None:
+        if not self._run_first:
+            await self._sleep(self.interval)
+        while True:
+            await self.run_once()
+            await self._sleep(self._delay())
+
+    async def _sleep(self, delay: float) -> None:
+        self.status.next_run_at = time.time() + delay
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        except TimeoutError:
+            pass

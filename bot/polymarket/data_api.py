@@ -1,0 +1,110 @@
+"""Data API v1 client: the only place that knows its paths and parameters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from bot.polymarket.http import PolymarketHTTP, UpstreamError
+from bot.polymarket.records import (
+    Activity,
+    ClosedPosition,
+    LeaderboardRow,
+    Position,
+    RecordError,
+)
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+PERIODS = ("day", "week", "month", "all")
+ORDERS = ("PNL", "VOL")
+LEADERBOARD_PAGE = 50  # the API never returns more rows per page
+LEADERBOARD_MAX_OFFSET = 1000
+
+
+def parse_rows(endpoint: str, body: Any, parse: Callable[[dict[str, Any]], R]) -> list[R]:
+    """Parse a bare-array body row by row; a bad row is skipped and logged, not fatal."""
+    if isinstance(body, dict) and isinstance(body.get("data"), list):
+        body = body["data"]  # the v2 envelope, should a base URL point at v2
+    if not isinstance(body, list):
+        raise UpstreamError(endpoint, f"expected a JSON array, got {type(body).__name__}")
+    rows: list[R] = []
+    skipped = 0
+    for item in body:
+        if not isinstance(item, dict):
+            skipped += 1
+            continue
+        try:
+            rows.append(parse(item))
+        except RecordError as exc:
+            skipped += 1
+            log.debug("%s: skipped row: %s", endpoint, exc)
+    if skipped:
+        log.warning("%s: skipped %d malformed rows of %d", endpoint, skipped, len(body))
+    return rows
+
+
+class DataAPI:
+    def __init__(self, http: PolymarketHTTP) -> None:
+        self._http = http
+
+    async def leaderboard_page(
+        self, period: str, order: str, *, limit: int = LEADERBOARD_PAGE, offset: int = 0
+    ) -> list[LeaderboardRow]:
+        body = await self._http.get_json(
+            "data",
+            "/v1/leaderboard",
+            {
+                "timePeriod": period.upper(),
+                "orderBy": order,
+                "limit": limit,
+                "offset": offset,
+                "category": "OVERALL",
+            },
+        )
+        return parse_rows("data:/v1/leaderboard", body, LeaderboardRow.from_api)
+
+    async def leaderboard(self, period: str, order: str, total: int) -> list[LeaderboardRow]:
+        """Up to ``total`` rows, paged 50 at a time; stops early at a short page."""
+        rows: list[LeaderboardRow] = []
+        offset = 0
+        while len(rows) < total and offset <= LEADERBOARD_MAX_OFFSET:
+            limit = min(LEADERBOARD_PAGE, total - len(rows))
+            page = await self.leaderboard_page(period, order, limit=limit, offset=offset)
+            rows.extend(page)
+            if len(page) < limit:
+                break
+            offset += limit
+        return rows
+
+    async def positions(self, wallet: str, *, limit: int = 100) -> list[Position]:
+        body = await self._http.get_json(
+            "data", "/positions", {"user": wallet, "limit": limit, "sizeThreshold": 1}
+        )
+        return parse_rows("data:/positions", body, Position.from_api)
+
+    async def closed_positions(self, wallet: str, *, limit: int = 50) -> list[ClosedPosition]:
+        """The most recent closed positions: recency matters more than the biggest ones."""
+        body = await self._http.get_json(
+            "data",
+            "/closed-positions",
+            {"user": wallet, "limit": limit, "sortBy": "TIMESTAMP", "sortDirection": "DESC"},
+        )
+        return parse_rows("data:/closed-positions", body, ClosedPosition.from_api)
+
+    async def activity(self, wallet: str, *, limit: int = 100) -> list[Activity]:
+        body = await self._http.get_json(
+            "data",
+            "/activity",
+            {
+                "user": wallet,
+                "limit": limit,
+                "type": "TRADE",
+                "sortBy": "TIMESTAMP",
+                "sortDirection": "DESC",
+            },
+        )
+        return parse_rows("data:/activity", body, Activity.from_api)
