@@ -1,0 +1,87 @@
+"""``python -m bot``: settings, embedded PostgreSQL when needed, migrations, then the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+import aiohttp
+import discord
+from dotenv import load_dotenv
+
+from bot.client import PolymarketBot, apply_discord_overrides
+from bot.config import ConfigError, Settings
+from db.embedded import EmbeddedPostgres
+from db.migrate import migrate
+from db.pool import create_pool
+
+log = logging.getLogger("bot")
+
+NO_TOKEN = (
+    "DISCORD_TOKEN is not set: create an application at "
+    "https://discord.com/developers/applications, add a bot, copy its token into .env "
+    "as DISCORD_TOKEN=..., and run again."
+)
+USER_AGENT = "polymarket-discord-bot/1.0"
+
+
+async def run_bot(settings: Settings, dsn: str) -> None:
+    pool = await create_pool(dsn)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        async with aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as session:
+            bot = PolymarketBot(settings, pool, session)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                try:
+                    loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+                except (NotImplementedError, RuntimeError):
+                    pass  # not on the main thread, or Windows: Ctrl+C still ends the run
+            async with bot:
+                assert settings.discord_token is not None
+                await bot.start(settings.discord_token)
+    finally:
+        await pool.close()
+
+
+def main() -> int:
+    load_dotenv()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    if not settings.discord_token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    apply_discord_overrides(settings)
+
+    embedded: EmbeddedPostgres | None = None
+    dsn = settings.database_url
+    if not dsn:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        dsn = embedded.start()
+    try:
+        asyncio.run(run_bot(settings, dsn))
+    except discord.LoginFailure:
+        print(
+            "Discord rejected DISCORD_TOKEN: copy the bot token again and retry.", file=sys.stderr
+        )
+        return 2
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Who may run admin commands (DESIGN.md): Manage Server, a configured role, or an owner id."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import discord
+from discord import app_commands
+
+
+class NotAdmin(app_commands.CheckFailure):
+    """Raised at run time for non-admins; the tree turns it into a one-sentence reply."""
+
+
+def is_admin(
+    user: discord.abc.User, admin_role_ids: Collection[int], owner_ids: Collection[int]
+) -> bool:
+    if user.id in owner_ids:
+        return True
+    if not isinstance(user, discord.Member):
+        return False
+    permissions = user.guild_permissions
+    if permissions.administrator or permissions.manage_guild:
+        return True
+    return any(role.id in admin_role_ids for role in user.roles)
+
+
+def admin_only() -> app_commands.check:  # type: ignore[valid-type]
+    """Checked on every call: hiding the command (default permissions) is not enough."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        settings = interaction.client.settings  # type: ignore[attr-defined]
+        if is_admin(interaction.user, settings.admin_role_ids, settings.owner_ids):
+            return True
+        raise NotAdmin("admin only")
+
+    return app_commands.check(predicate)

@@ -1,0 +1,142 @@
+"""The bot object: owns the pool, the HTTP session, the cache and the bus; loads the cogs.
+
+Everything long-lived hangs off this object (no module-level state), so tests can run a whole
+bot against local fakes and throw it away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+import aiohttp
+import asyncpg
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.cache import HotCache
+from bot.config import Settings
+from bot.events import EventBus
+from bot.loops import PeriodicTask
+from bot.polymarket.data_api import DataAPI
+from bot.polymarket.http import PolymarketHTTP
+from bot.services.leaderboard import LeaderboardService
+from bot.services.trader_stats import TraderStatsStore
+from bot.tree import BotTree
+from db import leaderboard_queries as queries
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.leaderboard", "cogs.admin")
+_TREE_HASH_KEY = "command_tree_hash"
+
+
+def apply_discord_overrides(settings: Settings) -> None:
+    """Point discord.py at a local fake or proxy (DISCORD_API_BASE / DISCORD_GATEWAY_URL)."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base.rstrip("/")
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+class PolymarketBot(commands.Bot):
+    def __init__(
+        self, settings: Settings, pool: asyncpg.Pool, session: aiohttp.ClientSession
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = False
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            tree_cls=BotTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.pool = pool
+        self.session = session
+        self.cache = HotCache()
+        self.bus = EventBus()
+        self.loops: dict[str, PeriodicTask] = {}
+        self.polymarket = PolymarketHTTP(
+            session,
+            hosts={
+                "data": settings.data_api_url,
+                "gamma": settings.gamma_api_url,
+                "clob": settings.clob_api_url,
+            },
+            timeout=settings.http_timeout_seconds,
+            max_retries=settings.http_max_retries,
+        )
+        self.data_api = DataAPI(self.polymarket)
+        self.trader_stats = TraderStatsStore(
+            self.data_api,
+            pool,
+            ttl=settings.trader_detail_ttl_seconds,
+            refresh_interval=settings.leaderboard_refresh_seconds,
+            concurrency=settings.detail_concurrency,
+        )
+        self.leaderboard = LeaderboardService(
+            pool,
+            self.data_api,
+            self.trader_stats,
+            self.cache,
+            self.bus,
+            candidates=settings.leaderboard_candidates,
+            refresh_interval=settings.leaderboard_refresh_seconds,
+            retention_days=settings.snapshot_retention_days,
+        )
+        self.commands_synced = False
+
+    async def setup_hook(self) -> None:
+        await self.leaderboard.warm()
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    def register_loop(self, loop: PeriodicTask) -> PeriodicTask:
+        self.loops[loop.name] = loop
+        return loop
+
+    async def sync_commands(self) -> None:
+        """Sync only when the command tree changed since the last sync (Discord rate-limits it)."""
+        guilds = [discord.Object(gid) for gid in self.settings.guild_ids]
+        for guild in guilds:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        digest_source = json.dumps(
+            {
+                "app": self.application_id,
+                "commands": payload,
+                "guilds": sorted(self.settings.guild_ids),
+            },
+            sort_keys=True,
+        )
+        digest = hashlib.sha256(digest_source.encode()).hexdigest()
+        async with self.pool.acquire() as conn:
+            if await queries.get_state(conn, _TREE_HASH_KEY) == digest:
+                log.info("command tree unchanged; not syncing")
+                return
+        if guilds:
+            for guild in guilds:
+                await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        async with self.pool.acquire() as conn:
+            await queries.set_state(conn, _TREE_HASH_KEY, digest)
+        self.commands_synced = True
+        log.info("synced %d commands to %s", len(payload), self.settings.guild_ids or "all guilds")
+
+    async def close(self) -> None:
+        for extension in list(self.extensions):
+            try:
+                await self.unload_extension(extension)
+            except Exception:
+                log.exception("unloading %s failed", extension)
+        for loop in self.loops.values():
+            await loop.stop()
+        await self.bus.close()
+        await self.cache.close()
+        await super().close()

@@ -1,0 +1,55 @@
+"""Leaderboard page -> embed. Pure: the same page and freshness always give the same embed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import discord
+
+from bot.render.text import display_name, full_time, money, profile_url, relative_time
+from bot.services.boards import BoardPage
+from bot.services.leaderboard import Freshness
+
+PERIOD_LABELS = {"day": "Today", "week": "This week", "month": "This month", "all": "All time"}
+METRIC_LABELS = {"pnl": "PnL", "volume": "Volume", "score": "Copy score"}
+COLOUR = discord.Colour.from_rgb(46, 92, 255)
+STALE_COLOUR = discord.Colour.orange()
+
+
+def leaderboard_embed(page: BoardPage, freshness: Freshness) -> discord.Embed:
+    title = (
+        f"Polymarket leaderboard · {PERIOD_LABELS[page.period]} · by {METRIC_LABELS[page.metric]}"
+    )
+    lines = []
+    for offset, entry in enumerate(page.entries):
+        rank = page.first_rank + offset
+        name = display_name(entry.user_name, entry.wallet)
+        lines.append(
+            f"**{rank}.** [{name}]({profile_url(entry.wallet)})"
+            f" · PnL **{money(entry.pnl)}** · Vol {money(entry.volume)}"
+            f" · Score **{entry.score:.1f}**"
+        )
+    if not lines:
+        lines.append("No traders ranked for this period yet.")
+    lines.append("")
+    if freshness.stale:
+        since = (
+            f"last updated {relative_time(freshness.since)} ({full_time(freshness.since)})"
+            if freshness.since
+            else "never updated"
+        )
+        lines.append(f"⚠️ Data may be stale: {since}. Polymarket is not answering; retrying.")
+    else:
+        lines.append(f"Updated {relative_time(page.updated_at)}")
+    embed = discord.Embed(
+        title=title,
+        description="\n".join(lines),
+        colour=STALE_COLOUR if freshness.stale else COLOUR,
+    )
+    # Footers cannot render <t:…:R>; the relative time is the description's last line and the
+    # footer carries Discord's own timestamp (shown in each reader's time zone).
+    embed.set_footer(
+        text=f"Page {page.page}/{page.total_pages} · {page.trader_count} traders · Updated"
+    )
+    embed.timestamp = datetime.fromtimestamp(page.updated_at, tz=UTC)
+    return embed

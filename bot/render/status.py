@@ -1,0 +1,87 @@
+"""/admin status embed: loops, periods, cache, upstream calls. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import discord
+
+from bot.loops import LoopStatus
+from bot.render.text import relative_time
+from bot.services.leaderboard import PeriodState
+
+FIELD_LIMIT = 1024
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= FIELD_LIMIT else text[: FIELD_LIMIT - 1] + "…"
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def loop_line(status: LoopStatus) -> str:
+    last = relative_time(status.last_started_at) if status.last_started_at else "never"
+    duration = f"{status.last_duration:.2f}s" if status.last_duration is not None else "—"
+    upcoming = relative_time(status.next_run_at) if status.next_run_at else "—"
+    line = (
+        f"**{status.name}** every {status.interval:g}s · last {last} ({duration}, "
+        f"{'running' if status.running else status.last_outcome}) · next {upcoming} · "
+        f"failures in a row: {status.consecutive_failures}"
+    )
+    if status.last_error:
+        line += f"\n  ↳ {discord.utils.escape_markdown(status.last_error[:150])}"
+    return line
+
+
+def status_embed(
+    *,
+    loops: Sequence[LoopStatus],
+    cache: Sequence[Mapping[str, Any]],
+    calls: Mapping[str, int],
+    failures: Mapping[str, int],
+    calls_since: float,
+    periods: Mapping[str, PeriodState],
+) -> discord.Embed:
+    embed = discord.Embed(title="Bot status", colour=discord.Colour.dark_grey())
+    embed.add_field(
+        name="Background loops",
+        value=_clip("\n".join(loop_line(s) for s in loops) or "none running"),
+        inline=False,
+    )
+    period_lines = []
+    for period, state in periods.items():
+        ok = relative_time(state.last_success_at) if state.last_success_at else "never"
+        line = f"**{period}** last success {ok}, failures in a row {state.consecutive_failures}"
+        if state.last_error:
+            line += f" ({discord.utils.escape_markdown(state.last_error[:80])})"
+        period_lines.append(line)
+    embed.add_field(name="Leaderboard periods", value=_clip("\n".join(period_lines)), inline=False)
+    cache_lines = []
+    for item in cache:
+        age = item.get("age") if item.get("kind") == "snapshot" else item.get("oldest_age")
+        cache_lines.append(
+            f"`{item['name']}` {item.get('kind')} · entries {item.get('entries', 0)} · "
+            f"age {_age(age)} · v{item.get('version', '—')} · hits {item.get('hits', 0)} "
+            f"misses {item.get('misses', 0)}"
+        )
+    embed.add_field(name="Cache", value=_clip("\n".join(cache_lines) or "empty"), inline=False)
+    call_lines = [
+        f"`{endpoint}` {count}"
+        + (f" ({failures[endpoint]} failed)" if failures.get(endpoint) else "")
+        for endpoint, count in sorted(calls.items())
+    ]
+    embed.add_field(
+        name=f"Upstream calls since {relative_time(calls_since)}",
+        value=_clip("\n".join(call_lines) or "none yet"),
+        inline=False,
+    )
+    return embed

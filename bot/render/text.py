@@ -1,0 +1,51 @@
+"""Formatting helpers shared by every embed: money, names, Discord timestamps.
+
+Trader names are upstream text: they are escaped (markdown and mentions) before they reach an
+embed, and default usernames (``0x<wallet>-<ms>``) are replaced by a short wallet.
+"""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+PROFILE_URL = "https://polymarket.com/profile/{wallet}"
+_DEFAULT_NAME_RE = re.compile(r"^0x[0-9a-fA-F]{40}(-\d+)?$")
+
+
+def short_wallet(wallet: str) -> str:
+    return f"{wallet[:6]}…{wallet[-4:]}" if len(wallet) > 12 else wallet
+
+
+def display_name(user_name: str, wallet: str, limit: int = 32) -> str:
+    """A safe, short label: escaped markdown/mentions, or the short wallet for default names."""
+    name = (user_name or "").strip()
+    if not name or _DEFAULT_NAME_RE.match(name):
+        return short_wallet(wallet)
+    if len(name) > limit:
+        name = name[: limit - 1] + "…"
+    name = discord.utils.escape_mentions(discord.utils.escape_markdown(name))
+    return name.replace("[", "\\[").replace("]", "\\]")
+
+
+def profile_url(wallet: str) -> str:
+    return PROFILE_URL.format(wallet=wallet)
+
+
+def money(value: float) -> str:
+    """$1.23M / $45.6K / $789 with the sign in front: compact enough for a 10-row embed."""
+    sign = "-" if value < 0 else ""
+    amount = abs(value)
+    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if amount >= threshold:
+            return f"{sign}${amount / threshold:.2f}{suffix}"
+    return f"{sign}${amount:,.0f}"
+
+
+def relative_time(timestamp: float) -> str:
+    return f"<t:{int(timestamp)}:R>"
+
+
+def full_time(timestamp: float) -> str:
+    return f"<t:{int(timestamp)}:f>"

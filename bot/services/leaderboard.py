@@ -1,0 +1,290 @@
+"""The leaderboard: refreshed in the background, persisted, and served from memory.
+
+A refresh fetches candidates for every period and both orderings, refreshes the score inputs
+of the traders that need it, scores and ranks, writes every period's snapshot in one
+transaction, and only then swaps the in-memory boards. A failed period keeps its previous
+board and is recorded as FAILED; commands never wait on Polymarket unless no board was ever
+stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from bot.cache import HotCache, SingleFlight
+from bot.events import ADMIN_REFRESH, LEADERBOARD_REPLACED, TRADE_STORED, Event, EventBus
+from bot.polymarket.data_api import ORDERS, DataAPI
+from bot.polymarket.records import LeaderboardRow
+from bot.services.boards import (
+    PERIODS,
+    BoardPage,
+    PeriodBoard,
+    build_board,
+    merge_candidates,
+    page_of,
+)
+from bot.services.scoring import population_win_rate
+from bot.services.trader_stats import TraderStatsStore
+from db import leaderboard_queries as queries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PeriodState:
+    """What commands need to say about freshness: when it last worked, and whether it failed."""
+
+    last_attempt_at: float | None = None
+    last_success_at: float | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+
+
+@dataclass(frozen=True)
+class Freshness:
+    stale: bool
+    since: float | None  # when the served data was last refreshed successfully
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class RefreshReport:
+    duration: float
+    trader_count: int
+    rows_written: int
+    periods_ok: tuple[str, ...]
+    periods_failed: dict[str, str] = field(default_factory=dict)
+    details_fetched: int = 0
+    details_failed: int = 0
+
+
+class LeaderboardRefreshError(RuntimeError):
+    """Every period failed; the loop records it and backs off."""
+
+
+def slot_name(period: str) -> str:
+    return f"leaderboard:{period}"
+
+
+class LeaderboardService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        data_api: DataAPI,
+        stats: TraderStatsStore,
+        cache: HotCache,
+        bus: EventBus,
+        *,
+        candidates: int = 200,
+        refresh_interval: float = 60.0,
+        retention_days: float = 7.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._pool = pool
+        self._api = data_api
+        self.stats = stats
+        self._cache = cache
+        self._bus = bus
+        self.candidates = candidates
+        self.refresh_interval = refresh_interval
+        self._retention_days = retention_days
+        self._clock = clock
+        self._flight: SingleFlight[str, RefreshReport] = SingleFlight()
+        self.states: dict[str, PeriodState] = {period: PeriodState() for period in PERIODS}
+        self.last_report: RefreshReport | None = None
+        bus.subscribe(TRADE_STORED, self._on_trade)
+        bus.subscribe(ADMIN_REFRESH, self._on_admin_refresh)
+
+    # ---- reading (the hot path) -------------------------------------------------------------
+
+    def board(self, period: str) -> PeriodBoard | None:
+        current = self._cache.snapshot(slot_name(period)).get()
+        return None if current is None else current.value
+
+    def page(self, period: str, metric: str, page: int) -> BoardPage | None:
+        board = self.board(period)
+        return None if board is None else page_of(board, metric, page)
+
+    def freshness(self, period: str) -> Freshness:
+        board = self.board(period)
+        state = self.states[period]
+        since = board.updated_at if board is not None else None
+        if state.consecutive_failures > 0:
+            return Freshness(True, since, state.last_error or "the last refresh failed")
+        if since is not None and self._clock() - since > 2 * self.refresh_interval:
+            return Freshness(True, since, "no refresh has completed recently")
+        return Freshness(False, since, None)
+
+    # ---- start-up -----------------------------------------------------------------------------
+
+    async def warm(self) -> int:
+        """Load the latest stored boards and trader stats; returns how many periods were loaded."""
+        async with self._pool.acquire() as conn:
+            await queries.mark_stale_in_progress(conn)
+            boards = await queries.load_latest_boards(conn)
+            last = await queries.last_refresh_states(conn)
+        for period, board in boards.items():
+            self._cache.snapshot(slot_name(period)).swap(board, updated_at=board.updated_at)
+            self.states[period].last_success_at = board.updated_at
+        for period, row in last.items():
+            if row["status"] == "FAILED" and period in self.states:
+                state = self.states[period]
+                state.consecutive_failures = 1
+                state.last_error = row["error"]
+                state.last_attempt_at = row["started_at"].timestamp()
+        loaded = await self.stats.load()
+        log.info("warm start: %d periods, %d trader stats from PostgreSQL", len(boards), loaded)
+        return len(boards)
+
+    async def wait_for_board(self, period: str, wait_seconds: float) -> PeriodBoard | None:
+        """Only for a bot that never stored a board: join (or start) the refresh and wait."""
+        if (board := self.board(period)) is not None:
+            return board
+        try:
+            await asyncio.wait_for(asyncio.shield(self.refresh()), timeout=wait_seconds)
+        except Exception as exc:
+            log.warning("waiting for a first %s board: %s", period, exc)
+        return self.board(period)
+
+    # ---- refreshing -----------------------------------------------------------------------------
+
+    @property
+    def refreshing(self) -> bool:
+        return self._flight.in_flight("refresh")
+
+    async def refresh(self) -> RefreshReport:
+        """Refresh all periods; a refresh already running is joined, never doubled."""
+        return await self._flight.run("refresh", self._refresh)
+
+    async def _refresh(self) -> RefreshReport:
+        started = time.perf_counter()
+        for state in self.states.values():
+            state.last_attempt_at = self._clock()
+        async with self._pool.acquire() as conn:
+            snapshot_ids = await queries.begin_snapshots(conn, PERIODS)
+        try:
+            report = await self._refresh_periods(snapshot_ids, started)
+        except Exception as exc:
+            await self._record_failure(snapshot_ids, f"{type(exc).__name__}: {exc}", started)
+            raise
+        if not report.periods_ok:
+            errors = "; ".join(f"{p}: {e}" for p, e in report.periods_failed.items())
+            raise LeaderboardRefreshError(f"every period failed: {errors}")
+        return report
+
+    async def _record_failure(
+        self, snapshot_ids: dict[str, int], error: str, started: float
+    ) -> None:
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        for state in self.states.values():
+            state.last_error = error[:500]
+            state.consecutive_failures += 1
+        try:
+            async with self._pool.acquire() as conn:
+                for snapshot_id in snapshot_ids.values():
+                    await queries.fail_snapshot(conn, snapshot_id, error, duration_ms)
+        except Exception:
+            log.exception("could not record the failed refresh")
+
+    async def _refresh_periods(self, snapshot_ids: dict[str, int], started: float) -> RefreshReport:
+        candidates, failed = await self._fetch_candidates()
+        wallets = {row.wallet for rows in candidates.values() for row in rows}
+        details = await self.stats.refresh(self.stats.due(wallets))
+
+        now = self._clock()
+        prior = population_win_rate(self.stats.stats.values())
+        boards = [
+            build_board(
+                period,
+                rows,
+                self.stats.stats,
+                now=now,
+                prior_win_rate=prior,
+                snapshot_id=snapshot_ids[period],
+            )
+            for period, rows in candidates.items()
+        ]
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        async with self._pool.acquire() as conn:
+            rows_written = await queries.write_boards(conn, boards, duration_ms)
+            for period, error in failed.items():
+                await queries.fail_snapshot(conn, snapshot_ids[period], error, duration_ms)
+        # PostgreSQL has the boards: now swap memory, so a restart never knows less than we do.
+        for board in boards:
+            self._cache.snapshot(slot_name(board.period)).swap(board, updated_at=now)
+            state = self.states[board.period]
+            state.last_success_at = now
+            state.last_error = None
+            state.consecutive_failures = 0
+        for period, error in failed.items():
+            state = self.states[period]
+            state.last_error = error
+            state.consecutive_failures += 1
+
+        report = RefreshReport(
+            duration=time.perf_counter() - started,
+            trader_count=len(wallets),
+            rows_written=rows_written,
+            periods_ok=tuple(board.period for board in boards),
+            periods_failed=failed,
+            details_fetched=details.fetched,
+            details_failed=details.failed,
+        )
+        self.last_report = report
+        if boards:
+            self._bus.publish(LEADERBOARD_REPLACED, periods=report.periods_ok)
+        await self._prune()
+        log.info(
+            "leaderboard refreshed in %.2fs: %d traders, %d rows, failed periods: %s",
+            report.duration,
+            report.trader_count,
+            rows_written,
+            ", ".join(failed) or "none",
+        )
+        return report
+
+    async def _fetch_candidates(self) -> tuple[dict[str, list[LeaderboardRow]], dict[str, str]]:
+        jobs = [(period, order) for period in PERIODS for order in ORDERS]
+        results = await asyncio.gather(
+            *(self._api.leaderboard(period, order, self.candidates) for period, order in jobs),
+            return_exceptions=True,
+        )
+        fetched: dict[str, list[list[LeaderboardRow]]] = {period: [] for period in PERIODS}
+        failed: dict[str, str] = {}
+        for (period, order), result in zip(jobs, results, strict=True):
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                failed.setdefault(period, f"{order}: {result}"[:500])
+            else:
+                fetched[period].append(result)
+        candidates = {
+            period: merge_candidates(*lists)
+            for period, lists in fetched.items()
+            if period not in failed
+        }
+        return candidates, failed
+
+    async def _prune(self) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                await queries.prune(conn, self._retention_days)
+        except Exception:
+            log.exception("pruning old leaderboard snapshots failed")
+
+    # ---- events ---------------------------------------------------------------------------------
+
+    async def _on_trade(self, event: Event) -> None:
+        wallet = str(event.data.get("wallet", "")).lower()
+        if wallet:
+            self.stats.expire(wallet)
+
+    async def _on_admin_refresh(self, event: Event) -> None:
+        if event.data.get("target") in ("traders", "all"):
+            self.stats.expire_all()

@@ -1,0 +1,115 @@
+"""Per-trader score inputs (positions, closed positions, activity), shared by all periods.
+
+Fetching three endpoints for every candidate every minute would blow the Data API's
+``/positions`` budget (150 per 10 s), so each trader's aggregates live for a TTL and a refresh
+only re-fetches the stalest few, plus any trader new to the board, at bounded concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import asyncpg
+
+from bot.polymarket.data_api import DataAPI
+from bot.services.scoring import TraderStats, summarize
+from db import leaderboard_queries as queries
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StatsRefresh:
+    fetched: int
+    failed: int
+
+
+class TraderStatsStore:
+    def __init__(
+        self,
+        data_api: DataAPI,
+        pool: asyncpg.Pool,
+        *,
+        ttl: float,
+        refresh_interval: float,
+        concurrency: int = 4,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._api = data_api
+        self._pool = pool
+        self.ttl = ttl
+        self._interval = refresh_interval
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._clock = clock
+        self.stats: dict[str, TraderStats] = {}
+        self.fetched_at: dict[str, float] = {}
+
+    async def load(self) -> int:
+        """Warm from PostgreSQL so a restart does not re-fetch every trader at once."""
+        async with self._pool.acquire() as conn:
+            rows = await queries.load_trader_stats(conn)
+        for wallet, fetched_at, data in rows:
+            try:
+                self.stats[wallet] = TraderStats.from_dict(data)
+            except (KeyError, TypeError, ValueError):
+                log.warning("ignoring unreadable stored stats of %s", wallet)
+                continue
+            self.fetched_at[wallet] = fetched_at
+        return len(self.stats)
+
+    def expire(self, wallet: str) -> None:
+        """Event-driven invalidation: the next refresh fetches this trader again."""
+        if wallet in self.fetched_at:
+            self.fetched_at[wallet] = 0.0
+
+    def expire_all(self) -> None:
+        for wallet in self.fetched_at:
+            self.fetched_at[wallet] = 0.0
+
+    def due(self, wallets: Iterable[str]) -> list[str]:
+        """New traders (all of them) then the stalest expired ones, within the per-refresh budget.
+
+        The budget is twice the steady-state need (every trader once per TTL), so a backlog
+        drains without bursting past the published limits.
+        """
+        now = self._clock()
+        wallets = list(dict.fromkeys(wallets))
+        new = [w for w in wallets if w not in self.fetched_at]
+        expired = sorted(
+            (w for w in wallets if w in self.fetched_at and now - self.fetched_at[w] >= self.ttl),
+            key=lambda w: self.fetched_at[w],
+        )
+        budget = 5 + int(2 * len(wallets) * self._interval / self.ttl)
+        return new + expired[:budget]
+
+    async def refresh(self, wallets: Iterable[str]) -> StatsRefresh:
+        wallets = list(wallets)
+        results = await asyncio.gather(*(self._fetch_one(w) for w in wallets))
+        fresh = [r for r in results if r is not None]
+        if fresh:
+            async with self._pool.acquire() as conn:
+                await queries.upsert_trader_stats(
+                    conn, [(s.wallet, self.fetched_at[s.wallet], s.to_dict()) for s in fresh]
+                )
+        return StatsRefresh(fetched=len(fresh), failed=len(wallets) - len(fresh))
+
+    async def _fetch_one(self, wallet: str) -> TraderStats | None:
+        async with self._semaphore:
+            try:
+                positions, closed, activity = await asyncio.gather(
+                    self._api.positions(wallet),
+                    self._api.closed_positions(wallet),
+                    self._api.activity(wallet),
+                )
+            except Exception as exc:  # one trader's failure must not fail the refresh
+                log.warning("details of %s not refreshed: %s", wallet, exc)
+                return None
+        now = self._clock()
+        stats = summarize(wallet, positions, closed, activity, now)
+        self.stats[wallet] = stats
+        self.fetched_at[wallet] = now
+        return stats

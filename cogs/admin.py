@@ -1,0 +1,88 @@
+"""/admin refresh and /admin status: hidden from non-admins and refused to them at run time."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.checks import admin_only
+from bot.client import PolymarketBot
+from bot.events import ADMIN_REFRESH
+from bot.render.status import status_embed
+
+log = logging.getLogger(__name__)
+
+Target = Literal["leaderboard", "traders", "markets", "all"]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot administration"):
+    def __init__(self, bot: PolymarketBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="refresh", description="Refresh cached Polymarket data now")
+    @app_commands.describe(target="What to refresh (default: leaderboard)")
+    @admin_only()
+    async def refresh(
+        self, interaction: discord.Interaction, target: Target = "leaderboard"
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        service = self.bot.leaderboard
+        joined = service.refreshing
+        self.bot.bus.publish(ADMIN_REFRESH, target=target, user_id=interaction.user.id)
+        await self.bot.bus.drain()
+        started = time.perf_counter()
+        try:
+            report = await service.refresh()
+        except Exception as exc:
+            log.warning("admin refresh failed: %s", exc)
+            await interaction.followup.send(
+                f"The refresh failed ({str(exc)[:200]}); the previous leaderboard is still "
+                "served. Check /admin status and try again later.",
+                ephemeral=True,
+            )
+            return
+        waited = time.perf_counter() - started
+        note = " (joined the refresh that was already running)" if joined else ""
+        failed = (
+            " Failed periods: " + ", ".join(report.periods_failed) + "."
+            if report.periods_failed
+            else ""
+        )
+        extra = ""
+        if target == "markets":
+            extra = (
+                " Markets are not cached by this version of the bot, so only the leaderboard ran."
+            )
+        elif target in ("traders", "all"):
+            extra = f" Trader details re-fetched: {report.details_fetched}."
+        await interaction.followup.send(
+            f"Leaderboard refreshed in {report.duration:.2f} s{note}: "
+            f"{report.trader_count} traders ranked across {len(report.periods_ok)} periods "
+            f"(waited {waited:.2f} s).{failed}{extra}",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="status", description="Background loops, cache and upstream calls")
+    @admin_only()
+    async def status(self, interaction: discord.Interaction) -> None:
+        embed = status_embed(
+            loops=[loop.status for loop in self.bot.loops.values()],
+            cache=self.bot.cache.describe(),
+            calls=dict(self.bot.polymarket.calls),
+            failures=dict(self.bot.polymarket.failures),
+            calls_since=self.bot.polymarket.started_at,
+            periods=self.bot.leaderboard.states,
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+async def setup(bot: PolymarketBot) -> None:
+    await bot.add_cog(AdminCog(bot))

@@ -1,0 +1,146 @@
+"""/leaderboard and the background refresh loop: a thin adapter over LeaderboardService."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import PolymarketBot
+from bot.loops import PeriodicTask
+from bot.render.leaderboard import leaderboard_embed
+from bot.services.leaderboard import LeaderboardService
+from bot.tree import UserFacingError, reply_ephemeral
+
+log = logging.getLogger(__name__)
+
+VIEW_TIMEOUT = 180.0
+FIRST_LOAD_TIMEOUT = 12.0  # a deferred interaction may be answered for 15 minutes; keep it short
+
+Period = Literal["day", "week", "month", "all"]
+Metric = Literal["pnl", "volume", "score"]
+
+
+class LeaderboardView(discord.ui.View):
+    """◀ ▶ paging that only the invoker can press; disabled when it times out."""
+
+    def __init__(
+        self, service: LeaderboardService, owner_id: int, period: str, metric: str, page: int
+    ) -> None:
+        super().__init__(timeout=VIEW_TIMEOUT)
+        self.service = service
+        self.owner_id = owner_id
+        self.period = period
+        self.metric = metric
+        self.page = page
+        self.interaction: discord.Interaction | None = None  # to disable buttons on timeout
+        self._sync_buttons(total_pages=1)
+
+    def _sync_buttons(self, total_pages: int) -> None:
+        self.previous.disabled = self.page <= 1
+        self.next.disabled = self.page >= total_pages
+
+    def render(self) -> discord.Embed | None:
+        page = self.service.page(self.period, self.metric, self.page)
+        if page is None:
+            return None
+        self.page = page.page
+        self._sync_buttons(page.total_pages)
+        return leaderboard_embed(page, self.service.freshness(self.period))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the person who ran /leaderboard can turn its pages; run the command yourself.",
+            ephemeral=True,
+        )
+        return False
+
+    async def _turn(self, interaction: discord.Interaction, step: int) -> None:
+        self.page += step
+        embed = self.render()
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="◀", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._turn(interaction, -1)
+
+    @discord.ui.button(label="▶", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await self._turn(interaction, 1)
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.interaction is not None:
+            try:
+                await self.interaction.edit_original_response(view=self)
+            except discord.HTTPException:
+                log.debug("could not disable leaderboard buttons (message gone)")
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[object]
+    ) -> None:
+        log.error("leaderboard view error", exc_info=error)
+        await reply_ephemeral(interaction, "That page could not be shown; run /leaderboard again.")
+
+
+class LeaderboardCog(commands.Cog):
+    def __init__(self, bot: PolymarketBot) -> None:
+        self.bot = bot
+        self.service = bot.leaderboard
+        self.refresh_loop = bot.register_loop(
+            PeriodicTask(
+                "leaderboard",
+                bot.settings.leaderboard_refresh_seconds,
+                self.service.refresh,
+                max_backoff=max(600.0, bot.settings.leaderboard_refresh_seconds),
+            )
+        )
+
+    async def cog_load(self) -> None:
+        self.refresh_loop.start()
+
+    async def cog_unload(self) -> None:
+        await self.refresh_loop.stop()
+
+    @app_commands.command(name="leaderboard", description="Top Polymarket traders, from memory")
+    @app_commands.describe(
+        period="Time window (default: week)",
+        metric="Rank by PnL, volume, or copy score (default: score)",
+        page="Page of 10 traders (default: 1)",
+    )
+    async def leaderboard(
+        self,
+        interaction: discord.Interaction,
+        period: Period = "week",
+        metric: Metric = "score",
+        page: app_commands.Range[int, 1, 1000] = 1,
+    ) -> None:
+        started = time.perf_counter()
+        view = LeaderboardView(self.service, interaction.user.id, period, metric, page)
+        view.interaction = interaction
+        embed = view.render()
+        if embed is None:
+            # Only a bot that never stored a board gets here: wait for the first refresh.
+            await interaction.response.defer(thinking=True)
+            await self.service.wait_for_board(period, FIRST_LOAD_TIMEOUT)
+            embed = view.render()
+            if embed is None:
+                raise UserFacingError(
+                    "The leaderboard is still loading from Polymarket; try again in a minute."
+                )
+            await interaction.edit_original_response(embed=embed, view=view)
+            return
+        await interaction.response.send_message(embed=embed, view=view)
+        log.debug("/leaderboard answered in %.2f ms", (time.perf_counter() - started) * 1000)
+
+
+async def setup(bot: PolymarketBot) -> None:
+    await bot.add_cog(LeaderboardCog(bot))
