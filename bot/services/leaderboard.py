@@ -278,6 +278,10 @@ class LeaderboardService:
         except Exception:
             log.exception("pruning old leaderboard snapshots failed")
 
+    async def close(self) -> None:
+        """Cancel a refresh in flight (it is shielded from its callers' cancellation)."""
+        await self._flight.close()
+
     # ---- events ---------------------------------------------------------------------------------
 
     async def _on_trade(self, event: Event) -> None:

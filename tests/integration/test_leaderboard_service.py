@@ -30,9 +30,7 @@ async def fake() -> AsyncIterator[FakePolymarket]:
 
 
 @pytest.fixture
-async def make_service(
-    fake: FakePolymarket, pool: asyncpg.Pool
-) -> AsyncIterator[Factory]:
+async def make_service(fake: FakePolymarket, pool: asyncpg.Pool) -> AsyncIterator[Factory]:
     """Builds services the way the bot does; several share the database like restarts would."""
     async with aiohttp.ClientSession() as session:
 

@@ -17,7 +17,9 @@ async def test_a_failing_iteration_is_recorded_and_the_loop_keeps_going() -> Non
     task = PeriodicTask("t", 0.01, body, max_backoff=0.02)
     assert await task.run_once() is False
     assert task.status.consecutive_failures == 1
-    assert task.status.last_outcome == "failed" and "upstream down" in (task.status.last_error or "")
+    assert task.status.last_outcome == "failed" and "upstream down" in (
+        task.status.last_error or ""
+    )
     assert await task.run_once() is True
     assert task.status.consecutive_failures == 0 and task.status.runs == 2
 

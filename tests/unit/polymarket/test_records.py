@@ -108,7 +108,9 @@ def test_number_coercion_is_defensive() -> None:
 
 def test_parse_rows_skips_bad_rows_and_rejects_non_arrays() -> None:
     good = load("data_leaderboard.json")
-    rows = parse_rows("x", [good[0], {"proxyWallet": "nope"}, "junk", good[1]], LeaderboardRow.from_api)
+    rows = parse_rows(
+        "x", [good[0], {"proxyWallet": "nope"}, "junk", good[1]], LeaderboardRow.from_api
+    )
     assert [r.rank for r in rows] == [1, 2]
     assert parse_rows("x", {"data": good}, LeaderboardRow.from_api)[0].rank == 1  # v2 envelope
     with pytest.raises(UpstreamError):

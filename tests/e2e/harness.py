@@ -1,0 +1,66 @@
+"""Runs the real bot in-process against the local fake Discord and fake Polymarket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+import asyncpg
+import discord
+
+from bot.client import PolymarketBot
+from bot.config import Settings
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.polymarket import FakePolymarket
+
+
+def settings_for(
+    discord_fake: FakeDiscord, polymarket: FakePolymarket, **overrides: Any
+) -> Settings:
+    base = Settings(
+        discord_token=discord_fake.token,
+        guild_ids=(discord_fake.guild_id,),
+        data_api_url=polymarket.base_url,
+        gamma_api_url=polymarket.base_url,
+        clob_api_url=polymarket.base_url,
+        discord_api_base=discord_fake.api_base,
+        discord_gateway_url=discord_fake.gateway_url,
+        leaderboard_candidates=60,
+        http_timeout_seconds=1.0,
+        http_max_retries=1,
+    )
+    return replace(base, **overrides)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    discord_fake: FakeDiscord, pool: asyncpg.Pool, settings: Settings
+) -> AsyncIterator[PolymarketBot]:
+    """Log in, connect, wait until the fake saw READY; close the bot on exit."""
+    discord_fake.install()
+    async with aiohttp.ClientSession() as session:
+        bot = PolymarketBot(settings, pool, session)
+        await bot.login(discord_fake.token)
+        task = asyncio.create_task(bot.connect(reconnect=False))
+        try:
+            # setup_hook ran inside login(); the gateway is up once the fake sent GUILD_CREATE.
+            # (bot.wait_until_ready would add discord.py's 2 s guild_ready_timeout per test.)
+            await discord_fake.wait_ready()
+            yield bot
+        finally:
+            await bot.close()
+            with contextlib.suppress(asyncio.CancelledError, discord.DiscordException):
+                await asyncio.wait_for(task, 10)
+
+
+async def wait_until(predicate: Any, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Poll a condition the bot reaches in the background (a refresh, a loop run)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
