@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sys
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -247,3 +248,18 @@ async def test_first_ever_command_waits_for_the_first_refresh(
         message = await interaction.wait_response(timeout=15)
         assert interaction.deferred
         assert [rank for rank, _ in ranked(message)] == list(range(1, 11))
+
+
+async def test_paging_buttons_are_disabled_when_the_view_times_out(
+    bot: PolymarketBot, discord_fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # load_extension registers the module in sys.modules only
+    monkeypatch.setattr(sys.modules["cogs.leaderboard"], "VIEW_TIMEOUT", 0.3)
+    interaction = await discord_fake.invoke("leaderboard", {})
+    message = await interaction.wait_response()
+
+    def all_disabled() -> bool:
+        buttons = message["components"][0]["components"]
+        return all(b.get("disabled") for b in buttons)
+
+    await discord_fake.wait_until(all_disabled, timeout=5)
