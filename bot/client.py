@@ -16,20 +16,26 @@ import discord
 import yarl
 from discord.ext import commands
 
+from bot.alert_sender import DiscordAlertSender
 from bot.cache import HotCache
 from bot.config import Settings
 from bot.events import EventBus
 from bot.loops import PeriodicTask
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.http import PolymarketHTTP
+from bot.polymarket.stream import TradeStream
+from bot.services.alerts import AlertDispatcher
+from bot.services.follows import FollowService
 from bot.services.leaderboard import LeaderboardService
+from bot.services.prices import PriceService
 from bot.services.trader_stats import TraderStatsStore
+from bot.services.trades import TradeIngest
 from bot.tree import BotTree
 from db import leaderboard_queries as queries
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.leaderboard", "cogs.admin")
+EXTENSIONS = ("cogs.leaderboard", "cogs.admin", "cogs.trades", "cogs.follows")
 _TREE_HASH_KEY = "command_tree_hash"
 
 
@@ -88,10 +94,29 @@ class PolymarketBot(commands.Bot):
             refresh_interval=settings.leaderboard_refresh_seconds,
             retention_days=settings.snapshot_retention_days,
         )
+        self.follows = FollowService(pool, self.bus)
+        self.prices = PriceService(
+            self.polymarket, self.cache.ttl_cache("prices", ttl=3.0, stale_ttl=60.0)
+        )
+        self.alerts = AlertDispatcher(
+            pool, self.follows, DiscordAlertSender(self, self.leaderboard, self.prices)
+        )
+        self.ingest = TradeIngest(
+            pool, self.follows, self.bus, self.polymarket, on_deliveries=self.alerts.notify
+        )
+        self.stream = TradeStream(
+            settings.rtds_url,
+            self.ingest.submit,
+            self.follows.wants,
+            ping_interval=settings.stream_ping_seconds,
+            silence_timeout=settings.stream_silence_seconds,
+            on_connect=self.ingest.backfill,
+        )
         self.commands_synced = False
 
     async def setup_hook(self) -> None:
         await self.leaderboard.warm()
+        await self.follows.load()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()

@@ -63,6 +63,10 @@ class Settings:
     http_timeout_seconds: float = 10.0
     http_max_retries: int = 4
     snapshot_retention_days: float = 7.0
+    trades_retention_days: float = 30.0
+    memory_warn_mb: float = 512.0
+    stream_ping_seconds: float = 5.0
+    stream_silence_seconds: float = 20.0
     log_level: str = "INFO"
 
     @classmethod
@@ -95,5 +99,9 @@ class Settings:
             http_timeout_seconds=_number(env, "HTTP_TIMEOUT_SECONDS", 10.0, 0.05),
             http_max_retries=int(_number(env, "HTTP_MAX_RETRIES", 4, 0)),
             snapshot_retention_days=_number(env, "SNAPSHOT_RETENTION_DAYS", 7.0, 0.01),
+            trades_retention_days=_number(env, "TRADES_RETENTION_DAYS", 30.0, 0.01),
+            memory_warn_mb=_number(env, "MEMORY_WARN_MB", 512.0, 1.0),
+            stream_ping_seconds=_number(env, "STREAM_PING_SECONDS", 5.0, 0.05),
+            stream_silence_seconds=_number(env, "STREAM_SILENCE_SECONDS", 20.0, 0.1),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
         )

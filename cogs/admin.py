@@ -14,6 +14,7 @@ from bot.checks import admin_only
 from bot.client import PolymarketBot
 from bot.events import ADMIN_REFRESH
 from bot.render.status import status_embed
+from bot.render.text import relative_time
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,27 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
             ephemeral=True,
         )
 
+    async def _live_status(self) -> dict[str, str]:
+        stream = self.bot.stream.stats
+        ingest = self.bot.ingest.stats
+        counts = await self.bot.alerts.pending_counts()
+        now = time.time()
+        since = relative_time(stream.connected_since) if stream.connected_since else "—"
+        last = f"{now - stream.last_message_at:.1f}s ago" if stream.last_message_at else "never"
+        return {
+            "Stream": ("connected since " + since) if stream.connected else "disconnected",
+            "Messages": f"{stream.messages_per_second():.1f}/s · last {last} · total "
+            f"{stream.messages} · trades {stream.trades} · matched {stream.matched}",
+            "Problems": f"reconnects {stream.reconnects} (silent {stream.silent_reconnects}) · "
+            f"junk frames {stream.junk} · shed {ingest.shed}",
+            "Queues": f"ingest {self.bot.ingest.queue_depth()} · channels sending "
+            f"{self.bot.alerts.active_channels}",
+            "Trades": f"stored {ingest.stored} · duplicates {ingest.duplicates} · "
+            f"backfilled {ingest.backfilled}",
+            "Alerts": f"sent {counts.get('SENT', 0)} · pending {counts.get('PENDING', 0)} · "
+            f"failed {counts.get('FAILED', 0)}",
+        }
+
     @app_commands.command(name="status", description="Background loops, cache and upstream calls")
     @admin_only()
     async def status(self, interaction: discord.Interaction) -> None:
@@ -80,6 +102,7 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
             failures=dict(self.bot.polymarket.failures),
             calls_since=self.bot.polymarket.started_at,
             periods=self.bot.leaderboard.states,
+            live=await self._live_status(),
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

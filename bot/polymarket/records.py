@@ -8,6 +8,7 @@ bot cannot do without (the wallet, say) is missing or malformed. Callers skip su
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -196,3 +197,66 @@ class Activity:
             slug=to_str(pick(row, "slug")),
             outcome=to_str(pick(row, "outcome")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """One fill of one wallet, from the RTDS stream or Data API ``/trades`` (same camelCase keys).
+
+    ``key`` is the natural key that makes storage idempotent: the same fill arriving under
+    ``trades`` and ``orders_matched``, again after a reconnect, or from a backfill collapses.
+    Sizes and prices are rounded before hashing, so float noise between sources cannot split it.
+    """
+
+    key: str
+    wallet: str
+    asset: str
+    condition_id: str
+    side: str
+    size: float
+    price: float
+    timestamp: float
+    transaction_hash: str
+    outcome: str
+    title: str
+    slug: str
+    event_slug: str
+    name: str
+    pseudonym: str
+
+    @property
+    def usd(self) -> float:
+        return self.size * self.price
+
+    @classmethod
+    def from_api(cls, row: dict[str, Any]) -> Trade:
+        wallet = normalize_wallet(pick(row, "proxyWallet", "proxy_wallet"))
+        tx = to_str(pick(row, "transactionHash", "transaction_hash")).lower()
+        asset = to_str(pick(row, "asset", "token_id"))
+        side = to_str(pick(row, "side")).upper()
+        size = to_float(pick(row, "size"))
+        price = to_float(pick(row, "price"))
+        if not tx or not asset or side not in ("BUY", "SELL") or size <= 0 or price <= 0:
+            raise RecordError("trade lacks transaction hash, asset, side, size or price")
+        return cls(
+            key=trade_key(tx, wallet, asset, side, size, price),
+            wallet=wallet,
+            asset=asset,
+            condition_id=to_str(pick(row, "conditionId", "condition_id")),
+            side=side,
+            size=size,
+            price=price,
+            timestamp=to_timestamp(pick(row, "timestamp")),
+            transaction_hash=tx,
+            outcome=to_str(pick(row, "outcome")),
+            title=to_str(pick(row, "title")),
+            slug=to_str(pick(row, "slug")),
+            event_slug=to_str(pick(row, "eventSlug", "event_slug")),
+            name=to_str(pick(row, "name")),
+            pseudonym=to_str(pick(row, "pseudonym")),
+        )
+
+
+def trade_key(tx: str, wallet: str, asset: str, side: str, size: float, price: float) -> str:
+    raw = f"{tx}|{wallet}|{asset}|{side}|{size:.6f}|{price:.6f}"
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()

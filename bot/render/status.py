@@ -50,6 +50,7 @@ def status_embed(
     failures: Mapping[str, int],
     calls_since: float,
     periods: Mapping[str, PeriodState],
+    live: Mapping[str, str] | None = None,
 ) -> discord.Embed:
     embed = discord.Embed(title="Bot status", colour=discord.Colour.dark_grey())
     embed.add_field(
@@ -65,6 +66,12 @@ def status_embed(
             line += f" ({discord.utils.escape_markdown(state.last_error[:80])})"
         period_lines.append(line)
     embed.add_field(name="Leaderboard periods", value=_clip("\n".join(period_lines)), inline=False)
+    if live:
+        embed.add_field(
+            name="Live trades",
+            value=_clip("\n".join(f"{label}: {value}" for label, value in live.items())),
+            inline=False,
+        )
     cache_lines = []
     for item in cache:
         age = item.get("age") if item.get("kind") == "snapshot" else item.get("oldest_age")

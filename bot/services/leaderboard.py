@@ -98,6 +98,7 @@ class LeaderboardService:
         self._flight: SingleFlight[str, RefreshReport] = SingleFlight()
         self.states: dict[str, PeriodState] = {period: PeriodState() for period in PERIODS}
         self.last_report: RefreshReport | None = None
+        self._standings: dict[str, tuple[PeriodBoard, dict[str, tuple[int, float]]]] = {}
         bus.subscribe(TRADE_STORED, self._on_trade)
         bus.subscribe(ADMIN_REFRESH, self._on_admin_refresh)
 
@@ -110,6 +111,36 @@ class LeaderboardService:
     def page(self, period: str, metric: str, page: int) -> BoardPage | None:
         board = self.board(period)
         return None if board is None else page_of(board, metric, page)
+
+    def standing(self, wallet: str, period: str = "week") -> tuple[int, float] | None:
+        """(rank by copy score, score) of a trader, for alerts; indexed once per board."""
+        board = self.board(period)
+        if board is None:
+            return None
+        cached = self._standings.get(period)
+        if cached is None or cached[0] is not board:
+            ranks = {e.wallet: (i, e.score) for i, e in enumerate(board.by_metric["score"], 1)}
+            cached = self._standings[period] = (board, ranks)
+        return cached[1].get(wallet)
+
+    def find_wallet(self, name: str) -> str | None:
+        """A username known from the leaderboard -> its wallet (case-insensitive)."""
+        wanted = name.strip().lower()
+        for period in ("all", "month", "week", "day"):
+            board = self.board(period)
+            for entry in board.by_metric["pnl"] if board else ():
+                if entry.user_name.lower() == wanted:
+                    return entry.wallet
+        return None
+
+    def known_traders(self) -> dict[str, str]:
+        """wallet -> username of every ranked trader (for autocomplete)."""
+        names: dict[str, str] = {}
+        for period in ("all", "month", "week", "day"):
+            board = self.board(period)
+            for entry in board.by_metric["pnl"] if board else ():
+                names.setdefault(entry.wallet, entry.user_name)
+        return names
 
     def freshness(self, period: str) -> Freshness:
         board = self.board(period)

@@ -19,9 +19,16 @@ from tests.fakes.polymarket import FakePolymarket
 
 
 def settings_for(
-    discord_fake: FakeDiscord, polymarket: FakePolymarket, **overrides: Any
+    discord_fake: FakeDiscord,
+    polymarket: FakePolymarket,
+    rtds_url: str = "ws://127.0.0.1:9",
+    **overrides: Any,
 ) -> Settings:
+    """Settings pointing every upstream at the fakes (port 9 refuses: no stream unless given)."""
     base = Settings(
+        rtds_url=rtds_url,
+        stream_ping_seconds=0.2,
+        stream_silence_seconds=2.0,
         discord_token=discord_fake.token,
         guild_ids=(discord_fake.guild_id,),
         data_api_url=polymarket.base_url,

@@ -404,6 +404,7 @@ class FakeDiscord:
         # Rate limits and connections.
         self._rate_limits: list[list[Any]] = []
         self.rate_limited_count = 0
+        self.nonce_hits = 0  # message creates answered with an earlier message (enforce_nonce)
         self._sessions: dict[str, _Session] = {}
         self._sockets: set[web.WebSocketResponse] = set()
         self._dropped: set[web.WebSocketResponse] = set()
@@ -1854,6 +1855,14 @@ class FakeDiscord:
         channel_id = self._int(request, "channel_id")
         body, files = await self._read_body(request)
         self._check_bot_can_post(channel_id, files)
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            # Real Discord: a repeated nonce from the same author returns the first message
+            # instead of posting again (the basis of the bot's exactly-once resend).
+            for earlier in self.channel_messages.get(channel_id, []):
+                if earlier.get("nonce") == str(nonce):
+                    self.nonce_hits += 1
+                    return _json_response(self._public(earlier))
         message = self._store(self._new_message(channel_id, body, files))
         self.channel_messages.setdefault(channel_id, []).append(message)
         channel = self._channels.get(channel_id)

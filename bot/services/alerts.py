@@ -1,0 +1,243 @@
+"""Alert delivery: exactly once per (trade, channel), paced under Discord's limits.
+
+Deliveries are rows written together with their trade. A per-channel worker composes them into
+an outbox message (up to 10 cards, a burst of one trader's fills merged into one card), records
+it, then sends it with the message's nonce; Discord's ``enforce_nonce`` turns a resend after a
+crash into a no-op. Only a confirmed send marks the rows SENT, so nothing is lost either. A
+channel that is gone or forbidden disables its follows instead of retrying forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import asyncpg
+from aiolimiter import AsyncLimiter
+
+from bot.polymarket.records import Trade
+from bot.services.follows import FollowService
+from db import trade_queries as queries
+
+log = logging.getLogger(__name__)
+
+MAX_CARDS = 10  # embeds per Discord message
+BURST_WINDOW = 30.0  # seconds: one trader's fills in one market this close are one card
+FETCH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class AlertCard:
+    """One embed: a single trade, or a burst of one wallet's fills in one outcome and side."""
+
+    trades: tuple[Trade, ...]
+    kind: str  # follow | whale
+    delayed: bool
+
+    @property
+    def first(self) -> Trade:
+        return self.trades[0]
+
+    @property
+    def size(self) -> float:
+        return sum(t.size for t in self.trades)
+
+    @property
+    def usd(self) -> float:
+        return sum(t.usd for t in self.trades)
+
+    @property
+    def average_price(self) -> float:
+        size = self.size
+        return self.usd / size if size else self.first.price
+
+
+class ChannelUnavailable(Exception):
+    """The channel is gone or the bot may not post there: retrying cannot help."""
+
+
+class AlertSender(Protocol):
+    async def send(self, channel_id: int, nonce: str, cards: Sequence[AlertCard]) -> int:
+        """Post the cards as one message; returns its id. Raises ChannelUnavailable."""
+        ...
+
+
+def compose(rows: Sequence[tuple[Trade, str, bool]]) -> list[AlertCard]:
+    """Cards from (trade, kind, delayed) in time order: consecutive fills of one wallet in one
+    asset and side within BURST_WINDOW of the burst's first fill are merged."""
+    cards: list[AlertCard] = []
+    open_bursts: dict[tuple[str, str, str], int] = {}
+    for trade, kind, delayed in rows:
+        burst_key = (trade.wallet, trade.asset, trade.side)
+        index = open_bursts.get(burst_key)
+        if index is not None:
+            card = cards[index]
+            if trade.timestamp - card.first.timestamp <= BURST_WINDOW:
+                cards[index] = AlertCard((*card.trades, trade), card.kind, card.delayed and delayed)
+                continue
+        open_bursts[burst_key] = len(cards)
+        cards.append(AlertCard((trade,), kind, delayed))
+    return cards
+
+
+def nonce_for(channel_id: int, trade_keys: Sequence[str]) -> str:
+    """Deterministic and ≤ 25 characters (Discord's nonce limit)."""
+    digest = hashlib.blake2b(
+        f"{channel_id}:{','.join(sorted(trade_keys))}".encode(), digest_size=12
+    ).hexdigest()
+    return digest[:25]
+
+
+@dataclass
+class DeliveryStats:
+    sent_messages: int = 0
+    sent_alerts: int = 0
+    failed_alerts: int = 0
+    send_errors: int = 0
+    channels_disabled: int = 0
+
+
+class AlertDispatcher:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        follows: FollowService,
+        sender: AlertSender,
+        *,
+        channel_rate: tuple[float, float] = (5, 5.0),
+        global_rate: tuple[float, float] = (40, 1.0),
+        retry_base: float = 1.0,
+        retry_cap: float = 60.0,
+    ) -> None:
+        self._pool = pool
+        self._follows = follows
+        self._sender = sender
+        self._channel_rate = channel_rate
+        self._global = AsyncLimiter(*global_rate)
+        self._channel_limiters: dict[int, AsyncLimiter] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._dirty: set[int] = set()
+        self._retry_base = retry_base
+        self._retry_cap = retry_cap
+        self._closed = False
+        self.stats = DeliveryStats()
+
+    async def start(self) -> None:
+        """Resume what a previous run left pending (composed messages first)."""
+        async with self._pool.acquire() as conn:
+            channels = await queries.channels_with_work(conn)
+        if channels:
+            log.info("resuming pending alerts in %d channels", len(channels))
+        self.notify(set(channels))
+
+    def notify(self, channel_ids: set[int]) -> None:
+        """New deliveries exist for these channels: make sure a worker will pick them up."""
+        if self._closed:
+            return
+        for channel_id in channel_ids:
+            self._dirty.add(channel_id)
+            worker = self._workers.get(channel_id)
+            if worker is None or worker.done():
+                self._workers[channel_id] = asyncio.get_running_loop().create_task(
+                    self._work(channel_id), name=f"alerts-{channel_id}"
+                )
+
+    @property
+    def active_channels(self) -> int:
+        return sum(1 for w in self._workers.values() if not w.done())
+
+    async def close(self) -> None:
+        self._closed = True
+        workers = list(self._workers.values())
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        self._workers.clear()
+
+    async def _work(self, channel_id: int) -> None:
+        failures = 0
+        while channel_id in self._dirty:
+            self._dirty.discard(channel_id)
+            try:
+                while await self._deliver_one(channel_id):
+                    failures = 0
+            except ChannelUnavailable as exc:
+                await self._give_up_channel(channel_id, str(exc))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Discord 5xx, network, database: try again later
+                failures += 1
+                self.stats.send_errors += 1
+                delay = min(self._retry_cap, self._retry_base * 2 ** min(failures, 8))
+                delay *= 0.5 + random.random() / 2
+                log.warning("alerts for channel %s: %s; retry in %.1fs", channel_id, exc, delay)
+                self._dirty.add(channel_id)
+                await asyncio.sleep(delay)
+        self._workers.pop(channel_id, None)
+
+    async def _deliver_one(self, channel_id: int) -> bool:
+        """Send the oldest composed message, or compose and send the next one."""
+        async with self._pool.acquire() as conn:
+            pending = await queries.pending_message(conn, channel_id)
+            if pending is not None:
+                message_id, nonce = pending["id"], pending["nonce"]
+                rows = await queries.message_deliveries(conn, message_id)
+            else:
+                rows = await queries.unassigned_deliveries(conn, channel_id, FETCH_LIMIT)
+                if not rows:
+                    return False
+                rows = _first_cards_rows(rows)
+                keys = [row["trade_key"] for row in rows]
+                nonce = nonce_for(channel_id, keys)
+                message_id = await queries.create_message(conn, channel_id, nonce, keys)
+        cards = compose([(queries.trade_from_record(r), r["kind"], r["delayed"]) for r in rows])
+        if not cards:  # its trades were pruned: nothing left to say
+            async with self._pool.acquire() as conn:
+                await queries.mark_sent(conn, message_id, 0)
+            return True
+        await self._pace(channel_id)
+        try:
+            discord_id = await self._sender.send(channel_id, nonce, cards)
+        except ChannelUnavailable:
+            raise
+        except Exception as exc:
+            async with self._pool.acquire() as conn:
+                await queries.mark_attempt_failed(conn, message_id, f"{type(exc).__name__}: {exc}")
+            raise
+        async with self._pool.acquire() as conn:
+            await queries.mark_sent(conn, message_id, discord_id)
+        self.stats.sent_messages += 1
+        self.stats.sent_alerts += len(rows)
+        return True
+
+    async def _pace(self, channel_id: int) -> None:
+        limiter = self._channel_limiters.get(channel_id)
+        if limiter is None:
+            limiter = self._channel_limiters[channel_id] = AsyncLimiter(*self._channel_rate)
+        await limiter.acquire()
+        await self._global.acquire()
+
+    async def _give_up_channel(self, channel_id: int, reason: str) -> None:
+        async with self._pool.acquire() as conn:
+            failed = await queries.fail_channel(conn, channel_id, reason)
+        await self._follows.disable_channel(channel_id, reason)
+        self.stats.failed_alerts += failed
+        self.stats.channels_disabled += 1
+        self._workers.pop(channel_id, None)
+
+    async def pending_counts(self) -> dict[str, int]:
+        async with self._pool.acquire() as conn:
+            return await queries.delivery_counts(conn)
+
+
+def _first_cards_rows(rows: Sequence[asyncpg.Record]) -> list[asyncpg.Record]:
+    """The rows that make up the first MAX_CARDS cards, so one message holds whole cards."""
+    cards = compose([(queries.trade_from_record(r), r["kind"], r["delayed"]) for r in rows])
+    keep = {t.key for card in cards[:MAX_CARDS] for t in card.trades}
+    return [row for row in rows if row["trade_key"] in keep]

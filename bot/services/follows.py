@@ -1,0 +1,232 @@
+"""Who wants which trades: follows (one wallet, one channel) and whale watches (any wallet).
+
+The stream asks ``wants(wallet, usd)`` for every trade on the platform (tens per second), so
+the enabled follows are indexed by wallet in memory: one dict lookup and one comparison.
+PostgreSQL stays the source of truth; the index is rebuilt from it on start.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import asyncpg
+
+from bot.events import FOLLOW_ADDED, EventBus
+from bot.polymarket.records import Trade
+from db import follow_queries as queries
+
+log = logging.getLogger(__name__)
+
+NEAR_CERTAIN_PRICE = 0.95
+BACKDATE_TOLERANCE = 60.0  # seconds: a trade a little older than its follow still alerts
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    id: int
+    guild_id: int
+    channel_id: int
+    wallet: str
+    label: str
+    min_usd: float
+    side: str  # buy, sell, both
+    created_at: float
+    enabled: bool = True
+    disabled_reason: str | None = None
+    alerts_sent: int = 0
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record | dict[str, Any]) -> Follow:
+        return cls(
+            id=row["id"],
+            guild_id=row["guild_id"],
+            channel_id=row["channel_id"],
+            wallet=row["wallet"],
+            label=row["label"],
+            min_usd=row["min_usd"],
+            side=row["side"],
+            created_at=row["created_at"].timestamp(),
+            enabled=row["enabled"],
+            disabled_reason=row["disabled_reason"],
+            alerts_sent=row["alerts_sent"],
+        )
+
+    def accepts(self, trade: Trade) -> bool:
+        if self.side != "both" and trade.side.lower() != self.side:
+            return False
+        if trade.usd < self.min_usd:
+            return False
+        return trade.timestamp >= self.created_at - BACKDATE_TOLERANCE
+
+
+@dataclass(frozen=True, slots=True)
+class WhaleWatch:
+    channel_id: int
+    guild_id: int
+    min_usd: float
+    include_near_certain: bool
+    enabled: bool = True
+    disabled_reason: str | None = None
+    alerts_sent: int = 0
+
+    @classmethod
+    def from_record(cls, row: asyncpg.Record | dict[str, Any]) -> WhaleWatch:
+        return cls(**{f.name: row[f.name] for f in fields(cls)})
+
+    def accepts(self, trade: Trade) -> bool:
+        if trade.usd < self.min_usd:
+            return False
+        return self.include_near_certain or trade.price < NEAR_CERTAIN_PRICE
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A channel a trade must be alerted in; a follow wins over a whale watch for one channel."""
+
+    channel_id: int
+    guild_id: int
+    kind: str  # follow | whale
+    follow_id: int | None
+
+
+class FollowService:
+    def __init__(self, pool: asyncpg.Pool, bus: EventBus) -> None:
+        self._pool = pool
+        self._bus = bus
+        self._by_wallet: dict[str, list[Follow]] = {}
+        self._whales: dict[int, WhaleWatch] = {}
+        self.whale_min = math.inf
+
+    async def load(self) -> None:
+        async with self._pool.acquire() as conn:
+            follows = [Follow.from_record(r) for r in await queries.all_follows(conn)]
+            whales = [WhaleWatch.from_record(r) for r in await queries.all_whales(conn)]
+        self._rebuild(follows, whales)
+        log.info("loaded %d follows and %d whale watches", len(follows), len(whales))
+
+    def _rebuild(self, follows: Iterable[Follow], whales: Iterable[WhaleWatch]) -> None:
+        by_wallet: dict[str, list[Follow]] = {}
+        for follow in follows:
+            if follow.enabled:
+                by_wallet.setdefault(follow.wallet, []).append(follow)
+        self._by_wallet = by_wallet
+        self._whales = {w.channel_id: w for w in whales if w.enabled}
+        self.whale_min = min((w.min_usd for w in self._whales.values()), default=math.inf)
+
+    # ---- the hot path (every platform trade) ----------------------------------------------------
+
+    def wants(self, wallet: str, usd: float) -> bool:
+        return wallet in self._by_wallet or usd >= self.whale_min
+
+    def is_followed(self, wallet: str) -> bool:
+        return wallet in self._by_wallet
+
+    def targets(self, trade: Trade) -> list[Target]:
+        found: dict[int, Target] = {}
+        for follow in self._by_wallet.get(trade.wallet, ()):
+            if follow.accepts(trade):
+                found[follow.channel_id] = Target(
+                    follow.channel_id, follow.guild_id, "follow", follow.id
+                )
+        if trade.usd >= self.whale_min:
+            for whale in self._whales.values():
+                if whale.channel_id not in found and whale.accepts(trade):
+                    found[whale.channel_id] = Target(
+                        whale.channel_id, whale.guild_id, "whale", None
+                    )
+        return list(found.values())
+
+    def followed_wallets(self) -> list[str]:
+        return list(self._by_wallet)
+
+    def follows_of(self, wallet: str) -> list[Follow]:
+        return list(self._by_wallet.get(wallet, ()))
+
+    # ---- changes (commands, failed channels) -------------------------------------------------
+
+    async def follow(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        wallet: str,
+        label: str,
+        min_usd: float,
+        side: str,
+        user_id: int,
+    ) -> Follow:
+        async with self._pool.acquire() as conn:
+            row = await queries.upsert_follow(
+                conn,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                wallet=wallet,
+                label=label,
+                min_usd=min_usd,
+                side=side,
+                created_by=user_id,
+            )
+        follow = Follow.from_record(row)
+        others = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
+        self._by_wallet[wallet] = [*others, follow]
+        self._bus.publish(FOLLOW_ADDED, wallet=wallet, channel_id=channel_id)
+        return follow
+
+    async def unfollow(self, channel_id: int, wallet: str) -> bool:
+        async with self._pool.acquire() as conn:
+            removed = await queries.delete_follow(conn, channel_id, wallet)
+        remaining = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
+        if remaining:
+            self._by_wallet[wallet] = remaining
+        else:
+            self._by_wallet.pop(wallet, None)
+        return removed
+
+    async def set_whales(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        min_usd: float,
+        include_near_certain: bool,
+        user_id: int,
+    ) -> WhaleWatch | None:
+        """min_usd 0 turns the watch off (and returns None)."""
+        async with self._pool.acquire() as conn:
+            if min_usd <= 0:
+                await queries.delete_whales(conn, channel_id)
+                watch = None
+            else:
+                row = await queries.upsert_whales(
+                    conn,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    min_usd=min_usd,
+                    include_near_certain=include_near_certain,
+                    created_by=user_id,
+                )
+                watch = WhaleWatch.from_record(row)
+        whales = {c: w for c, w in self._whales.items() if c != channel_id}
+        if watch is not None:
+            whales[channel_id] = watch
+        self._whales = whales
+        self.whale_min = min((w.min_usd for w in whales.values()), default=math.inf)
+        return watch
+
+    async def disable_channel(self, channel_id: int, reason: str) -> int:
+        """The bot can no longer post there: stop alerting, and say why in /alerts."""
+        async with self._pool.acquire() as conn:
+            count = await queries.disable_channel(conn, channel_id, reason)
+        await self.load()
+        log.warning("disabled %d follows/watches in channel %s: %s", count, channel_id, reason)
+        return count
+
+    async def guild_overview(self, guild_id: int) -> tuple[list[Follow], list[WhaleWatch]]:
+        async with self._pool.acquire() as conn:
+            follows = [Follow.from_record(r) for r in await queries.guild_follows(conn, guild_id)]
+            whales = [WhaleWatch.from_record(r) for r in await queries.guild_whales(conn, guild_id)]
+        return follows, whales

@@ -1,0 +1,183 @@
+"""/follow, /unfollow, /alerts and /whales: thin adapters over FollowService."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import PolymarketBot
+from bot.render.follows import alerts_embed
+from bot.render.text import display_name, money, short_wallet
+from bot.services.traders import TraderNotFound, resolve_trader, suggestions
+from bot.tree import UserFacingError
+
+Side = Literal["buy", "sell", "both"]
+SIDE_TEXT = {"buy": "buys", "sell": "sells", "both": "buys and sells"}
+NEEDED = ("view_channel", "send_messages", "embed_links")
+
+
+def ensure_bot_can_post(
+    interaction: discord.Interaction, channel_id: int
+) -> discord.abc.GuildChannel:
+    guild = interaction.guild
+    assert guild is not None  # guild_only
+    channel = guild.get_channel(channel_id)
+    if channel is None or not isinstance(channel, discord.TextChannel | discord.Thread):
+        raise UserFacingError("Pick a text channel of this server for the alerts.")
+    missing = [p for p in NEEDED if not getattr(channel.permissions_for(guild.me), p)]
+    if missing:
+        names = ", ".join(p.replace("_", " ").title() for p in missing)
+        raise UserFacingError(
+            f"I can't post alerts in {channel.mention}: give me {names} there, then try again."
+        )
+    return channel
+
+
+@app_commands.guild_only()
+class FollowsCog(commands.Cog):
+    def __init__(self, bot: PolymarketBot) -> None:
+        self.bot = bot
+        self.follows = bot.follows
+
+    async def _trader_choices(self, current: str) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=label, value=wallet)
+            for label, wallet in suggestions(current, self.bot.leaderboard)
+        ]
+
+    async def _followed_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        follows, _ = await self.follows.guild_overview(interaction.guild_id or 0)
+        typed = current.strip().lower()
+        seen: dict[str, str] = {}
+        for follow in follows:
+            if typed in follow.label.lower() or follow.wallet.startswith(typed):
+                seen.setdefault(follow.wallet, follow.label)
+        return [
+            app_commands.Choice(
+                name=(f"{label} ({short_wallet(w)})" if label else w)[:100], value=w
+            )
+            for w, label in list(seen.items())[:25]
+        ]
+
+    def _resolve(self, text: str) -> tuple[str, str]:
+        try:
+            return resolve_trader(text, self.bot.leaderboard)
+        except TraderNotFound as exc:
+            raise UserFacingError(str(exc)) from exc
+
+    @app_commands.command(name="follow", description="Post this trader's trades in a channel")
+    @app_commands.describe(
+        trader="Wallet (0x…) or leaderboard username",
+        channel="Where alerts go (default: here)",
+        min_usd="Only trades worth at least this many dollars (default 0)",
+        side="Buys, sells or both (default both)",
+    )
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.checks.has_permissions(manage_channels=True)
+    async def follow(
+        self,
+        interaction: discord.Interaction,
+        trader: str,
+        channel: discord.TextChannel | None = None,
+        min_usd: app_commands.Range[float, 0.0, 1e9] = 0.0,
+        side: Side = "both",
+    ) -> None:
+        wallet, label = self._resolve(trader)
+        target = ensure_bot_can_post(interaction, (channel or interaction.channel).id)
+        await self.follows.follow(
+            guild_id=interaction.guild_id or 0,
+            channel_id=target.id,
+            wallet=wallet,
+            label=label,
+            min_usd=float(min_usd),
+            side=side,
+            user_id=interaction.user.id,
+        )
+        floor = f" worth at least {money(min_usd)}" if min_usd > 0 else ""
+        await interaction.response.send_message(
+            f"Following {display_name(label, wallet)} (`{short_wallet(wallet)}`) in "
+            f"{target.mention}: alerts for {SIDE_TEXT[side]}{floor}.",
+            ephemeral=True,
+        )
+
+    @follow.autocomplete("trader")
+    async def follow_trader(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._trader_choices(current)
+
+    @app_commands.command(name="unfollow", description="Stop posting a trader's trades")
+    @app_commands.describe(trader="The followed trader", channel="The channel (default: here)")
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.checks.has_permissions(manage_channels=True)
+    async def unfollow(
+        self,
+        interaction: discord.Interaction,
+        trader: str,
+        channel: discord.TextChannel | None = None,
+    ) -> None:
+        wallet, label = self._resolve(trader)
+        channel_id = (channel or interaction.channel).id
+        if not await self.follows.unfollow(channel_id, wallet):
+            raise UserFacingError(
+                f"`{short_wallet(wallet)}` is not followed in <#{channel_id}>; /alerts lists "
+                "this server's follows."
+            )
+        await interaction.response.send_message(
+            f"Stopped alerts for {display_name(label, wallet)} in <#{channel_id}>.", ephemeral=True
+        )
+
+    @unfollow.autocomplete("trader")
+    async def unfollow_trader(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._followed_choices(interaction, current)
+
+    @app_commands.command(name="alerts", description="This server's follows and whale watches")
+    async def alerts(self, interaction: discord.Interaction) -> None:
+        follows, whales = await self.follows.guild_overview(interaction.guild_id or 0)
+        await interaction.response.send_message(embed=alerts_embed(follows, whales), ephemeral=True)
+
+    @app_commands.command(name="whales", description="Post every big trade on Polymarket")
+    @app_commands.describe(
+        channel="Where whale alerts go (default: here)",
+        min_usd="Smallest trade in dollars (default 10,000; 0 turns whale alerts off)",
+        include_near_certain="Also alert trades priced at 95¢ or more (default no)",
+    )
+    @app_commands.default_permissions(manage_channels=True)
+    @app_commands.checks.has_permissions(manage_channels=True)
+    async def whales(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel | None = None,
+        min_usd: app_commands.Range[float, 0.0, 1e9] = 10_000.0,
+        include_near_certain: bool = False,
+    ) -> None:
+        channel_id = (channel or interaction.channel).id
+        if min_usd > 0:
+            ensure_bot_can_post(interaction, channel_id)
+        watch = await self.follows.set_whales(
+            guild_id=interaction.guild_id or 0,
+            channel_id=channel_id,
+            min_usd=float(min_usd),
+            include_near_certain=include_near_certain,
+            user_id=interaction.user.id,
+        )
+        if watch is None:
+            text = f"Whale alerts are off in <#{channel_id}>."
+        else:
+            near = "" if include_near_certain else ", skipping near-certain trades (95¢+)"
+            text = (
+                f"Whale alerts on in <#{channel_id}>: every trade of {money(min_usd)} "
+                f"or more{near}."
+            )
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+async def setup(bot: PolymarketBot) -> None:
+    await bot.add_cog(FollowsCog(bot))

@@ -1,0 +1,114 @@
+"""SQL for follows and whale watches."""
+
+from __future__ import annotations
+
+import asyncpg
+
+FOLLOW_COLUMNS = (
+    "id, guild_id, channel_id, wallet, label, min_usd, side, created_at, enabled,"
+    " disabled_reason, alerts_sent"
+)
+WHALE_COLUMNS = (
+    "channel_id, guild_id, min_usd, include_near_certain, enabled, disabled_reason, alerts_sent"
+)
+
+
+async def all_follows(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {FOLLOW_COLUMNS} FROM follows")
+
+
+async def all_whales(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {WHALE_COLUMNS} FROM whale_watches")
+
+
+async def upsert_follow(
+    conn: asyncpg.Connection,
+    *,
+    guild_id: int,
+    channel_id: int,
+    wallet: str,
+    label: str,
+    min_usd: float,
+    side: str,
+    created_by: int,
+) -> asyncpg.Record:
+    """A follow again for the same channel and wallet updates its filters and re-enables it."""
+    return await conn.fetchrow(
+        "INSERT INTO follows (guild_id, channel_id, wallet, label, min_usd, side, created_by)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (channel_id, wallet) DO UPDATE SET label = EXCLUDED.label,"
+        " min_usd = EXCLUDED.min_usd, side = EXCLUDED.side, enabled = true,"
+        f" disabled_reason = NULL RETURNING {FOLLOW_COLUMNS}",
+        guild_id,
+        channel_id,
+        wallet,
+        label,
+        min_usd,
+        side,
+        created_by,
+    )
+
+
+async def delete_follow(conn: asyncpg.Connection, channel_id: int, wallet: str) -> bool:
+    result = await conn.execute(
+        "DELETE FROM follows WHERE channel_id = $1 AND wallet = $2", channel_id, wallet
+    )
+    return result != "DELETE 0"
+
+
+async def upsert_whales(
+    conn: asyncpg.Connection,
+    *,
+    guild_id: int,
+    channel_id: int,
+    min_usd: float,
+    include_near_certain: bool,
+    created_by: int,
+) -> asyncpg.Record:
+    return await conn.fetchrow(
+        "INSERT INTO whale_watches (channel_id, guild_id, min_usd, include_near_certain,"
+        " created_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id) DO UPDATE SET"
+        " min_usd = EXCLUDED.min_usd, include_near_certain = EXCLUDED.include_near_certain,"
+        f" enabled = true, disabled_reason = NULL RETURNING {WHALE_COLUMNS}",
+        channel_id,
+        guild_id,
+        min_usd,
+        include_near_certain,
+        created_by,
+    )
+
+
+async def delete_whales(conn: asyncpg.Connection, channel_id: int) -> bool:
+    result = await conn.execute("DELETE FROM whale_watches WHERE channel_id = $1", channel_id)
+    return result != "DELETE 0"
+
+
+async def disable_channel(conn: asyncpg.Connection, channel_id: int, reason: str) -> int:
+    async with conn.transaction():
+        follows = await conn.execute(
+            "UPDATE follows SET enabled = false, disabled_reason = $2"
+            " WHERE channel_id = $1 AND enabled",
+            channel_id,
+            reason,
+        )
+        whales = await conn.execute(
+            "UPDATE whale_watches SET enabled = false, disabled_reason = $2"
+            " WHERE channel_id = $1 AND enabled",
+            channel_id,
+            reason,
+        )
+    return int(follows.split()[-1]) + int(whales.split()[-1])
+
+
+async def guild_follows(conn: asyncpg.Connection, guild_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {FOLLOW_COLUMNS} FROM follows WHERE guild_id = $1 ORDER BY channel_id, wallet",
+        guild_id,
+    )
+
+
+async def guild_whales(conn: asyncpg.Connection, guild_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {WHALE_COLUMNS} FROM whale_watches WHERE guild_id = $1 ORDER BY channel_id",
+        guild_id,
+    )
