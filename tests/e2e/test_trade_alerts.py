@@ -349,3 +349,26 @@ async def test_username_autocomplete_and_alerts_listing(
     listing = (await interaction.wait_response())["embeds"][0]["description"]
     assert entry.user_name in listing and "≥ $250" in listing
     assert f"<#{discord_fake.other_channel_id}>" in listing
+
+
+async def test_admin_status_shows_the_stream_queues_and_alert_counts(
+    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+) -> None:
+    wallet = wallet_of(polymarket, 9)
+    await follow(discord_fake, wallet, discord_fake.other_channel_id)
+    await rtds.push(rtds.make_payload(wallet=wallet))
+    await rtds.push_raw("junk")
+    await wait_until(lambda: bot.alerts.stats.sent_alerts >= 1, timeout=10)
+    interaction = await discord_fake.invoke(
+        "admin", subcommand="status", user_id=discord_fake.admin_user_id
+    )
+    fields = {
+        f["name"]: f["value"] for f in (await interaction.wait_response())["embeds"][0]["fields"]
+    }
+    live = fields["Live trades"]
+    assert "Stream: connected since <t:" in live
+    assert "junk frames 1" in live and "shed 0" in live
+    assert "Queues: ingest 0" in live
+    assert "Alerts: sent 1 · pending 0 · failed 0" in live
+    assert "**trade-retention**" in fields["Background loops"]
+    assert "**memory**" in fields["Background loops"]
