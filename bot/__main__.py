@@ -28,19 +28,38 @@ NO_TOKEN = (
 USER_AGENT = "polymarket-discord-bot/1.0"
 
 
+def install_stop_handlers(bots: list[PolymarketBot], closing: set[asyncio.Task[None]]) -> None:
+    """SIGTERM/SIGINT: close the bot if it runs, else cancel start-up; main() then stops the
+    embedded PostgreSQL either way."""
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+
+    def stop() -> None:
+        if bots:
+            task = loop.create_task(bots[0].close())
+            closing.add(task)
+            task.add_done_callback(closing.discard)
+        elif main_task is not None:
+            main_task.cancel()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop)
+        except (NotImplementedError, RuntimeError):
+            pass  # not on the main thread, or Windows: Ctrl+C still ends the run
+
+
 async def run_bot(settings: Settings, dsn: str) -> None:
+    bots: list[PolymarketBot] = []
+    closing: set[asyncio.Task[None]] = set()
+    install_stop_handlers(bots, closing)
     pool = await create_pool(dsn)
     try:
         async with pool.acquire() as conn:
             await migrate(conn)
         async with aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as session:
             bot = PolymarketBot(settings, pool, session)
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                try:
-                    loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
-                except (NotImplementedError, RuntimeError):
-                    pass  # not on the main thread, or Windows: Ctrl+C still ends the run
+            bots.append(bot)
             async with bot:
                 assert settings.discord_token is not None
                 await bot.start(settings.discord_token)
@@ -77,7 +96,7 @@ def main() -> int:
             "Discord rejected DISCORD_TOKEN: copy the bot token again and retry.", file=sys.stderr
         )
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     finally:
         if embedded is not None:

@@ -102,6 +102,11 @@ class SingleFlight(Generic[K, V]):
             task.add_done_callback(lambda done: self._finished(key, done))
         return task
 
+    def forget(self, key: K) -> None:
+        """Detach the task in flight for `key` (it finishes unobserved): the next caller starts a
+        fresh load instead of joining one that began before an invalidation."""
+        self._tasks.pop(key, None)
+
     def in_flight(self, key: K) -> bool:
         task = self._tasks.get(key)
         return task is not None and not task.done()
@@ -222,6 +227,7 @@ class TTLCache(Generic[V]):
     def invalidate(self, key: str) -> bool:
         """Drop `key` and the result of any load in flight for it; True if an entry was removed."""
         self._loading.pop(key, None)
+        self._flight.forget(key)
         removed = self._entries.pop(key, None) is not None
         if removed:
             self.stats.invalidations += 1
@@ -231,6 +237,7 @@ class TTLCache(Generic[V]):
         """Drop keys starting with `prefix`, and their loads in flight; returns entries removed."""
         for key in [k for k in self._loading if k.startswith(prefix)]:
             del self._loading[key]
+            self._flight.forget(key)
         keys = [k for k in self._entries if k.startswith(prefix)]
         for key in keys:
             del self._entries[key]
@@ -238,6 +245,8 @@ class TTLCache(Generic[V]):
         return len(keys)
 
     def clear(self) -> None:
+        for key in self._loading:
+            self._flight.forget(key)
         self._loading.clear()
         self.stats.invalidations += len(self._entries)
         self._entries.clear()

@@ -13,16 +13,18 @@ class NotAdmin(app_commands.CheckFailure):
 
 
 def is_admin(
-    user: discord.abc.User, admin_role_ids: Collection[int], owner_ids: Collection[int]
+    interaction: discord.Interaction, admin_role_ids: Collection[int], owner_ids: Collection[int]
 ) -> bool:
-    if user.id in owner_ids:
+    """Permissions as Discord resolved them for this interaction (not the role cache)."""
+    if interaction.user.id in owner_ids:
         return True
-    if not isinstance(user, discord.Member):
+    if interaction.guild is None:
         return False
-    permissions = user.guild_permissions
+    permissions = interaction.permissions
     if permissions.administrator or permissions.manage_guild:
         return True
-    return any(role.id in admin_role_ids for role in user.roles)
+    roles = getattr(interaction.user, "roles", [])
+    return any(role.id in admin_role_ids for role in roles)
 
 
 def admin_only() -> app_commands.check:  # type: ignore[valid-type]
@@ -30,7 +32,7 @@ def admin_only() -> app_commands.check:  # type: ignore[valid-type]
 
     async def predicate(interaction: discord.Interaction) -> bool:
         settings = interaction.client.settings  # type: ignore[attr-defined]
-        if is_admin(interaction.user, settings.admin_role_ids, settings.owner_ids):
+        if is_admin(interaction, settings.admin_role_ids, settings.owner_ids):
             return True
         raise NotAdmin("admin only")
 

@@ -112,7 +112,6 @@ class PolymarketBot(commands.Bot):
             silence_timeout=settings.stream_silence_seconds,
             on_connect=self.ingest.backfill,
         )
-        self.commands_synced = False
 
     async def setup_hook(self) -> None:
         await self.leaderboard.warm()
@@ -151,7 +150,6 @@ class PolymarketBot(commands.Bot):
             await self.tree.sync()
         async with self.pool.acquire() as conn:
             await queries.set_state(conn, _TREE_HASH_KEY, digest)
-        self.commands_synced = True
         log.info("synced %d commands to %s", len(payload), self.settings.guild_ids or "all guilds")
 
     async def close(self) -> None:

@@ -17,9 +17,21 @@ class UserFacingError(Exception):
     """An expected problem whose message is safe and useful to show as is."""
 
 
+PUBLIC_DEFER = "public_defer"  # Interaction.extras flag set by commands that defer publicly
+
+
 async def reply_ephemeral(interaction: discord.Interaction, message: str) -> None:
-    """Answer or follow up, whichever the interaction still allows; never raises."""
+    """Answer or follow up, whichever the interaction still allows; never raises.
+
+    After a public "thinking…" defer the first follow-up would replace the public placeholder,
+    so the placeholder is deleted first and the error goes out as an ephemeral follow-up.
+    """
     try:
+        if interaction.extras.pop(PUBLIC_DEFER, False):
+            try:
+                await interaction.delete_original_response()
+            except discord.HTTPException:
+                log.debug("could not delete the public placeholder")
         if interaction.response.is_done():
             await interaction.followup.send(
                 message, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
@@ -51,11 +63,20 @@ class BotTree(app_commands.CommandTree):
         elif isinstance(original, UserFacingError):
             message = str(original)
         else:
-            error_id = uuid.uuid4().hex[:8]
             command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("error %s in /%s", error_id, command, exc_info=original)
-            message = (
-                f"Something went wrong (error id `{error_id}`). Please try again in a moment; "
-                "if it keeps happening, give this id to the bot's operator."
-            )
+            await report_unexpected(interaction, original, f"/{command}")
+            return
         await reply_ephemeral(interaction, message)
+
+
+async def report_unexpected(
+    interaction: discord.Interaction, error: BaseException, where: str
+) -> None:
+    """Log an unexpected error under a short id and show the user that id."""
+    error_id = uuid.uuid4().hex[:8]
+    log.error("error %s in %s", error_id, where, exc_info=error)
+    await reply_ephemeral(
+        interaction,
+        f"Something went wrong (error id `{error_id}`). Please try again in a moment; "
+        "if it keeps happening, give this id to the bot's operator.",
+    )

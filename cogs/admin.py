@@ -12,7 +12,6 @@ from discord.ext import commands
 
 from bot.checks import admin_only
 from bot.client import PolymarketBot
-from bot.events import ADMIN_REFRESH
 from bot.render.status import status_embed
 from bot.render.text import relative_time
 
@@ -35,13 +34,13 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
         self, interaction: discord.Interaction, target: Target = "leaderboard"
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        service = self.bot.leaderboard
-        joined = service.refreshing
-        self.bot.bus.publish(ADMIN_REFRESH, target=target, user_id=interaction.user.id)
-        await self.bot.bus.drain()
+        if target in ("markets", "all"):
+            self.bot.cache.invalidate_prefix("mid:")  # prices are re-read on next use
         started = time.perf_counter()
         try:
-            report = await service.refresh()
+            report, joined = await self.bot.leaderboard.request_refresh(
+                refetch_details=target in ("traders", "all")
+            )
         except Exception as exc:
             log.warning("admin refresh failed: %s", exc)
             await interaction.followup.send(
@@ -58,12 +57,10 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
             else ""
         )
         extra = ""
-        if target == "markets":
-            extra = (
-                " Markets are not cached by this version of the bot, so only the leaderboard ran."
-            )
-        elif target in ("traders", "all"):
-            extra = f" Trader details re-fetched: {report.details_fetched}."
+        if target in ("markets", "all"):
+            extra = " Cached market prices were dropped and are re-read on next use."
+        if target in ("traders", "all"):
+            extra += f" Trader details re-fetched: {report.details_fetched}."
         await interaction.followup.send(
             f"Leaderboard refreshed in {report.duration:.2f} s{note}: "
             f"{report.trader_count} traders ranked across {len(report.periods_ok)} periods "
@@ -74,7 +71,11 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
     async def _live_status(self) -> dict[str, str]:
         stream = self.bot.stream.stats
         ingest = self.bot.ingest.stats
-        counts = await self.bot.alerts.pending_counts()
+        try:
+            counts = await self.bot.alerts.pending_counts()
+        except Exception as exc:  # the status must work when the database does not
+            log.warning("alert counts unavailable: %s", exc)
+            counts = {}
         now = time.time()
         since = relative_time(stream.connected_since) if stream.connected_since else "—"
         last = f"{now - stream.last_message_at:.1f}s ago" if stream.last_message_at else "never"

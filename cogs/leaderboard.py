@@ -14,12 +14,12 @@ from bot.client import PolymarketBot
 from bot.loops import PeriodicTask
 from bot.render.leaderboard import leaderboard_embed
 from bot.services.leaderboard import LeaderboardService
-from bot.tree import UserFacingError, reply_ephemeral
+from bot.tree import PUBLIC_DEFER, UserFacingError, report_unexpected
 
 log = logging.getLogger(__name__)
 
 VIEW_TIMEOUT = 180.0
-FIRST_LOAD_TIMEOUT = 12.0  # a deferred interaction may be answered for 15 minutes; keep it short
+FIRST_LOAD_TIMEOUT = 60.0  # the first boards are published before trader details are fetched
 
 Period = Literal["day", "week", "month", "all"]
 Metric = Literal["pnl", "volume", "score"]
@@ -87,8 +87,7 @@ class LeaderboardView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[object]
     ) -> None:
-        log.error("leaderboard view error", exc_info=error)
-        await reply_ephemeral(interaction, "That page could not be shown; run /leaderboard again.")
+        await report_unexpected(interaction, error, "the /leaderboard buttons")
 
 
 class LeaderboardCog(commands.Cog):
@@ -130,6 +129,7 @@ class LeaderboardCog(commands.Cog):
         if embed is None:
             # Only a bot that never stored a board gets here: wait for the first refresh.
             await interaction.response.defer(thinking=True)
+            interaction.extras[PUBLIC_DEFER] = True
             await self.service.wait_for_board(period, FIRST_LOAD_TIMEOUT)
             embed = view.render()
             if embed is None:

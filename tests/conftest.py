@@ -15,9 +15,8 @@ from db.embedded import EmbeddedPostgres
 from db.migrate import migrate
 from db.pool import create_pool
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "polymarket"
-if not FIXTURES.exists():  # CI clones the repo with shared/ beside it; allow an override
-    FIXTURES = Path(os.environ.get("POLYMARKET_FIXTURES", str(FIXTURES)))
+# Real Polymarket payloads, copied from ../shared/fixtures so a plain checkout can run the tests.
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "polymarket"
 
 
 def with_database(dsn: str, name: str) -> str:

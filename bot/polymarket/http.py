@@ -109,7 +109,10 @@ class PolymarketHTTP:
         self._max_wait = max_wait
         self._sleep = sleep
         self._limiters = {
-            key: AsyncLimiter(limit.rate, limit.period) for key, limit in limits.items()
+            # A bucket of one second's share refills continuously, so no 10 s window sees more
+            # than rate + rate/period calls (a bucket of the whole `rate` allows ~2x at once).
+            key: AsyncLimiter(limit.rate / limit.period, 1.0)
+            for key, limit in limits.items()
         }
         self.calls: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()

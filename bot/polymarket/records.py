@@ -9,6 +9,7 @@ bot cannot do without (the wallet, say) is missing or malformed. Callers skip su
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -43,6 +44,13 @@ def to_float(value: Any, default: float = 0.0) -> float:
 
 def to_int(value: Any, default: int = 0) -> int:
     return int(to_float(value, float(default)))
+
+
+def to_bool(value: Any) -> bool:
+    """JSON booleans, and the strings "true"/"false" some payloads carry instead."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
 
 
 def to_str(value: Any) -> str:
@@ -90,7 +98,7 @@ class LeaderboardRow:
             pnl=to_float(pick(row, "pnl")),
             profile_image=to_str(pick(row, "profileImage", "profile_image")),
             x_username=to_str(pick(row, "xUsername", "x_username")),
-            verified=bool(pick(row, "verifiedBadge", "verified", default=False)),
+            verified=to_bool(pick(row, "verifiedBadge", "verified", default=False)),
         )
 
 
@@ -260,3 +268,79 @@ class Trade:
 def trade_key(tx: str, wallet: str, asset: str, side: str, size: float, price: float) -> str:
     raw = f"{tx}|{wallet}|{asset}|{side}|{size:.6f}|{price:.6f}"
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+def json_list(value: Any) -> list[Any]:
+    """Gamma sends some arrays as JSON inside a string ("[\\"Yes\\", \\"No\\"]"); accept both."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str) and value.strip().startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return []
+        return parsed if isinstance(parsed, list) else []
+    return []
+
+
+CONDITION_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    """A Gamma market: one question with its outcomes, their token ids and prices."""
+
+    condition_id: str
+    gamma_id: str
+    slug: str
+    question: str
+    outcomes: tuple[str, ...]
+    token_ids: tuple[str, ...]
+    prices: tuple[float, ...]
+    volume: float
+    liquidity: float
+    end_date: str
+    closed: bool
+    resolved: bool
+    winner_index: int | None
+    event_slug: str
+    image: str
+
+    @classmethod
+    def from_gamma(cls, row: dict[str, Any]) -> Market:
+        condition_id = to_str(pick(row, "conditionId", "condition_id")).lower()
+        if not CONDITION_RE.match(condition_id):
+            raise RecordError(f"market without a condition id: {condition_id[:70]!r}")
+        outcomes = tuple(to_str(o) for o in json_list(pick(row, "outcomes")))
+        tokens = tuple(to_str(t) for t in json_list(pick(row, "clobTokenIds")))
+        if not tokens:  # V2 markets: positionIds is a plain array, clobTokenIds may be null
+            tokens = tuple(to_str(t) for t in json_list(pick(row, "positionIds")))
+        prices = tuple(to_float(p, -1.0) for p in json_list(pick(row, "outcomePrices")))
+        closed = to_bool(pick(row, "closed", default=False))
+        resolution = to_str(pick(row, "umaResolutionStatus")).lower()
+        resolved = closed and (resolution == "resolved" or any(p >= 0.999 for p in prices))
+        winner = None
+        if resolved and prices:
+            best = max(range(len(prices)), key=lambda i: prices[i])
+            winner = best if prices[best] >= 0.999 else None
+        events = pick(row, "events", default=[])
+        event_slug = ""
+        if isinstance(events, list) and events and isinstance(events[0], dict):
+            event_slug = to_str(events[0].get("slug"))
+        return cls(
+            condition_id=condition_id,
+            gamma_id=to_str(pick(row, "id")),
+            slug=to_str(pick(row, "slug")),
+            question=to_str(pick(row, "question")),
+            outcomes=outcomes,
+            token_ids=tokens,
+            prices=prices if len(prices) == len(outcomes) else tuple(-1.0 for _ in outcomes),
+            volume=to_float(pick(row, "volumeNum", "volume")),
+            liquidity=to_float(pick(row, "liquidityNum", "liquidity")),
+            end_date=to_str(pick(row, "endDate", "endDateIso")),
+            closed=closed,
+            resolved=resolved,
+            winner_index=winner,
+            event_slug=event_slug,
+            image=to_str(pick(row, "icon", "image")),
+        )

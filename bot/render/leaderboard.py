@@ -38,7 +38,7 @@ def leaderboard_embed(page: BoardPage, freshness: Freshness) -> discord.Embed:
             if freshness.since
             else "never updated"
         )
-        lines.append(f"⚠️ Data may be stale: {since}. Polymarket is not answering; retrying.")
+        lines.append(f"⚠️ Data may be stale: {since}. The bot keeps retrying in the background.")
     else:
         lines.append(f"Updated {relative_time(page.updated_at)}")
     embed = discord.Embed(

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from bot.cache import HotCache, SingleFlight
-from bot.events import ADMIN_REFRESH, LEADERBOARD_REPLACED, TRADE_STORED, Event, EventBus
+from bot.events import (
+    ADMIN_REFRESH,
+    FOLLOW_ADDED,
+    LEADERBOARD_REPLACED,
+    TRADE_STORED,
+    Event,
+    EventBus,
+)
 from bot.polymarket.data_api import ORDERS, DataAPI
 from bot.polymarket.records import LeaderboardRow
 from bot.services.boards import (
@@ -40,7 +47,6 @@ log = logging.getLogger(__name__)
 class PeriodState:
     """What commands need to say about freshness: when it last worked, and whether it failed."""
 
-    last_attempt_at: float | None = None
     last_success_at: float | None = None
     last_error: str | None = None
     consecutive_failures: int = 0
@@ -99,8 +105,8 @@ class LeaderboardService:
         self.states: dict[str, PeriodState] = {period: PeriodState() for period in PERIODS}
         self.last_report: RefreshReport | None = None
         self._standings: dict[str, tuple[PeriodBoard, dict[str, tuple[int, float]]]] = {}
-        bus.subscribe(TRADE_STORED, self._on_trade)
-        bus.subscribe(ADMIN_REFRESH, self._on_admin_refresh)
+        bus.subscribe(TRADE_STORED, self._expire_trader)
+        bus.subscribe(FOLLOW_ADDED, self._expire_trader)
 
     # ---- reading (the hot path) -------------------------------------------------------------
 
@@ -168,7 +174,6 @@ class LeaderboardService:
                 state = self.states[period]
                 state.consecutive_failures = 1
                 state.last_error = row["error"]
-                state.last_attempt_at = row["started_at"].timestamp()
         loaded = await self.stats.load()
         log.info("warm start: %d periods, %d trader stats from PostgreSQL", len(boards), loaded)
         return len(boards)
@@ -195,8 +200,6 @@ class LeaderboardService:
 
     async def _refresh(self) -> RefreshReport:
         started = time.perf_counter()
-        for state in self.states.values():
-            state.last_attempt_at = self._clock()
         async with self._pool.acquire() as conn:
             snapshot_ids = await queries.begin_snapshots(conn, PERIODS)
         try:
@@ -213,9 +216,7 @@ class LeaderboardService:
         self, snapshot_ids: dict[str, int], error: str, started: float
     ) -> None:
         duration_ms = int((time.perf_counter() - started) * 1000)
-        for state in self.states.values():
-            state.last_error = error[:500]
-            state.consecutive_failures += 1
+        self._mark_failed(dict.fromkeys(self.states, error))
         try:
             async with self._pool.acquire() as conn:
                 for snapshot_id in snapshot_ids.values():
@@ -223,11 +224,58 @@ class LeaderboardService:
         except Exception:
             log.exception("could not record the failed refresh")
 
+    def _mark_failed(self, errors: dict[str, str]) -> None:
+        for period, error in errors.items():
+            state = self.states[period]
+            state.last_error = error[:500]
+            state.consecutive_failures += 1
+
     async def _refresh_periods(self, snapshot_ids: dict[str, int], started: float) -> RefreshReport:
+        """``snapshot_ids`` is updated in place, so a failure marks the rows actually open."""
         candidates, failed = await self._fetch_candidates()
         wallets = {row.wallet for rows in candidates.values() for row in rows}
-        details = await self.stats.refresh(self.stats.due(wallets))
+        due = self.stats.due(wallets)
+        rows_written = 0
+        failures_to_record = failed
+        if due and any(self.board(period) is None for period in candidates):
+            # First boards ever: publish them scored from PnL and volume alone (marked partial)
+            # rather than make the first /leaderboard wait for hundreds of detail fetches.
+            rows_written += await self._publish(candidates, failed, snapshot_ids, started)
+            async with self._pool.acquire() as conn:
+                snapshot_ids.clear()
+                snapshot_ids.update(await queries.begin_snapshots(conn, list(candidates)))
+            failures_to_record = {}  # recorded with the early boards
+        details = await self.stats.refresh(due)
+        self.stats.retain(wallets)
+        rows_written += await self._publish(candidates, failures_to_record, snapshot_ids, started)
+        report = RefreshReport(
+            duration=time.perf_counter() - started,
+            trader_count=len(wallets),
+            rows_written=rows_written,
+            periods_ok=tuple(candidates),
+            periods_failed=failed,
+            details_fetched=details.fetched,
+            details_failed=details.failed,
+        )
+        self.last_report = report
+        await self._prune()
+        log.info(
+            "leaderboard refreshed in %.2fs: %d traders, %d rows, failed periods: %s",
+            report.duration,
+            report.trader_count,
+            rows_written,
+            ", ".join(failed) or "none",
+        )
+        return report
 
+    async def _publish(
+        self,
+        candidates: dict[str, list[LeaderboardRow]],
+        failed: dict[str, str],
+        snapshot_ids: dict[str, int],
+        started: float,
+    ) -> int:
+        """Score, write every board in one transaction, then swap memory; returns rows written."""
         now = self._clock()
         prior = population_win_rate(self.stats.stats.values())
         boards = [
@@ -253,32 +301,10 @@ class LeaderboardService:
             state.last_success_at = now
             state.last_error = None
             state.consecutive_failures = 0
-        for period, error in failed.items():
-            state = self.states[period]
-            state.last_error = error
-            state.consecutive_failures += 1
-
-        report = RefreshReport(
-            duration=time.perf_counter() - started,
-            trader_count=len(wallets),
-            rows_written=rows_written,
-            periods_ok=tuple(board.period for board in boards),
-            periods_failed=failed,
-            details_fetched=details.fetched,
-            details_failed=details.failed,
-        )
-        self.last_report = report
+        self._mark_failed(failed)
         if boards:
-            self._bus.publish(LEADERBOARD_REPLACED, periods=report.periods_ok)
-        await self._prune()
-        log.info(
-            "leaderboard refreshed in %.2fs: %d traders, %d rows, failed periods: %s",
-            report.duration,
-            report.trader_count,
-            rows_written,
-            ", ".join(failed) or "none",
-        )
-        return report
+            self._bus.publish(LEADERBOARD_REPLACED, periods=tuple(candidates))
+        return rows_written
 
     async def _fetch_candidates(self) -> tuple[dict[str, list[LeaderboardRow]], dict[str, str]]:
         jobs = [(period, order) for period in PERIODS for order in ORDERS]
@@ -315,11 +341,23 @@ class LeaderboardService:
 
     # ---- events ---------------------------------------------------------------------------------
 
-    async def _on_trade(self, event: Event) -> None:
+    async def _expire_trader(self, event: Event) -> None:
+        """A trade or a new follow: that trader's score inputs are re-fetched next refresh."""
         wallet = str(event.data.get("wallet", "")).lower()
         if wallet:
             self.stats.expire(wallet)
 
-    async def _on_admin_refresh(self, event: Event) -> None:
-        if event.data.get("target") in ("traders", "all"):
+    async def request_refresh(self, *, refetch_details: bool) -> tuple[RefreshReport, bool]:
+        """An admin's refresh: (report, joined a refresh already running).
+
+        Re-fetching every trader's details cannot ride on a refresh already running (it chose
+        its traders before), so that case waits for it and then runs one more.
+        """
+        joined = self.refreshing
+        if refetch_details:
             self.stats.expire_all()
+            if joined:
+                await self.refresh()
+                joined = False
+        self._bus.publish(ADMIN_REFRESH, target="traders" if refetch_details else "leaderboard")
+        return await self.refresh(), joined

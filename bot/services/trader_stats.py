@@ -21,6 +21,8 @@ from db import leaderboard_queries as queries
 
 log = logging.getLogger(__name__)
 
+FAILURE_PAUSE = 300.0  # seconds before a trader whose details failed is tried again
+
 
 @dataclass(frozen=True)
 class StatsRefresh:
@@ -47,6 +49,10 @@ class TraderStatsStore:
         self._clock = clock
         self.stats: dict[str, TraderStats] = {}
         self.fetched_at: dict[str, float] = {}
+        self._failed_until: dict[
+            str, float
+        ] = {}  # new traders whose fetch failed: not every refresh
+        self._unbounded = False  # an admin asked for every trader: skip the budget once
 
     async def load(self) -> int:
         """Warm from PostgreSQL so a restart does not re-fetch every trader at once."""
@@ -69,6 +75,15 @@ class TraderStatsStore:
     def expire_all(self) -> None:
         for wallet in self.fetched_at:
             self.fetched_at[wallet] = 0.0
+        self._unbounded = True
+
+    def retain(self, wallets: Iterable[str]) -> None:
+        """Forget traders no longer on any board, so memory and the win-rate prior follow the
+        board (their stored rows age out of PostgreSQL separately)."""
+        keep = set(wallets)
+        for mapping in (self.stats, self.fetched_at, self._failed_until):
+            for wallet in [w for w in mapping if w not in keep]:
+                del mapping[wallet]
 
     def due(self, wallets: Iterable[str]) -> list[str]:
         """New traders (all of them) then the stalest expired ones, within the per-refresh budget.
@@ -78,12 +93,17 @@ class TraderStatsStore:
         """
         now = self._clock()
         wallets = list(dict.fromkeys(wallets))
-        new = [w for w in wallets if w not in self.fetched_at]
+        new = [
+            w for w in wallets if w not in self.fetched_at and self._failed_until.get(w, 0.0) <= now
+        ]
         expired = sorted(
             (w for w in wallets if w in self.fetched_at and now - self.fetched_at[w] >= self.ttl),
             key=lambda w: self.fetched_at[w],
         )
         budget = 5 + int(2 * len(wallets) * self._interval / self.ttl)
+        if self._unbounded:
+            self._unbounded = False
+            budget = len(expired)
         return new + expired[:budget]
 
     async def refresh(self, wallets: Iterable[str]) -> StatsRefresh:
@@ -107,6 +127,7 @@ class TraderStatsStore:
                 )
             except Exception as exc:  # one trader's failure must not fail the refresh
                 log.warning("details of %s not refreshed: %s", wallet, exc)
+                self._failed_until[wallet] = self._clock() + FAILURE_PAUSE
                 return None
         now = self._clock()
         stats = summarize(wallet, positions, closed, activity, now)

@@ -51,7 +51,7 @@ async def test_the_bot_process_starts_embedded_postgres_serves_and_stops_cleanly
         )
         await wait_until(lambda: polymarket.calls["/positions"] >= 20, timeout=30)
         interaction = await discord_fake.invoke("leaderboard", {"metric": "pnl"})
-        message = await interaction.wait_response(timeout=10)
+        message = await interaction.wait_response(timeout=60)
         assert "Polymarket leaderboard" in message["embeds"][0]["title"]
         assert (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
     finally:

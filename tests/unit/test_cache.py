@@ -503,3 +503,23 @@ async def test_hot_cache_close_cancels_loads() -> None:
     with pytest.raises(asyncio.CancelledError):
         await waiter
     assert len(cache) == 0
+
+
+async def test_a_get_after_invalidation_does_not_join_the_older_load() -> None:
+    cache: TTLCache[str] = TTLCache("t", ttl=60)
+    release_old = asyncio.Event()
+
+    async def old_loader() -> str:
+        await release_old.wait()
+        return "old"
+
+    async def new_loader() -> str:
+        return "new"
+
+    old = asyncio.create_task(cache.get("k", old_loader))
+    await asyncio.sleep(0)
+    cache.invalidate("k")
+    assert await cache.get("k", new_loader) == "new"
+    release_old.set()
+    assert await old == "old"  # its own caller still gets what it asked for
+    assert cache.peek("k") == "new"  # but the older result is never stored
