@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import discord
 
@@ -31,10 +31,17 @@ class DiscordAlertSender:
             return AlertContext(current_price=price)
         return AlertContext(rank=standing[0], score=standing[1], current_price=price)
 
-    async def send(self, channel_id: int, nonce: str, cards: Sequence[AlertCard]) -> int:
+    async def send(
+        self,
+        channel_id: int,
+        nonce: str,
+        cards: Sequence[AlertCard],
+        before_post: Callable[[], Awaitable[None]],
+    ) -> int:
         contexts = await asyncio.gather(*(self._context(card) for card in cards))
         embeds = [alert_embed(card, ctx) for card, ctx in zip(cards, contexts, strict=True)]
         channel = self._client.get_partial_messageable(channel_id)
+        await before_post()
         try:
             message = await channel.send(
                 embeds=embeds, nonce=nonce, allowed_mentions=discord.AllowedMentions.none()

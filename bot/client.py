@@ -22,12 +22,15 @@ from bot.config import Settings
 from bot.events import EventBus
 from bot.loops import PeriodicTask
 from bot.polymarket.data_api import DataAPI
+from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.stream import TradeStream
 from bot.services.alerts import AlertDispatcher
 from bot.services.follows import FollowService
 from bot.services.leaderboard import LeaderboardService
+from bot.services.markets import MarketService
 from bot.services.prices import PriceService
+from bot.services.profiles import ProfileService
 from bot.services.trader_stats import TraderStatsStore
 from bot.services.trades import TradeIngest
 from bot.tree import BotTree
@@ -35,7 +38,14 @@ from db import leaderboard_queries as queries
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.leaderboard", "cogs.admin", "cogs.trades", "cogs.follows")
+EXTENSIONS = (
+    "cogs.leaderboard",
+    "cogs.admin",
+    "cogs.trades",
+    "cogs.follows",
+    "cogs.traders",
+    "cogs.markets",
+)
 _TREE_HASH_KEY = "command_tree_hash"
 
 
@@ -95,14 +105,40 @@ class PolymarketBot(commands.Bot):
             retention_days=settings.snapshot_retention_days,
         )
         self.follows = FollowService(pool, self.bus)
+        self.gamma = GammaAPI(self.polymarket)
+        self.clob = ClobAPI(self.polymarket)
         self.prices = PriceService(
-            self.polymarket, self.cache.ttl_cache("prices", ttl=3.0, stale_ttl=60.0)
+            pool,
+            self.gamma,
+            self.clob,
+            self.cache.ttl_cache("quotes", ttl=2.5, stale_ttl=0.0, max_size=5_000),
+            self.cache.ttl_cache("midpoints", ttl=3.0, stale_ttl=60.0, max_size=20_000),
         )
+        self.markets = MarketService(pool, self.gamma, self.prices, self.cache)
+        self.profiles = ProfileService(
+            pool,
+            self.data_api,
+            self.leaderboard,
+            self.cache.ttl_cache(
+                "traders",
+                ttl=settings.trader_cache_ttl_seconds,
+                stale_ttl=3600.0,
+                max_size=2_000,
+            ),
+            self.bus,
+            details_ttl=settings.trader_detail_ttl_seconds,
+        )
+        self.trader_stats.on_details = self.profiles.record_details
         self.alerts = AlertDispatcher(
             pool, self.follows, DiscordAlertSender(self, self.leaderboard, self.prices)
         )
         self.ingest = TradeIngest(
-            pool, self.follows, self.bus, self.polymarket, on_deliveries=self.alerts.notify
+            pool,
+            self.follows,
+            self.bus,
+            self.polymarket,
+            on_deliveries=self.alerts.notify,
+            retention_days=settings.trades_retention_days,
         )
         self.stream = TradeStream(
             settings.rtds_url,

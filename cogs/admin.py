@@ -35,7 +35,11 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         if target in ("markets", "all"):
+            self.bot.markets.invalidate()
             self.bot.cache.invalidate_prefix("mid:")  # prices are re-read on next use
+            await self.bot.loops["markets"].run_once()
+        if target in ("traders", "all"):
+            await self.bot.loops["trader-positions"].run_once()
         started = time.perf_counter()
         try:
             report, joined = await self.bot.leaderboard.request_refresh(
@@ -58,9 +62,12 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
         )
         extra = ""
         if target in ("markets", "all"):
-            extra = " Cached market prices were dropped and are re-read on next use."
+            extra = f" Markets loop: {self.bot.loops['markets'].status.last_outcome}."
         if target in ("traders", "all"):
-            extra += f" Trader details re-fetched: {report.details_fetched}."
+            extra += (
+                f" Trader details re-fetched: {report.details_fetched}; positions sync: "
+                f"{self.bot.loops['trader-positions'].status.last_outcome}."
+            )
         await interaction.followup.send(
             f"Leaderboard refreshed in {report.duration:.2f} s{note}: "
             f"{report.trader_count} traders ranked across {len(report.periods_ok)} periods "

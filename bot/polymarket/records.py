@@ -54,7 +54,8 @@ def to_bool(value: Any) -> bool:
 
 
 def to_str(value: Any) -> str:
-    return "" if value is None else str(value)
+    """Text as PostgreSQL can store it (no NUL characters, which valid JSON may carry)."""
+    return "" if value is None else str(value).replace("\x00", "")
 
 
 def to_timestamp(value: Any) -> float:
@@ -187,6 +188,9 @@ class Activity:
     title: str
     slug: str
     outcome: str
+    name: str = ""
+    pseudonym: str = ""
+    profile_image: str = ""
 
     @classmethod
     def from_api(cls, row: dict[str, Any]) -> Activity:
@@ -204,6 +208,9 @@ class Activity:
             title=to_str(pick(row, "title")),
             slug=to_str(pick(row, "slug")),
             outcome=to_str(pick(row, "outcome")),
+            name=to_str(pick(row, "name")),
+            pseudonym=to_str(pick(row, "pseudonym")),
+            profile_image=to_str(pick(row, "profileImage", "profile_image")),
         )
 
 

@@ -26,7 +26,7 @@ class AlertContext:
 
 
 def cents(price: float) -> str:
-    value = price * 100
+    value = round(price * 100, 1)  # 0.29 * 100 is 28.999…: round before choosing the format
     return f"{value:.1f}¢" if value < 10 or value != int(value) else f"{value:.0f}¢"
 
 
@@ -43,8 +43,10 @@ def market_url(slug: str, event_slug: str) -> str | None:
 
 
 def _escape(text: str, limit: int) -> str:
+    """Upstream text inside link labels: markdown, mentions and brackets escaped."""
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def alert_embed(card: AlertCard, context: AlertContext) -> discord.Embed:

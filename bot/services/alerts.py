@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -62,8 +62,17 @@ class ChannelUnavailable(Exception):
 
 
 class AlertSender(Protocol):
-    async def send(self, channel_id: int, nonce: str, cards: Sequence[AlertCard]) -> int:
-        """Post the cards as one message; returns its id. Raises ChannelUnavailable."""
+    async def send(
+        self,
+        channel_id: int,
+        nonce: str,
+        cards: Sequence[AlertCard],
+        before_post: Callable[[], Awaitable[None]],
+    ) -> int:
+        """Post the cards as one message; returns its id. Raises ChannelUnavailable.
+
+        ``before_post`` is awaited right before the HTTP request: it holds the global pacing
+        slot, so slow preparation (price lookups) cannot bunch requests together."""
         ...
 
 
@@ -109,8 +118,10 @@ class AlertDispatcher:
         follows: FollowService,
         sender: AlertSender,
         *,
-        channel_rate: tuple[float, float] = (5, 5.0),
-        global_rate: tuple[float, float] = (40, 1.0),
+        # Discord: 5 messages per 5 s per channel and 50 requests/s in all. Buckets of one
+        # message refilling at 0.8/s, and of 8 refilling at 40/s, never burst past either.
+        channel_rate: tuple[float, float] = (1, 1.25),
+        global_rate: tuple[float, float] = (8, 0.2),
         retry_base: float = 1.0,
         retry_cap: float = 60.0,
     ) -> None:
@@ -182,17 +193,23 @@ class AlertDispatcher:
         self._workers.pop(channel_id, None)
 
     async def _deliver_one(self, channel_id: int) -> bool:
-        """Send the oldest composed message, or compose and send the next one."""
+        """Send the oldest composed message, or compose and send the next one.
+
+        The channel's slot is awaited before composing, so fills arriving meanwhile join this
+        message instead of waiting for the next slot."""
         async with self._pool.acquire() as conn:
             pending = await queries.pending_message(conn, channel_id)
+            if pending is None and not await queries.unassigned_deliveries(conn, channel_id, 1):
+                return False
+        await self._channel_limiter(channel_id).acquire()
+        async with self._pool.acquire() as conn:
             if pending is not None:
                 message_id, nonce = pending["id"], pending["nonce"]
                 rows = await queries.message_deliveries(conn, message_id)
             else:
-                rows = await queries.unassigned_deliveries(conn, channel_id, FETCH_LIMIT)
-                if not rows:
-                    return False
-                rows = _first_cards_rows(rows)
+                rows = _first_cards_rows(
+                    await queries.unassigned_deliveries(conn, channel_id, FETCH_LIMIT)
+                )
                 keys = [row["trade_key"] for row in rows]
                 nonce = nonce_for(channel_id, keys)
                 message_id = await queries.create_message(conn, channel_id, nonce, keys)
@@ -201,9 +218,10 @@ class AlertDispatcher:
             async with self._pool.acquire() as conn:
                 await queries.mark_sent(conn, message_id, 0)
             return True
-        await self._pace(channel_id)
         try:
-            discord_id = await self._sender.send(channel_id, nonce, cards)
+            discord_id = await self._sender.send(
+                channel_id, nonce, cards, before_post=self._global.acquire
+            )
         except ChannelUnavailable:
             raise
         except Exception as exc:
@@ -216,12 +234,11 @@ class AlertDispatcher:
         self.stats.sent_alerts += len(rows)
         return True
 
-    async def _pace(self, channel_id: int) -> None:
+    def _channel_limiter(self, channel_id: int) -> AsyncLimiter:
         limiter = self._channel_limiters.get(channel_id)
         if limiter is None:
             limiter = self._channel_limiters[channel_id] = AsyncLimiter(*self._channel_rate)
-        await limiter.acquire()
-        await self._global.acquire()
+        return limiter
 
     async def _give_up_channel(self, channel_id: int, reason: str) -> None:
         async with self._pool.acquire() as conn:

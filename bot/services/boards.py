@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 from bot.polymarket.records import LeaderboardRow
-from bot.services.scoring import TraderStats, copy_score
+from bot.services.scoring import COMPONENTS, TrackRecord, TraderStats, score_row, track_record
 
 PERIODS: tuple[str, ...] = ("day", "week", "month", "all")
 METRICS: tuple[str, ...] = ("pnl", "volume", "score")
@@ -76,38 +77,50 @@ def build_board(
     now: float,
     prior_win_rate: float,
     snapshot_id: int = 0,
+    tracks: dict[str, TrackRecord] | None = None,
 ) -> PeriodBoard:
-    """Score every candidate and rank by each metric (ties broken by wallet for stability)."""
+    """Score every candidate and rank by each metric (ties broken by wallet for stability).
+
+    pnl and volume rank by (-value, wallet), score by (-score, -pnl, wallet). The rankings share
+    their BoardEntry objects. ``tracks`` memoizes each wallet's period-independent score inputs
+    (``track_record``): pass one dict to all the periods of a refresh to compute them once.
+    """
+    tracks = {} if tracks is None else tracks
+    neutral = track_record(None, now, prior_win_rate)
     scored: list[BoardEntry] = []
-    names: tuple[str, ...] = ()
     for row in candidates:
-        breakdown = copy_score(row.pnl, row.volume, stats.get(row.wallet), now, prior_win_rate)
-        if not names:
-            names = tuple(sorted(breakdown.components))
-        components = tuple(float(breakdown.components.get(name, 0.0)) for name in names)
+        track = tracks.get(row.wallet)
+        if track is None:
+            trader = stats.get(row.wallet)
+            if trader is None:
+                track = neutral
+            else:
+                track = tracks[row.wallet] = track_record(trader, now, prior_win_rate)
+        score, components = score_row(row.pnl, row.volume, track)
         scored.append(
             BoardEntry(
-                wallet=row.wallet,
-                user_name=row.user_name,
-                x_username=row.x_username,
-                verified=row.verified,
-                pnl=row.pnl,
-                volume=row.volume,
-                score=breakdown.score,
-                components=components,
+                row.wallet,
+                row.user_name,
+                row.x_username,
+                row.verified,
+                row.pnl,
+                row.volume,
+                score,
+                components,
             )
         )
-    by_metric = {
-        "pnl": tuple(sorted(scored, key=lambda e: (-e.pnl, e.wallet))),
-        "volume": tuple(sorted(scored, key=lambda e: (-e.volume, e.wallet))),
-        "score": tuple(sorted(scored, key=lambda e: (-e.score, -e.pnl, e.wallet))),
-    }
+    # Stable multi-pass sorts on plain attributes: no key tuple per row. Sorting by wallet first
+    # makes it the last tie-breaker; a reverse sort keeps equal keys in their prior order.
+    scored.sort(key=attrgetter("wallet"))
+    by_pnl = sorted(scored, key=attrgetter("pnl"), reverse=True)  # (-pnl, wallet)
+    by_volume = sorted(scored, key=attrgetter("volume"), reverse=True)  # (-volume, wallet)
+    by_score = sorted(by_pnl, key=attrgetter("score"), reverse=True)  # (-score, -pnl, wallet)
     return PeriodBoard(
         period=period,
         snapshot_id=snapshot_id,
         updated_at=now,
-        component_names=names,
-        by_metric=by_metric,
+        component_names=COMPONENTS,
+        by_metric={"pnl": tuple(by_pnl), "volume": tuple(by_volume), "score": tuple(by_score)},
     )
 
 

@@ -30,13 +30,14 @@ from bot.polymarket.data_api import ORDERS, DataAPI
 from bot.polymarket.records import LeaderboardRow
 from bot.services.boards import (
     PERIODS,
+    BoardEntry,
     BoardPage,
     PeriodBoard,
     build_board,
     merge_candidates,
     page_of,
 )
-from bot.services.scoring import population_win_rate
+from bot.services.scoring import TrackRecord, population_win_rate
 from bot.services.trader_stats import TraderStatsStore
 from db import leaderboard_queries as queries
 
@@ -104,7 +105,7 @@ class LeaderboardService:
         self._flight: SingleFlight[str, RefreshReport] = SingleFlight()
         self.states: dict[str, PeriodState] = {period: PeriodState() for period in PERIODS}
         self.last_report: RefreshReport | None = None
-        self._standings: dict[str, tuple[PeriodBoard, dict[str, tuple[int, float]]]] = {}
+        self._standings: dict[str, tuple[PeriodBoard, dict[str, tuple[int, BoardEntry]]]] = {}
         bus.subscribe(TRADE_STORED, self._expire_trader)
         bus.subscribe(FOLLOW_ADDED, self._expire_trader)
 
@@ -118,16 +119,21 @@ class LeaderboardService:
         board = self.board(period)
         return None if board is None else page_of(board, metric, page)
 
-    def standing(self, wallet: str, period: str = "week") -> tuple[int, float] | None:
-        """(rank by copy score, score) of a trader, for alerts; indexed once per board."""
+    def entry(self, wallet: str, period: str = "week") -> tuple[int, BoardEntry] | None:
+        """(rank by copy score, entry) of a trader in a period; indexed once per board."""
         board = self.board(period)
         if board is None:
             return None
         cached = self._standings.get(period)
         if cached is None or cached[0] is not board:
-            ranks = {e.wallet: (i, e.score) for i, e in enumerate(board.by_metric["score"], 1)}
+            ranks = {e.wallet: (i, e) for i, e in enumerate(board.by_metric["score"], 1)}
             cached = self._standings[period] = (board, ranks)
         return cached[1].get(wallet)
+
+    def standing(self, wallet: str, period: str = "week") -> tuple[int, float] | None:
+        """(rank by copy score, score), for alerts."""
+        found = self.entry(wallet, period)
+        return None if found is None else (found[0], found[1].score)
 
     def find_wallet(self, name: str) -> str | None:
         """A username known from the leaderboard -> its wallet (case-insensitive)."""
@@ -278,6 +284,7 @@ class LeaderboardService:
         """Score, write every board in one transaction, then swap memory; returns rows written."""
         now = self._clock()
         prior = population_win_rate(self.stats.stats.values())
+        tracks: dict[str, TrackRecord] = {}  # shared by the periods: computed once per trader
         boards = [
             build_board(
                 period,
@@ -286,6 +293,7 @@ class LeaderboardService:
                 now=now,
                 prior_win_rate=prior,
                 snapshot_id=snapshot_ids[period],
+                tracks=tracks,
             )
             for period, rows in candidates.items()
         ]

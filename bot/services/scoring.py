@@ -59,6 +59,8 @@ LUCK_SHARE = 0.6  # largest win's share of positive PnL above which the penalty 
 LUCK_MAX = 0.7
 
 _LN2_OVER_HALF_LIFE = math.log(2.0) / HALF_LIFE
+_isfinite = math.isfinite  # module globals: one lookup instead of two on the per-row path
+_floor = math.floor
 
 COMPONENTS: tuple[str, ...] = (
     "margin",
@@ -200,25 +202,51 @@ def population_win_rate(stats: Iterable[TraderStats]) -> float:
     return wins / closed if closed else 0.5
 
 
-def copy_score(
-    pnl: float,
-    volume: float,
-    stats: TraderStats | None,
-    now: float,
-    prior_win_rate: float = 0.5,
-) -> ScoreBreakdown:
-    """Score one leaderboard row (see the module docstring for the formula and weights).
+# A wallet's period-independent score inputs, in COMPONENTS order minus the two that depend on
+# the period's pnl and volume: (win_rate, consistency, recency, luck_penalty, partial).
+TrackRecord = tuple[float, float, float, float, float]
 
-    Called for every candidate of every period on each refresh, so it is straight-line
-    arithmetic on precomputed stats. Non-finite inputs count as zero rather than raising:
-    one bad upstream row must not break a board.
+
+def track_record(stats: TraderStats | None, now: float, prior_win_rate: float = 0.5) -> TrackRecord:
+    """The parts of the score that come from a trader's details, not from a period's row.
+
+    They depend only on (stats, now, prior_win_rate), so a refresh can compute them once per
+    wallet and reuse them for every period the wallet is ranked in (see ``score_row``).
     """
-    if not math.isfinite(pnl):
-        pnl = 0.0
-    if not (math.isfinite(volume) and volume > 0.0):
-        volume = 0.0
     if not 0.0 <= prior_win_rate <= 1.0:  # also catches NaN
         prior_win_rate = 0.5
+    if stats is None:
+        return (float(prior_win_rate), 0.5, 0.5, 0.0, 1.0)
+    win_rate = (stats.wins + WIN_RATE_PSEUDO * prior_win_rate) / (
+        stats.closed_count + WIN_RATE_PSEUDO
+    )
+    consistency = (stats.weekly_positive + CONSISTENCY_PSEUDO * 0.5) / (
+        stats.weekly_active + CONSISTENCY_PSEUDO
+    )
+    recency = 0.0
+    if stats.last_trade_at is not None:
+        age = now - stats.last_trade_at
+        if age <= 0.0:
+            recency = 1.0
+        elif age < RECENCY_HORIZON:  # NaN age falls through to 0
+            recency = math.exp(-age * _LN2_OVER_HALF_LIFE)
+    share = stats.largest_win_share
+    luck_penalty = (
+        LUCK_MAX * (share - LUCK_SHARE) / (1.0 - LUCK_SHARE) if share > LUCK_SHARE else 0.0
+    )
+    return (win_rate, consistency, recency, luck_penalty, 0.0)
+
+
+def score_row(pnl: float, volume: float, track: TrackRecord) -> tuple[float, tuple[float, ...]]:
+    """(score, components in COMPONENTS order) of one row, given its wallet's ``track_record``.
+
+    The per-row half of ``copy_score``: straight-line arithmetic, no dict, called for every
+    candidate of every period on each refresh.
+    """
+    if not _isfinite(pnl):
+        pnl = 0.0
+    if not (_isfinite(volume) and volume > 0.0):
+        volume = 0.0
 
     m = pnl / (volume + VOLUME_PAD)
     margin = m / (m + MARGIN_HALF) if m > 0.0 else 0.0
@@ -230,31 +258,7 @@ def copy_score(
             ramp = min(1.0, (volume - MM_VOLUME) / MM_VOLUME_RAMP)
             mm_penalty = MM_MAX * ramp * (1.0 - abs_margin / MM_MARGIN)
 
-    if stats is None:
-        win_rate = prior_win_rate
-        consistency = recency = 0.5
-        luck_penalty = 0.0
-        partial = 1.0
-    else:
-        win_rate = (stats.wins + WIN_RATE_PSEUDO * prior_win_rate) / (
-            stats.closed_count + WIN_RATE_PSEUDO
-        )
-        consistency = (stats.weekly_positive + CONSISTENCY_PSEUDO * 0.5) / (
-            stats.weekly_active + CONSISTENCY_PSEUDO
-        )
-        recency = 0.0
-        if stats.last_trade_at is not None:
-            age = now - stats.last_trade_at
-            if age <= 0.0:
-                recency = 1.0
-            elif age < RECENCY_HORIZON:  # NaN age falls through to 0
-                recency = math.exp(-age * _LN2_OVER_HALF_LIFE)
-        share = stats.largest_win_share
-        luck_penalty = (
-            LUCK_MAX * (share - LUCK_SHARE) / (1.0 - LUCK_SHARE) if share > LUCK_SHARE else 0.0
-        )
-        partial = 0.0
-
+    win_rate, consistency, recency, luck_penalty, partial = track
     quality = (
         W_MARGIN * margin
         + W_WIN_RATE * win_rate
@@ -262,16 +266,22 @@ def copy_score(
         + W_RECENCY * recency
     )
     # floor(x + 0.5) rounds to 2 decimals like round(x, 2) at a third of the cost (x >= 0).
-    score = math.floor(10_000.0 * quality * (1.0 - mm_penalty) * (1.0 - luck_penalty) + 0.5) / 100.0
-    return ScoreBreakdown(
-        score,
-        {
-            "margin": margin,
-            "win_rate": win_rate,
-            "consistency": consistency,
-            "recency": recency,
-            "mm_penalty": mm_penalty,
-            "luck_penalty": luck_penalty,
-            "partial": partial,
-        },
-    )
+    score = _floor(10_000.0 * quality * (1.0 - mm_penalty) * (1.0 - luck_penalty) + 0.5) / 100.0
+    return score, (margin, win_rate, consistency, recency, mm_penalty, luck_penalty, partial)
+
+
+def copy_score(
+    pnl: float,
+    volume: float,
+    stats: TraderStats | None,
+    now: float,
+    prior_win_rate: float = 0.5,
+) -> ScoreBreakdown:
+    """Score one leaderboard row (see the module docstring for the formula and weights).
+
+    Non-finite inputs count as zero rather than raising: one bad upstream row must not break
+    a board. Boards score many rows with ``track_record`` + ``score_row`` directly (the same
+    arithmetic, without the per-row dict).
+    """
+    score, components = score_row(pnl, volume, track_record(stats, now, prior_win_rate))
+    return ScoreBreakdown(score, dict(zip(COMPONENTS, components, strict=True)))

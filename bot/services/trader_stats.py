@@ -10,17 +10,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import asyncpg
 
 from bot.polymarket.data_api import DataAPI
+from bot.polymarket.records import Activity, ClosedPosition, Position
 from bot.services.scoring import TraderStats, summarize
 from db import leaderboard_queries as queries
 
 log = logging.getLogger(__name__)
 
+DetailsHook = Callable[
+    [str, list[Position], list[ClosedPosition], list[Activity]], Awaitable[object]
+]
 FAILURE_PAUSE = 300.0  # seconds before a trader whose details failed is tried again
 
 
@@ -53,6 +57,8 @@ class TraderStatsStore:
             str, float
         ] = {}  # new traders whose fetch failed: not every refresh
         self._unbounded = False  # an admin asked for every trader: skip the budget once
+        # Profiles store what each fetch brought, so /trader of a ranked trader costs no call.
+        self.on_details: DetailsHook | None = None
 
     async def load(self) -> int:
         """Warm from PostgreSQL so a restart does not re-fetch every trader at once."""
@@ -133,4 +139,9 @@ class TraderStatsStore:
         stats = summarize(wallet, positions, closed, activity, now)
         self.stats[wallet] = stats
         self.fetched_at[wallet] = now
+        if self.on_details is not None:
+            try:
+                await self.on_details(wallet, positions, closed, activity)
+            except Exception:
+                log.exception("storing the profile details of %s failed", wallet)
         return stats

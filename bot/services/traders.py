@@ -23,17 +23,17 @@ def resolve_trader(text: str, leaderboard: LeaderboardService) -> tuple[str, str
     if WALLET_RE.match(query):
         wallet = query.lower()
         return wallet, leaderboard.known_traders().get(wallet, "")
+    wallet_for_name = leaderboard.find_wallet(query) if query else None
+    if wallet_for_name is not None:  # a username (it may start with "0x" too)
+        return wallet_for_name, leaderboard.known_traders().get(wallet_for_name, query)
     if query.lower().startswith("0x") and len(query) > 2 and " " not in query:
         raise TraderNotFound(
             "That wallet is malformed: a wallet is 0x followed by 40 hex characters (0-9, a-f)."
         )
-    wallet_for_name = leaderboard.find_wallet(query) if query else None
-    if wallet_for_name is None:
-        raise TraderNotFound(
-            "No trader by that name on the leaderboard: paste their wallet (0x + 40 hex "
-            "characters) from their Polymarket profile, or pick a suggestion."
-        )
-    return wallet_for_name, query
+    raise TraderNotFound(
+        "No trader by that name on the leaderboard: paste their wallet (0x + 40 hex "
+        "characters) from their Polymarket profile, or pick a suggestion."
+    )
 
 
 def suggestions(

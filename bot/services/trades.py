@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from bot.events import TRADE_STORED, EventBus
 from bot.polymarket.data_api import parse_rows
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
-from bot.services.follows import FollowService
+from bot.services.follows import BACKDATE_TOLERANCE, FollowService
 from db import trade_queries as queries
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class IngestStats:
     shed: int = 0
     backfilled: int = 0
     write_failures: int = 0
+    rejected: int = 0
     deliveries: int = 0
 
 
@@ -51,6 +53,7 @@ class TradeIngest:
         queue_size: int = 10_000,
         batch_size: int = 500,
         retry_delay: float = 1.0,
+        retention_days: float = 30.0,
     ) -> None:
         self._pool = pool
         self._follows = follows
@@ -60,6 +63,7 @@ class TradeIngest:
         self.queue: asyncio.Queue[Trade] = asyncio.Queue(maxsize=queue_size)
         self._batch_size = batch_size
         self._retry_delay = retry_delay
+        self._retention_days = retention_days
         self._writer: asyncio.Task[None] | None = None
         self._backfill_lock = asyncio.Lock()
         self.stats = IngestStats()
@@ -99,15 +103,27 @@ class TradeIngest:
                 batch.append(self.queue.get_nowait())
             try:
                 await self._store_until_done(batch, "stream")
+            except Exception:  # a bug must not kill the writer (and with it every alert)
+                log.exception("dropping a batch of %d trades after an unexpected error", len(batch))
+                self.stats.rejected += len(batch)
             finally:
                 for _ in batch:
                     self.queue.task_done()
 
     async def _store_until_done(self, trades: Sequence[Trade], source: str) -> None:
-        """A database outage delays a batch; it never drops it."""
+        """A database outage delays a batch; it never drops it. A trade PostgreSQL refuses
+        for good (bad upstream data) is logged and skipped, alone, so it cannot block the rest."""
         while True:
             try:
                 await self.store(trades, source)
+                return
+            except asyncpg.DataError as exc:
+                if len(trades) == 1:
+                    log.error("skipping unstorable trade %s: %s", trades[0].key, exc)
+                    self.stats.rejected += 1
+                    return
+                for trade in trades:
+                    await self._store_until_done([trade], source)
                 return
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
                 self.stats.write_failures += 1
@@ -141,26 +157,32 @@ class TradeIngest:
     # ---- gap backfill ---------------------------------------------------------------------------
 
     async def backfill(self) -> int:
-        """After a (re)connect: fetch each followed wallet's trades since its last stored one."""
+        """After a (re)connect: fetch each followed wallet's recent trades and store what is
+        missing (their alerts say "delayed"); what was stored already collapses on its key.
+
+        The window is not "since the last stored trade": a live trade stored just after the
+        reconnect would hide the gap before it. It is everything since the wallet was
+        followed, bounded by retention (a pruned trade must not come back) and one page."""
         async with self._backfill_lock:
-            wallets = self._follows.followed_wallets()
-            if not wallets:
-                return 0
-            async with self._pool.acquire() as conn:
-                last = await queries.last_trade_times(conn, wallets)
             total = 0
-            for wallet in wallets:
+            oldest_kept = time.time() - self._retention_days * 86_400 + 3_600
+            for wallet in self._follows.followed_wallets():
                 follows = self._follows.follows_of(wallet)
                 if not follows:
                     continue
-                since = last.get(wallet, min(f.created_at for f in follows))
+                # Polymarket stamps whole seconds: look back as far as a follow accepts.
+                first_follow = min(f.created_at for f in follows) - BACKDATE_TOLERANCE
+                since = max(first_follow, oldest_kept)
                 try:
                     total += await self._backfill_wallet(wallet, since)
                 except Exception as exc:  # one wallet's failure must not stop the others
                     log.warning("backfill of %s failed: %s", wallet, exc)
             self.stats.backfilled += total
-            if total:
-                log.info("backfill stored %d missed trades", total)
+            log.info(
+                "backfill after (re)connect: %d followed wallets, %d missed trades stored",
+                len(self._follows.followed_wallets()),
+                total,
+            )
             return total
 
     async def _backfill_wallet(self, wallet: str, since: float) -> int:
@@ -170,10 +192,10 @@ class TradeIngest:
             {"user": wallet, "limit": BACKFILL_LIMIT, "takerOnly": "false"},
         )
         trades = parse_rows("data:/trades", body, Trade.from_api)
-        missed = [t for t in trades if t.wallet == wallet and t.timestamp >= since - 1]
-        if not missed:
+        recent = [t for t in trades if t.wallet == wallet and t.timestamp >= since]
+        if not recent:
             return 0
-        new = await self.store(missed, "backfill")
+        new = await self.store(recent, "backfill")
         return len(new)
 
     async def prune(self, retention_days: float) -> int:

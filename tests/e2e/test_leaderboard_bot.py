@@ -41,7 +41,10 @@ async def bot(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, pool: asyncpg.Pool
 ) -> AsyncIterator[PolymarketBot]:
     async with running_bot(discord_fake, pool, settings_for(discord_fake, polymarket)) as bot:
-        await wait_until(lambda: bot.leaderboard.last_report is not None)  # first refresh done
+        # the first refresh has finished (not just published its boards)
+        await wait_until(
+            lambda: bot.leaderboard.last_report is not None and not bot.leaderboard.refreshing
+        )
         yield bot
 
 

@@ -11,6 +11,11 @@ string, lowercase ``proxyWallet`` in Data API rows, unix-second ``timestamp`` in
 ``{"error": "..."}`` bodies on 400/404. Data API, Gamma and CLOB paths share one host, so every
 base URL of the bot can point at :attr:`FakePolymarket.base_url`.
 
+Gamma (§2) and CLOB (§3) follow ``gamma_market*.json``, ``gamma_public_search.json``,
+``clob_market.json`` and ``clob_book.json``: JSON-in-string ``outcomes``/``outcomePrices``/
+``clobTokenIds``, Gamma's ``closed=false`` default, worst-first book levels, snake_case CLOB
+markets with ``tokens[].winner``.
+
 Traders are synthetic but deterministic (``seed`` and trader index), with spreads a ranking has
 to cope with: market-maker-like wallets (huge volume, tiny PnL), one-lucky-bet wallets (one
 closed position holds most of the PnL), losers, default ``0x<Address>-<ms>`` usernames and
@@ -20,10 +25,12 @@ names that need Discord escaping (``@everyone``, ``**bold**``).
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import contextlib
 import dataclasses
 import functools
+import hashlib
 import heapq
 import itertools
 import json
@@ -69,6 +76,24 @@ ACTIVITY_TYPES: frozenset[str] = frozenset(
 FAULT_KINDS: frozenset[str] = frozenset(
     {"500", "503_html", "429", "html403", "timeout", "truncated", "junk200"}
 )
+
+GAMMA_MAX_OFFSET = 2000  # legacy Gamma lists answer 422 beyond this (use /markets/keyset)
+# CLOB /prices-history ``interval`` values and the window each covers (None: since creation).
+HISTORY_INTERVALS: dict[str, int | None] = {
+    "1h": 3600,
+    "6h": 6 * 3600,
+    "1d": 86_400,
+    "1w": 7 * 86_400,
+    "1m": 30 * 86_400,
+    "max": None,
+    "all": None,
+}
+HISTORY_MAX_POINTS = 20_000  # finer requests are coarsened so one answer stays small
+SEARCH_DEFAULT_LIMIT = 10  # /public-search events per page when limit_per_type is absent
+# ``calls`` keys of the templated routes (every other path counts under itself).
+CALL_KEY_MARKET_BY_SLUG = "/markets/slug"  # Gamma GET /markets/slug/{slug}
+CALL_KEY_MARKET_BY_ID = "/markets/id"  # Gamma GET /markets/{id}
+CALL_KEY_CLOB_MARKET = "/markets/condition"  # CLOB GET /markets/{condition_id}
 
 LEADERBOARD_MAX_ROWS = 50  # real API: at most 50 rows per page whatever ``limit`` says
 LEADERBOARD_MAX_OFFSET = 1000
@@ -162,14 +187,41 @@ ACTIVITY_SORTS: dict[str, Callable[[Row], Any]] = {
 class BadRequest(Exception):
     """A query parameter the real API would refuse; answered as 400 ``{"error": ...}``."""
 
+    status = 400
+    error_type: str | None = None  # Gamma adds ``"type"`` to its error bodies
+
+    def payload(self) -> Row:
+        if self.error_type is None:
+            return {"error": str(self)}
+        return {"type": self.error_type, "error": str(self)}
+
 
 class _NotFound(BadRequest):
     """A lookup miss inside a known route (CLOB unknown token): 404, not 400."""
 
+    status = 404
+
+
+class _GammaNotFound(_NotFound):
+    """Gamma's 404: ``{"type": "not found error", "error": ...}``."""
+
+    error_type = "not found error"
+
+
+class _Unprocessable(BadRequest):
+    """Gamma's validation failure: 422 ``{"type": "validation error", "error": ...}``."""
+
+    status = 422
+    error_type = "validation error"
+
 
 @dataclass(frozen=True, slots=True)
 class FakeMarket:
-    """One binary market of the synthetic universe; rows of every endpoint point into these."""
+    """One binary market of the synthetic universe; rows of every endpoint point into these.
+
+    Frozen (the pool is cached and shared between fakes): :meth:`FakePolymarket.set_price` and
+    :meth:`FakePolymarket.resolve_market` swap in a changed copy in that one fake only.
+    """
 
     condition_id: str
     token_ids: tuple[str, str]
@@ -190,6 +242,11 @@ class FakeMarket:
     # Per-outcome row skeletons in the live key order; rows are copies (never mutate these).
     position_templates: tuple[Row, Row] = field(default=({}, {}), compare=False, repr=False)
     closed_templates: tuple[Row, Row] = field(default=({}, {}), compare=False, repr=False)
+    volume: float = 0.0
+    liquidity: float = 0.0
+    start_ts: int = 0  # creation, and the first point of /prices-history (unix s)
+    closed_ts: int = 0  # resolution time (unix s); 0 while open
+    question_id: str = ""
 
 
 @dataclass
@@ -238,10 +295,11 @@ class _Fault:
     remaining: int
     retry_after: float
 
-    def matches(self, path: str) -> bool:
+    def matches(self, *paths: str) -> bool:
+        """True when the pattern names any of ``paths`` (the call key or the raw path)."""
         if self.pattern.endswith("*"):
-            return path.startswith(self.pattern[:-1])
-        return path == self.pattern
+            return any(path.startswith(self.pattern[:-1]) for path in paths)
+        return self.pattern in paths
 
 
 def _hex(rng: random.Random, nbytes: int) -> str:
@@ -279,6 +337,7 @@ def market_pool(seed: int, day: int, count: int = 400) -> tuple[FakeMarket, ...]
     rng = random.Random(f"markets:{seed}")
     today = day * 86_400
     markets: list[FakeMarket] = []
+    event_ids: dict[str, str] = {}  # one Gamma event per event title
     for n in range(count):
         family = n % 4
         day_of_month = rng.randint(1, 28)
@@ -310,15 +369,22 @@ def market_pool(seed: int, day: int, count: int = 400) -> tuple[FakeMarket, ...]
         end_ts = today + (-1 if closed else 1) * rng.randint(1, 200) * 86_400
         event_slug = "" if rng.random() < 0.1 else _slugify(event_title)
         price = round(rng.uniform(0.02, 0.98), 3)
+        condition_id = _hex(rng, 32)
+        # Derived without the rng, so adding fields never shifts the generated universe.
+        age_days = 20 + zlib.crc32(f"{condition_id}:start".encode()) % 300
+        start_ts = min(today, end_ts) - age_days * 86_400
+        start_ts += zlib.crc32(f"{condition_id}:hour".encode()) % 86_400
+        liquidity = 0.0 if closed else zlib.crc32(f"{condition_id}:liq".encode()) % 400_000 + 0.25
+        closed_ts = end_ts + 3600 + zlib.crc32(f"{condition_id}:shut".encode()) % 40_000
         market = FakeMarket(
-            condition_id=_hex(rng, 32),
+            condition_id=condition_id,
             token_ids=(_token_id(rng), _token_id(rng)),
             outcomes=outcomes,
             title=title,
             slug=slug,
             icon="" if rng.random() < 0.1 else f"{S3}/{slug[:40]}-{rng.getrandbits(40):x}.png",
             event_slug=event_slug,
-            event_id=str(10_000 + n // 3),
+            event_id=event_ids.setdefault(event_title, str(10_000 + len(event_ids))),
             event_title=event_title,
             end_date=_date(end_ts),
             end_iso=f"{_date(end_ts)}T00:00:00Z",
@@ -327,9 +393,45 @@ def market_pool(seed: int, day: int, count: int = 400) -> tuple[FakeMarket, ...]
             closed=closed,
             winner=rng.randint(0, 1) if closed else -1,
             market_id=str(500_000 + n),
+            volume=_pool_volume(condition_id),
+            liquidity=liquidity,
+            start_ts=start_ts,
+            closed_ts=closed_ts if closed else 0,
+            question_id=_question_id(condition_id),
         )
         markets.append(_with_templates(market))
     return tuple(markets)
+
+
+def _pool_volume(condition_id: str) -> float:
+    return (zlib.crc32(condition_id.encode()) % 5_000_000) + 0.123456
+
+
+def _question_id(condition_id: str) -> str:
+    return "0x" + hashlib.sha256(f"question:{condition_id}".encode()).hexdigest()
+
+
+def _iso(ts: float) -> str:
+    """Gamma's millisecond ISO timestamps (``2025-07-11T18:35:56.805Z``)."""
+    moment = datetime.fromtimestamp(ts, UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+def _event_slug(market: FakeMarket) -> str:
+    """Gamma always names the event; Data API rows may carry ``eventSlug: ""`` (a live quirk)."""
+    return market.event_slug or _slugify(market.event_title)
+
+
+def _fmt(price: float) -> str:
+    """A price as the APIs print it: ``0.42``, ``1``, ``0`` (never ``0.42000000000000004``)."""
+    return f"{round(price, 6):g}"
+
+
+def _book_levels(mid: float) -> tuple[list[float], list[float]]:
+    """Bid and ask levels around ``mid``, worst first (the live order: best level last)."""
+    bids = [round(mid - 0.01 * k, 2) for k in range(5, 0, -1) if mid - 0.01 * k > 0]
+    asks = [round(mid + 0.01 * k, 2) for k in range(5, 0, -1) if mid + 0.01 * k < 1]
+    return bids, asks
 
 
 def _with_templates(market: FakeMarket) -> FakeMarket:
@@ -397,7 +499,7 @@ def _with_templates(market: FakeMarket) -> FakeMarket:
 
 
 class FakePolymarket:
-    """Data API v1 + a slice of Gamma and CLOB, served by aiohttp on 127.0.0.1.
+    """Data API v1 + the read side of Gamma and CLOB, served by aiohttp on 127.0.0.1.
 
     Usage::
 
@@ -406,6 +508,21 @@ class FakePolymarket:
         ...  # point the bot's data/gamma/clob base URLs at fake.base_url
         fake.inject("/positions", "429", count=2, retry_after=0.1)
         await fake.stop()
+
+    Routes: Data API ``/v1/leaderboard``, ``/positions``, ``/closed-positions``, ``/activity``,
+    ``/trades``, ``/value``, ``/traded``; Gamma ``/markets``, ``/markets/keyset``,
+    ``/markets/{id}``, ``/markets/slug/{slug}``, ``/public-search``; CLOB ``/book``,
+    ``/midpoint``, ``/price``, ``/prices-history``, ``/markets/{condition_id}``.
+
+    ``calls`` counts requests per path, except the templated routes, which count under one key
+    each (:meth:`call_key`): ``"/markets/slug"``, ``"/markets/id"`` (Gamma by numeric id) and
+    ``"/markets/condition"`` (CLOB by ``0x`` condition id). ``inject`` takes those keys, concrete
+    paths or ``*`` prefixes; ``fail_all``, ``hold`` and ``latency`` cover every route.
+
+    Markets: :attr:`markets` (also ``markets_by_condition``/``_token``/``_slug``/``_id``) is the
+    universe every row points into; :meth:`add_market`, :meth:`set_price`,
+    :meth:`resolve_market`, :meth:`market_for_token` and :meth:`market_for_condition` let a test
+    create and move markets.
     """
 
     def __init__(self, n_traders: int = 60, seed: int = 1) -> None:
@@ -420,13 +537,27 @@ class FakePolymarket:
         self._fail_all: str | None = None
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
+        # Every market this fake serves, in Gamma id order; entries are replaced (never mutated)
+        # by set_price / resolve_market, so read them afresh rather than holding on to one.
         self.markets: list[FakeMarket] = list(market_pool(seed, self.now // 86_400))
         self.markets_by_condition: dict[str, FakeMarket] = {m.condition_id: m for m in self.markets}
         self.markets_by_token: dict[str, tuple[FakeMarket, int]] = {
             token: (m, i) for m in self.markets for i, token in enumerate(m.token_ids)
         }
+        self.markets_by_slug: dict[str, FakeMarket] = {m.slug: m for m in self.markets}
+        self.markets_by_id: dict[str, FakeMarket] = {m.market_id: m for m in self.markets}
+        self._market_pos: dict[str, int] = {m.condition_id: n for n, m in enumerate(self.markets)}
+        self._event_ids: dict[str, str] = {m.event_title: m.event_id for m in self.markets}
+        self._added = 0
+        self._next_event_id = max(int(e) for e in self._event_ids.values())
+        # Generation pools of make_trader: fixed membership (determinism), current objects.
         self._open = [m for m in self.markets if not m.closed]
         self._closed = [m for m in self.markets if m.closed]
+        self._pool_slot: dict[str, tuple[list[FakeMarket], int]] = {
+            m.condition_id: (pool, n)
+            for pool in (self._open, self._closed)
+            for n, m in enumerate(pool)
+        }
         for index in range(n_traders):
             self.add_trader(self.make_trader(index))
         self._routes: dict[str, Callable[[Mapping[str, str]], Any]] = {
@@ -438,9 +569,12 @@ class FakePolymarket:
             "/value": self._value,
             "/traded": self._traded,
             "/markets": self._gamma_markets,
+            "/markets/keyset": self._gamma_markets_keyset,
+            "/public-search": self._gamma_search,
             "/book": self._clob_book,
             "/midpoint": self._clob_midpoint,
             "/price": self._clob_price,
+            "/prices-history": self._clob_prices_history,
         }
 
     # ------------------------------------------------------------------ synthetic universe
@@ -538,6 +672,9 @@ class FakePolymarket:
                 market = opened[int(rnd() * n_open)]
                 outcome_index = 1 if rnd() < 0.5 else 0
                 cur_price = market.prices[outcome_index]
+                if market.closed:  # resolved by resolve_market after the fake was built
+                    redeemable = True
+                    cur_price = 1.0 if market.winner == outcome_index else 0.0
             if maker:
                 avg_price = cur_price + (rnd() - 0.5) * 0.02
                 size = round(math.exp(7.5 + 3.0 * rnd()), 2)
@@ -758,10 +895,201 @@ class FakePolymarket:
         """Register (or replace) a trader; it shows up in every endpoint from the next request."""
         self.traders[trader.wallet.lower()] = trader
 
+    # ------------------------------------------------------------------ markets control
+
+    def add_market(
+        self,
+        question: str,
+        outcomes: tuple[str, str] = ("Yes", "No"),
+        prices: tuple[float, float] = (0.4, 0.6),
+        slug: str | None = None,
+        volume: float = 10_000.0,
+        closed: bool = False,
+        *,
+        event_title: str | None = None,
+        liquidity: float = 1_000.0,
+        end_date: str | None = None,
+        neg_risk: bool = False,
+    ) -> Row:
+        """Add a binary market and return its Gamma object (ids, slug and token ids to use).
+
+        Deterministic per (seed, number of markets added so far). ``slug`` defaults to the
+        slugified question (suffixed if taken). ``closed=True`` adds it already resolved, the
+        outcome with the higher price winning. ``event_title`` joins an existing event of that
+        title (or starts one); by default the market is alone in an event named after it.
+        ``end_date`` is ``YYYY-MM-DD``. No trader holds it until a test adds rows that do.
+        """
+        if len(outcomes) != 2 or len(prices) != 2:
+            raise ValueError("CLOB markets are binary: give two outcomes and two prices")
+        if not all(0.0 <= p <= 1.0 for p in prices):
+            raise ValueError(f"prices must be within [0, 1]: {prices!r}")
+        base = slug or _slugify(question) or "market"
+        if slug is not None and slug in self.markets_by_slug:
+            raise ValueError(f"slug {slug!r} is taken")
+        number = self._added
+        self._added += 1
+        if slug is None and base in self.markets_by_slug:
+            base = f"{base}-{number}"
+        rng = random.Random(f"added:{self.seed}:{number}")
+        condition_id = _hex(rng, 32)
+        token_ids = (_token_id(rng), _token_id(rng))
+        while condition_id in self.markets_by_condition or set(token_ids) & set(
+            self.markets_by_token
+        ):
+            condition_id = _hex(rng, 32)
+            token_ids = (_token_id(rng), _token_id(rng))
+        now = int(time.time())
+        if end_date is None:
+            end_date = _date(now + (-86_400 if closed else 30 * 86_400))
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", end_date):
+            raise ValueError(f"end_date must be YYYY-MM-DD: {end_date!r}")
+        if event_title is None:
+            title, event_slug = question, base
+            event_id = self._new_event_id()
+        else:
+            title, event_slug = event_title, _slugify(event_title)
+            event_id = self._event_ids.get(event_title) or self._new_event_id()
+            self._event_ids[event_title] = event_id
+        winner = (0 if prices[0] >= prices[1] else 1) if closed else -1
+        market = FakeMarket(
+            condition_id=condition_id,
+            token_ids=token_ids,
+            outcomes=(str(outcomes[0]), str(outcomes[1])),
+            title=question,
+            slug=base,
+            icon=f"{S3}/{base[:40]}-{rng.getrandbits(40):x}.png",
+            event_slug=event_slug,
+            event_id=event_id,
+            event_title=title,
+            end_date=end_date,
+            end_iso=f"{end_date}T00:00:00Z",
+            neg_risk=neg_risk,
+            prices=self._resolved_prices(winner) if closed else (prices[0], prices[1]),
+            closed=closed,
+            winner=winner,
+            market_id=str(900_000 + number),
+            volume=float(volume),
+            liquidity=0.0 if closed else float(liquidity),
+            start_ts=now - 30 * 86_400,
+            closed_ts=now if closed else 0,
+            question_id=_question_id(condition_id),
+        )
+        market = _with_templates(market)
+        self._market_pos[condition_id] = len(self.markets)
+        self.markets.append(market)
+        self._index(market)
+        return self.gamma_market(market)
+
+    def _new_event_id(self) -> str:
+        self._next_event_id += 1
+        return str(self._next_event_id)
+
+    @staticmethod
+    def _resolved_prices(winner: int) -> tuple[float, float]:
+        return (1.0, 0.0) if winner == 0 else (0.0, 1.0)
+
+    def _index(self, market: FakeMarket) -> None:
+        self.markets_by_condition[market.condition_id] = market
+        for index, token in enumerate(market.token_ids):
+            self.markets_by_token[token] = (market, index)
+        self.markets_by_slug[market.slug] = market
+        self.markets_by_id[market.market_id] = market
+
+    def _replace_market(self, market: FakeMarket) -> None:
+        """Swap in a changed copy everywhere this fake looks markets up."""
+        self.markets[self._market_pos[market.condition_id]] = market
+        self._index(market)
+        slot = self._pool_slot.get(market.condition_id)
+        if slot is not None:
+            pool, position = slot
+            pool[position] = market
+        self._reprice_positions(market)
+
+    def _reprice_positions(self, market: FakeMarket) -> None:
+        """Open positions on ``market`` follow its price; resolved ones become redeemable."""
+        tokens = market.token_ids
+        for trader in self.traders.values():
+            for row in trader.positions:
+                if row["conditionId"] != market.condition_id or row["asset"] not in tokens:
+                    continue
+                price = self._current_price(market, tokens.index(row["asset"]))
+                row["curPrice"] = price
+                row["currentValue"] = row["size"] * price
+                row["cashPnl"] = row["currentValue"] - row["initialValue"]
+                if row["initialValue"]:
+                    row["percentPnl"] = row["cashPnl"] / row["initialValue"] * 100
+                if market.closed:
+                    row["redeemable"] = True
+
+    @staticmethod
+    def _current_price(market: FakeMarket, index: int) -> float:
+        if market.closed:
+            return 1.0 if market.winner == index else 0.0
+        return float(market.prices[index])
+
+    def resolve_market(self, condition_id: str, winning_outcome_index: int) -> None:
+        """Resolve a market as the live APIs show it once settled.
+
+        Gamma: ``closed`` true (``active`` stays true), ``acceptingOrders`` false, outcomePrices
+        ``["1", "0"]``-style, ``umaResolutionStatus`` "resolved", ``closedTime`` now, and it
+        drops out of ``/markets`` unless ``closed=true``. CLOB: ``/markets/{id}`` tokens carry
+        ``winner``; ``/book``, ``/midpoint`` and ``/price`` answer 404. Data API: open positions on
+        it turn redeemable at 1 or 0. ``/prices-history`` ends at the resolution.
+        """
+        market = self.markets_by_condition.get(condition_id.lower())
+        if market is None:
+            raise KeyError(f"unknown market {condition_id!r}")
+        if winning_outcome_index not in (0, 1):
+            raise ValueError("winning_outcome_index must be 0 or 1")
+        self._replace_market(
+            dataclasses.replace(
+                market,
+                closed=True,
+                winner=winning_outcome_index,
+                prices=self._resolved_prices(winning_outcome_index),
+                liquidity=0.0,
+                closed_ts=market.closed_ts or int(time.time()),
+            )
+        )
+
+    def set_price(self, token_id: str, price: float) -> None:
+        """Move one outcome's price (the other becomes ``1 - price``).
+
+        Moves Gamma ``outcomePrices``, CLOB ``/midpoint``, ``/price``, ``/book`` (levels around
+        the new mid) and ``/markets/{id}`` token prices, the last ``/prices-history`` point, and
+        the ``curPrice``/value/PnL of open positions on it (leaderboard totals stay as they are).
+        """
+        hit = self.markets_by_token.get(token_id)
+        if hit is None:
+            raise KeyError(f"unknown token {token_id!r}")
+        if not 0.0 <= price <= 1.0 or math.isnan(price):
+            raise ValueError(f"price must be within [0, 1]: {price!r}")
+        market, index = hit
+        if market.closed:
+            raise ValueError("market is resolved; its prices are final")
+        prices = [0.0, 0.0]
+        prices[index] = float(price)
+        prices[1 - index] = round(1.0 - price, 6)
+        self._replace_market(dataclasses.replace(market, prices=(prices[0], prices[1])))
+
+    def market_for_token(self, token_id: str) -> Row | None:
+        """The Gamma object of the market ``token_id`` belongs to, or None."""
+        hit = self.markets_by_token.get(token_id)
+        return self.gamma_market(hit[0]) if hit is not None else None
+
+    def market_for_condition(self, condition_id: str) -> Row | None:
+        """The Gamma object of the market with that condition id, or None."""
+        market = self.markets_by_condition.get(condition_id.lower())
+        return self.gamma_market(market) if market is not None else None
+
     # ------------------------------------------------------------------ control
 
     def inject(self, path: str, kind: str, count: int = 1, retry_after: float = 1.0) -> None:
-        """Fault the next ``count`` requests to ``path`` (prefix match when it ends with ``*``)."""
+        """Fault the next ``count`` requests to ``path`` (prefix match when it ends with ``*``).
+
+        ``path`` may be a call key (``"/markets/slug"`` faults every slug lookup, see
+        :meth:`call_key`) or a concrete path (``"/markets/slug/some-market"`` only that one).
+        """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
         if count < 1:
@@ -820,11 +1148,37 @@ class FakePolymarket:
 
     # ------------------------------------------------------------------ request handling
 
-    def _take_fault(self, path: str) -> _Fault | None:
+    def call_key(self, path: str) -> str:
+        """The ``calls`` key (and ``inject`` name) of a request path.
+
+        Fixed routes count under their path. The templated ones: Gamma ``/markets/slug/{slug}``
+        → ``"/markets/slug"``, Gamma ``/markets/{id}`` → ``"/markets/id"``, CLOB
+        ``/markets/{condition_id}`` (a ``0x`` id; same host, so told apart by the id's form) →
+        ``"/markets/condition"``. Unknown paths count under themselves.
+        """
+        return self._route_for(path)[0]
+
+    def _route_for(self, path: str) -> tuple[str, Callable[[Mapping[str, str]], Any] | None]:
+        route = self._routes.get(path)
+        if route is not None:
+            return path, route
+        if path.startswith("/markets/"):
+            rest = path[len("/markets/") :]
+            if rest.startswith("slug/"):
+                slug = rest[len("slug/") :]
+                if slug and "/" not in slug:
+                    return CALL_KEY_MARKET_BY_SLUG, functools.partial(self._gamma_by_slug, slug)
+            elif rest and "/" not in rest:
+                if rest[:2].lower() == "0x":
+                    return CALL_KEY_CLOB_MARKET, functools.partial(self._clob_market, rest)
+                return CALL_KEY_MARKET_BY_ID, functools.partial(self._gamma_by_id, rest)
+        return path, None
+
+    def _take_fault(self, key: str, path: str) -> _Fault | None:
         if self._fail_all is not None:
             return _Fault(path, self._fail_all, 1, 1.0)
         for fault in self._faults:
-            if fault.remaining > 0 and fault.matches(path):
+            if fault.remaining > 0 and fault.matches(key, path):
                 fault.remaining -= 1
                 if fault.remaining == 0:
                     self._faults.remove(fault)
@@ -856,13 +1210,14 @@ class FakePolymarket:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
-        self.calls[path] += 1
-        fault = self._take_fault(path)
+        key, route = self._route_for(path)
+        self.calls[key] += 1
+        fault = self._take_fault(key, path)
         await self._wait_hold()
         await self._pause(self.latency)
         if fault is not None and fault.kind != "truncated":
             return await self._fault_response(fault)
-        status, payload = self._dispatch(request)
+        status, payload = self._dispatch(request, route)
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
         if fault is not None:  # truncated: a 200 that promises JSON and stops half way
             return web.Response(
@@ -895,18 +1250,18 @@ class FakePolymarket:
         await self._pause(TIMEOUT_FAULT_SECONDS)
         return web.json_response({"error": "gateway timeout"}, status=504)
 
-    def _dispatch(self, request: web.Request) -> tuple[int, Any]:
-        route = self._routes.get(request.path)
+    @staticmethod
+    def _dispatch(
+        request: web.Request, route: Callable[[Mapping[str, str]], Any] | None
+    ) -> tuple[int, Any]:
         if route is None:
             return 404, {"error": "not found"}
         if request.method not in ("GET", "HEAD"):
             return 405, {"error": "method not allowed"}
         try:
             return 200, route(request.query)
-        except _NotFound as exc:
-            return 404, {"error": str(exc)}
         except BadRequest as exc:
-            return 400, {"error": str(exc)}
+            return exc.status, exc.payload()
 
     # ------------------------------------------------------------------ parameter parsing
 
@@ -1230,46 +1585,130 @@ class FakePolymarket:
         rows = itertools.chain(trader.positions, trader.closed_positions, trader.activity)
         return {"user": user, "traded": len({r["conditionId"] for r in rows})}
 
-    # ------------------------------------------------------------------ Gamma / CLOB slices
+    # ------------------------------------------------------------------ Gamma
 
-    def gamma_market(self, market: FakeMarket) -> Row:
-        """A Gamma market object: JSON-in-string arrays, numbers-as-strings where live has them."""
-        if market.closed:
+    @staticmethod
+    def _description(market: FakeMarket) -> str:
+        yes, no = market.outcomes
+        return (
+            f'This market will resolve to "{yes}" if the answer to "{market.title}" is {yes}. '
+            f'Otherwise, this market will resolve to "{no}".'
+        )
+
+    def gamma_market(self, market: FakeMarket, *, with_events: bool = True) -> Row:
+        """A Gamma market object in the live shape (``gamma_market.json``, ``…_closed.json``).
+
+        JSON-in-string ``outcomes``/``outcomePrices``/``clobTokenIds``; ``volume``/``liquidity``
+        strings next to numeric ``volumeNum``/``liquidityNum``; resolved markets keep
+        ``active: true`` and add ``closedTime`` and ``umaResolutionStatus``. ``with_events=False``
+        leaves out ``events``, as in the markets embedded in an event.
+        """
+        closed = market.closed
+        if closed:
             prices = ["1", "0"] if market.winner == 0 else ["0", "1"]
         else:
-            prices = [f"{p:g}" for p in market.prices]
-        volume = (zlib.crc32(market.condition_id.encode()) % 5_000_000) + 0.123456
-        return {
+            prices = [_fmt(p) for p in market.prices]
+        created = _iso(market.start_ts)
+        row: Row = {
             "id": market.market_id,
             "question": market.title,
             "conditionId": market.condition_id,
             "slug": market.slug,
+            "resolutionSource": "",
             "endDate": market.end_iso,
-            "endDateIso": market.end_date,
+            "liquidity": f"{market.liquidity}",
+            "startDate": created,
+            "image": market.icon,
+            "icon": market.icon,
+            "description": self._description(market),
             "outcomes": json.dumps(list(market.outcomes)),
             "outcomePrices": json.dumps(prices),
-            "clobTokenIds": json.dumps(list(market.token_ids)),
-            "volume": f"{volume}",
-            "volumeNum": volume,
+            "volume": f"{market.volume}",
             "active": True,
-            "closed": market.closed,
+            "closed": closed,
+            "marketMakerAddress": "",
+            "createdAt": created,
+            "updatedAt": _iso(market.closed_ts or max(market.start_ts, self.now - 600)),
+        }
+        if closed:
+            closed_at = datetime.fromtimestamp(market.closed_ts, UTC)
+            row["closedTime"] = f"{closed_at:%Y-%m-%d %H:%M:%S}+00"
+        row["new"] = False
+        row["featured"] = False
+        row["archived"] = False
+        row["restricted"] = True
+        row["groupItemTitle"] = ""
+        row["questionID"] = market.question_id
+        row["enableOrderBook"] = True
+        row["orderPriceMinTickSize"] = 0.01
+        row["orderMinSize"] = 5
+        if closed:
+            row["umaResolutionStatus"] = "resolved"
+        row["volumeNum"] = market.volume
+        row["liquidityNum"] = market.liquidity
+        row["endDateIso"] = market.end_date
+        row["startDateIso"] = created[:10]
+        row["volume24hr"] = 0.0 if closed else round(market.volume * 0.004, 6)
+        row["clobTokenIds"] = json.dumps(list(market.token_ids))
+        row["umaBond"] = "500"
+        row["umaReward"] = "5"
+        row["acceptingOrders"] = not closed
+        row["negRisk"] = market.neg_risk
+        if not closed:  # quotes of the first outcome, as Gamma shows them
+            bids, asks = _book_levels(market.prices[0])
+            row["lastTradePrice"] = market.prices[0]
+            if bids:
+                row["bestBid"] = bids[-1]
+            if asks:
+                row["bestAsk"] = asks[-1]
+            if bids and asks:
+                row["spread"] = round(asks[-1] - bids[-1], 4)
+        row["umaResolutionStatuses"] = '["proposed", "resolved"]' if closed else "[]"
+        if with_events:
+            row["events"] = [
+                {"id": market.event_id, "slug": _event_slug(market), "title": market.event_title}
+            ]
+        return row
+
+    def _gamma_event(self, markets: list[FakeMarket], shown: list[FakeMarket]) -> Row:
+        """A Gamma event (numbers as numbers, unlike markets) embedding ``shown`` markets."""
+        first = markets[0]
+        slug = _event_slug(first)
+        created = _iso(min(m.start_ts for m in markets))
+        volume = sum(m.volume for m in markets)
+        liquidity = sum(m.liquidity for m in markets)
+        return {
+            "id": first.event_id,
+            "ticker": slug,
+            "slug": slug,
+            "title": first.event_title,
+            "description": self._description(first),
+            "startDate": created,
+            "creationDate": created,
+            "endDate": max(m.end_iso for m in markets),
+            "image": first.icon,
+            "icon": first.icon,
+            "active": True,
+            "closed": all(m.closed for m in markets),
             "archived": False,
-            "acceptingOrders": not market.closed,
+            "new": False,
+            "featured": False,
+            "restricted": True,
+            "liquidity": liquidity,
+            "volume": volume,
+            "openInterest": round(liquidity * 0.4, 6),
+            "createdAt": created,
+            "updatedAt": _iso(self.now - 600),
+            "volume24hr": round(sum(0.0 if m.closed else m.volume * 0.004 for m in markets), 6),
             "enableOrderBook": True,
-            "icon": market.icon,
-            "image": market.icon,
-            "negRisk": market.neg_risk,
-            "groupItemTitle": "",
-            **({"umaResolutionStatus": "resolved"} if market.closed else {}),
-            "events": [
-                {"id": market.event_id, "slug": market.event_slug, "title": market.event_title}
-            ],
+            "liquidityClob": liquidity,
+            "negRisk": first.neg_risk,
+            "commentCount": zlib.crc32(slug.encode()) % 800,
+            "markets": [self.gamma_market(m, with_events=False) for m in shown],
         }
 
-    def _gamma_markets(self, query: Mapping[str, str]) -> list[Row]:
-        """Legacy ``/markets``: note ``closed`` defaults to false even for an explicit id."""
-        limit = self._int(query, "limit", 100, 0, 1000, clamp=True)
-        offset = self._int(query, "offset", 0, 0, 2000)
+    def _gamma_selection(self, query: Mapping[str, str]) -> list[FakeMarket]:
+        """The legacy list filters: note ``closed`` defaults to false even for an explicit id."""
         closed = self._bool(query, "closed", False)
 
         def values(name: str) -> set[str]:
@@ -1279,15 +1718,110 @@ class FakePolymarket:
 
         slugs, tokens = values("slug"), values("clob_token_ids")
         conditions = {c.lower() for c in values("condition_ids")}
-        found = [
+        ids: set[str] = set()
+        for raw in values("id"):
+            if not raw.isdigit():
+                raise BadRequest(f"invalid id: {raw!r}")
+            ids.add(str(int(raw)))
+        return [
             m
             for m in self.markets
             if m.closed == closed
             and (not slugs or m.slug in slugs)
             and (not conditions or m.condition_id in conditions)
-            and (not tokens or tokens & set(m.token_ids))
+            and (not tokens or not tokens.isdisjoint(m.token_ids))
+            and (not ids or m.market_id in ids)
         ]
+
+    def _gamma_markets(self, query: Mapping[str, str]) -> list[Row]:
+        """Legacy ``/markets``: a bare array; ``slug``, ``condition_ids``, ``clob_token_ids`` and
+        ``id`` take repeated params or comma lists; offset past 2000 is a 422."""
+        limit = self._int(query, "limit", 100, 0, 1000, clamp=True)
+        offset = self._int(query, "offset", 0, 0, 2**31)
+        if offset > GAMMA_MAX_OFFSET:
+            raise _Unprocessable("offset too large, use /markets/keyset for deeper pagination")
+        found = self._gamma_selection(query)
         return [self.gamma_market(m) for m in found[offset : offset + limit]]
+
+    def _gamma_markets_keyset(self, query: Mapping[str, str]) -> Row:
+        """``/markets/keyset``: ``{"markets": [...], "next_cursor": ...}``, paged by
+        ``after_cursor``; ``next_cursor`` is absent on the last page; ``offset`` is a 422."""
+        if query.get("offset") is not None:
+            raise _Unprocessable("offset is not supported, page with after_cursor")
+        limit = self._int(query, "limit", 20, 1, 1000, clamp=True)
+        start = self._decode_cursor(query.get("after_cursor") or "")
+        found = self._gamma_selection(query)
+        body: Row = {"markets": [self.gamma_market(m) for m in found[start : start + limit]]}
+        if start + limit < len(found):
+            body["next_cursor"] = base64.b64encode(f"offset:{start + limit}".encode()).decode()
+        return body
+
+    @staticmethod
+    def _decode_cursor(cursor: str) -> int:
+        if not cursor:
+            return 0
+        try:
+            text = base64.b64decode(cursor, validate=True).decode()
+            kind, _, number = text.partition(":")
+            if kind != "offset" or not number.isdigit():
+                raise ValueError(text)
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            raise _Unprocessable("invalid after_cursor") from None
+        return int(number)
+
+    def _gamma_by_slug(self, slug: str, query: Mapping[str, str]) -> Row:
+        """``/markets/slug/{slug}``: one object, open or resolved (no ``closed`` trap here)."""
+        market = self.markets_by_slug.get(slug)
+        if market is None:
+            raise _GammaNotFound("market not found")
+        return self.gamma_market(market)
+
+    def _gamma_by_id(self, market_id: str, query: Mapping[str, str]) -> Row:
+        if not market_id.isdigit():
+            raise _Unprocessable(f"invalid id: {market_id!r}")
+        market = self.markets_by_id.get(str(int(market_id)))
+        if market is None:
+            raise _GammaNotFound("market not found")
+        return self.gamma_market(market)
+
+    def _gamma_search(self, query: Mapping[str, str]) -> Row:
+        """``/public-search``: events whose title or any market question holds ``q``.
+
+        Open events first, then by volume. Closed markets are dropped from each event unless
+        ``keep_closed_markets`` (events left empty go); ``events_status`` active/closed narrows
+        by event state. ``limit_per_type`` events per 1-based ``page``.
+        """
+        needle = (query.get("q") or "").strip().lower()
+        if not needle:
+            raise _Unprocessable("q is required")
+        limit = self._int(query, "limit_per_type", SEARCH_DEFAULT_LIMIT, 0, 1000, clamp=True)
+        page = self._int(query, "page", 1, 1, 10_000)
+        keep_closed = self._bool(query, "keep_closed_markets", False)
+        status = self._choice(query, "events_status", ("active", "closed", "all"), "all")
+        events: dict[str, list[FakeMarket]] = {}
+        for market in self.markets:
+            events.setdefault(market.event_id, []).append(market)
+        hits: list[tuple[bool, float, str, list[FakeMarket], list[FakeMarket]]] = []
+        for markets in events.values():
+            if needle not in markets[0].event_title.lower() and not any(
+                needle in m.title.lower() for m in markets
+            ):
+                continue
+            event_closed = all(m.closed for m in markets)
+            if (status == "active" and event_closed) or (status == "closed" and not event_closed):
+                continue
+            shown = markets if keep_closed else [m for m in markets if not m.closed]
+            if shown:
+                volume = sum(m.volume for m in markets)
+                hits.append((event_closed, -volume, markets[0].event_id, markets, shown))
+        hits.sort(key=lambda hit: hit[:3])
+        chunk = hits[(page - 1) * limit : page * limit]
+        return {
+            "events": [self._gamma_event(markets, shown) for *_, markets, shown in chunk],
+            "pagination": {"hasMore": page * limit < len(hits), "totalResults": len(hits)},
+        }
+
+    # ------------------------------------------------------------------ CLOB
 
     def _book_for(self, query: Mapping[str, str]) -> tuple[FakeMarket, int]:
         token = query.get("token_id", "")
@@ -1302,8 +1836,7 @@ class FakePolymarket:
         """Order book with the live quirk: both sides worst-first, so the best level is last."""
         market, index = self._book_for(query)
         mid = market.prices[index]
-        bids = [round(mid - 0.01 * k, 2) for k in range(5, 0, -1) if mid - 0.01 * k > 0]
-        asks = [round(mid + 0.01 * k, 2) for k in range(5, 0, -1) if mid + 0.01 * k < 1]
+        bids, asks = _book_levels(mid)
         size = zlib.crc32(market.token_ids[index].encode()) % 900 + 100
         return {
             "market": market.condition_id,
@@ -1315,12 +1848,12 @@ class FakePolymarket:
             "min_order_size": "5",
             "tick_size": "0.01",
             "neg_risk": market.neg_risk,
-            "last_trade_price": f"{mid:g}",
+            "last_trade_price": _fmt(mid),
         }
 
     def _clob_midpoint(self, query: Mapping[str, str]) -> Row:
         market, index = self._book_for(query)
-        return {"mid": f"{market.prices[index]:g}"}
+        return {"mid": _fmt(market.prices[index])}
 
     def _clob_price(self, query: Mapping[str, str]) -> Row:
         side = query.get("side", "")
@@ -1330,3 +1863,123 @@ class FakePolymarket:
         mid = market.prices[index]
         price = mid - 0.01 if side == "BUY" else mid + 0.01
         return {"price": f"{min(0.999, max(0.001, price)):.3f}"}
+
+    def _clob_market(self, condition_id: str, query: Mapping[str, str]) -> Row:
+        """CLOB ``/markets/{condition_id}``: snake_case, ``tokens[].winner`` once resolved."""
+        condition_id = condition_id.lower()
+        if not CONDITION_RE.match(condition_id):
+            raise BadRequest("Invalid condition id")
+        market = self.markets_by_condition.get(condition_id)
+        if market is None:
+            raise _NotFound("market not found")
+        closed = market.closed
+        return {
+            "enable_order_book": True,
+            "active": True,
+            "closed": closed,
+            "archived": False,
+            "accepting_orders": not closed,
+            "accepting_order_timestamp": None,
+            "minimum_order_size": 5,
+            "minimum_tick_size": 0.01,
+            "condition_id": market.condition_id,
+            "question_id": market.question_id,
+            "question": market.title,
+            "description": self._description(market),
+            "market_slug": market.slug,
+            "end_date_iso": market.end_iso,
+            "game_start_time": None,
+            "seconds_delay": 0,
+            "fpmm": "",
+            "maker_base_fee": 0,
+            "taker_base_fee": 0,
+            "notifications_enabled": False,
+            "neg_risk": market.neg_risk,
+            "neg_risk_market_id": market.question_id if market.neg_risk else "",
+            "neg_risk_request_id": "",
+            "icon": market.icon,
+            "image": market.icon,
+            "rewards": {"rates": None, "min_size": 0, "max_spread": 0},
+            "is_50_50_outcome": False,
+            "tokens": [
+                {
+                    "token_id": token,
+                    "outcome": outcome,
+                    "price": self._current_price(market, index),
+                    "winner": closed and market.winner == index,
+                }
+                for index, (token, outcome) in enumerate(
+                    zip(market.token_ids, market.outcomes, strict=True)
+                )
+            ],
+            "tags": ["All"],
+        }
+
+    def _clob_prices_history(self, query: Mapping[str, str]) -> Row:
+        """``/prices-history``: ``{"history": [{"t": s, "p": float}]}``, oldest first.
+
+        ``market`` is a token id (400 when missing or not digits; unknown → empty history).
+        ``interval`` (1h 6h 1d 1w 1m max all) and ``startTs``/``endTs`` are mutually exclusive;
+        with neither, the whole life of the market. ``fidelity`` minutes between points
+        (default 1; coarsened past :data:`HISTORY_MAX_POINTS`). A resolved market's series stops
+        at its resolution, so an ``interval`` after that is empty, as live.
+        """
+        token = query.get("market", "")
+        if not token:
+            raise BadRequest("market is required")
+        if not token.isdigit():
+            raise BadRequest("Invalid market: expected a token id")
+        interval = self._choice(query, "interval", HISTORY_INTERVALS, "")
+        start = self._int(query, "startTs", -1, 0, 2**40)
+        end = self._int(query, "endTs", -1, 0, 2**40)
+        if interval and (start >= 0 or end >= 0):
+            raise BadRequest("'interval' and 'startTs'/'endTs' are mutually exclusive")
+        fidelity = self._int(query, "fidelity", 1, 1, 525_600)
+        hit = self.markets_by_token.get(token)
+        if hit is None:
+            return {"history": []}
+        now = int(time.time())
+        if interval:
+            span = HISTORY_INTERVALS[interval]
+            low, high = (now - span if span is not None else 0), now
+        else:
+            low, high = max(start, 0), (end if end >= 0 else now)
+        market, index = hit
+        return {"history": self._price_walk(market, index, low, high, fidelity * 60, now)}
+
+    def _price_walk(
+        self, market: FakeMarket, index: int, low: int, high: int, step: int, now: int
+    ) -> list[Row]:
+        """A random walk on a ``step`` grid, drawn backwards from the current price.
+
+        Each step hashes (token, step, time), so a repeated request gets the same points; the
+        newest grid point (at or before now, or the resolution) carries the exact price.
+        """
+        anchor_time = market.closed_ts if market.closed else now
+        low = max(low, market.start_ts)
+        high = min(high, anchor_time)
+        if high < low:
+            return []
+        if (anchor_time - low) // step + 1 > HISTORY_MAX_POINTS:
+            step = math.ceil((anchor_time - low) / (HISTORY_MAX_POINTS - 1) / 60) * 60
+        first = -(-low // step) * step
+        last = high // step * step
+        anchor = anchor_time // step * step
+        price = self._current_price(market, index)
+        token = market.token_ids[index]
+        scale = 2 * min(0.05, 0.004 * math.sqrt(step / 60)) / 4_294_967_296
+        crc = zlib.crc32
+        points: list[Row] = []
+        p = price
+        t = anchor
+        while t >= first:
+            if t <= last:
+                points.append({"t": t, "p": price if t == anchor else round(p, 4)})
+            p += (crc(f"{token}:{step}:{t}".encode()) - 2_147_483_648) * scale
+            if p < 0.001:
+                p = 0.002 - p
+            elif p > 0.999:
+                p = 1.998 - p
+            t -= step
+        points.reverse()
+        return points

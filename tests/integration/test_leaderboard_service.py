@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 import aiohttp
 import asyncpg
@@ -13,9 +14,12 @@ from bot.cache import HotCache
 from bot.events import TRADE_STORED, EventBus
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.http import PolymarketHTTP
-from bot.services.boards import PERIODS
+from bot.polymarket.records import LeaderboardRow
+from bot.services.boards import PERIODS, PeriodBoard, build_board, page_of
 from bot.services.leaderboard import LeaderboardRefreshError, LeaderboardService
+from bot.services.scoring import COMPONENTS, TraderStats
 from bot.services.trader_stats import TraderStatsStore
+from db import leaderboard_queries as queries
 from tests.fakes.polymarket import FakePolymarket
 
 Factory = Callable[[], LeaderboardService]
@@ -72,11 +76,16 @@ async def test_refresh_ranks_persists_and_swaps(make_service: Factory, pool: asy
     async with pool.acquire() as conn:
         metas = await conn.fetch("SELECT period, status, trader_count FROM leaderboard_snapshots")
         assert {(m["period"], m["status"]) for m in metas} == {(p, "SUCCESS") for p in PERIODS}
-        stored = await conn.fetchval(
-            "SELECT count(*) FROM leaderboard_entries e JOIN leaderboard_snapshots s"
-            " ON s.id = e.snapshot_id WHERE s.period = 'week'"
+        stored = await conn.fetch(
+            "SELECT e.wallet, e.rank_pnl, e.rank_volume, e.rank_score FROM leaderboard_entries e"
+            " JOIN leaderboard_snapshots s ON s.id = e.snapshot_id WHERE s.period = 'week'"
         )
-        assert stored == 3 * service.board("week").trader_count
+        board = service.board("week")
+        assert len(stored) == board.trader_count  # one row per trader holds all three ranks
+        for metric in ("pnl", "volume", "score"):
+            by_rank = sorted(stored, key=lambda r: r[f"rank_{metric}"])
+            assert [r[f"rank_{metric}"] for r in by_rank] == list(range(1, len(stored) + 1))
+            assert [r["wallet"] for r in by_rank] == [e.wallet for e in board.by_metric[metric]]
         assert await conn.fetchval("SELECT count(*) FROM trader_stats") == report.trader_count
 
 
@@ -176,4 +185,140 @@ async def test_old_entries_are_pruned(make_service: Factory, pool: asyncpg.Pool)
         )
         metas = await conn.fetchval("SELECT count(*) FROM leaderboard_snapshots")
     assert snapshots_with_entries == len(PERIODS)  # only the latest per period keeps entries
-    assert metas == 3 * len(PERIODS)  # metadata is kept for the retention window
+    # metadata is kept for the retention window: the first refresh published twice (early
+    # boards before trader details, then the full ones), the two others once each
+    assert metas == 4 * len(PERIODS)
+
+
+# ---- the stored snapshot layout (db/leaderboard_queries.py) ---------------------------------
+
+
+def _rows(n: int) -> list[LeaderboardRow]:
+    """Candidates with tied pnl, volume and score values, so every tie-breaker is exercised."""
+    return [
+        LeaderboardRow(
+            rank=i,
+            wallet=f"0x{(i * 7919) % 1000:040x}",
+            user_name=f"user{i}",
+            volume=float(1_000 * (i % 4)),
+            pnl=float(100 * (i % 3)) - 50.0,
+            profile_image="",
+            x_username="" if i % 2 else f"x{i}",
+            verified=i % 5 == 0,
+        )
+        for i in range(1, n + 1)
+    ]
+
+
+def _stats(rows: list[LeaderboardRow], now: float) -> dict[str, TraderStats]:
+    return {
+        row.wallet: TraderStats(row.wallet, 10, i % 10, 4, i % 5, now - i * 3_600.0, 0.9, 5)
+        for i, row in enumerate(rows)
+        if i % 4  # every fourth trader has no details yet ("partial")
+    }
+
+
+async def _write(pool: asyncpg.Pool, n: int, now: float) -> dict[str, PeriodBoard]:
+    rows = _rows(n)
+    stats = _stats(rows, now)
+    async with pool.acquire() as conn:
+        ids = await queries.begin_snapshots(conn, PERIODS)
+        boards = {
+            period: build_board(
+                period,
+                rows[: n - k],  # periods of different sizes
+                stats,
+                now=now,
+                prior_win_rate=0.4,
+                snapshot_id=ids[period],
+            )
+            for k, period in enumerate(PERIODS)
+        }
+        assert await queries.write_boards(conn, boards.values(), 12) == sum(n - k for k in range(4))
+    return boards
+
+
+async def test_boards_round_trip_through_one_row_per_trader(pool: asyncpg.Pool) -> None:
+    boards = await _write(pool, 37, 1_800_000_000.0)
+    async with pool.acquire() as conn:
+        loaded = await queries.load_latest_boards(conn)
+        week = boards["week"]
+        page_two = await conn.fetch(
+            "SELECT wallet FROM leaderboard_entries WHERE snapshot_id = $1"
+            " AND rank_volume BETWEEN 11 AND 20 ORDER BY rank_volume",
+            week.snapshot_id,
+        )
+        sizes = await conn.fetch(
+            "SELECT octet_length(components) AS size, count(*) FROM leaderboard_entries GROUP BY 1"
+        )
+    assert set(loaded) == set(PERIODS)
+    for period, board in boards.items():
+        got = loaded[period]
+        assert (got.snapshot_id, got.component_names) == (board.snapshot_id, COMPONENTS)
+        assert dict(got.by_metric) == dict(board.by_metric)  # same entries, same order
+        assert got.updated_at == pytest.approx(board.updated_at)
+        assert {id(e) for e in got.by_metric["pnl"]} == {id(e) for e in got.by_metric["score"]}
+        assert all(type(c) is float for e in got.by_metric["score"] for c in e.components)
+    assert [r["wallet"] for r in page_two] == [e.wallet for e in page_of(week, "volume", 2).entries]
+    assert [(r["size"], r["count"]) for r in sizes] == [(8 * len(COMPONENTS), 37 + 36 + 35 + 34)]
+
+
+async def test_rankings_of_distinct_but_equal_entries_are_written(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        ids = await queries.begin_snapshots(conn, ["day", "week"])
+        built = build_board("day", _rows(12), {}, now=1e9, prior_win_rate=0.5, snapshot_id=0)
+        copied = PeriodBoard(
+            period="day",
+            snapshot_id=ids["day"],
+            updated_at=built.updated_at,
+            component_names=built.component_names,
+            by_metric={
+                m: tuple(replace(e) for e in ranking) for m, ranking in built.by_metric.items()
+            },
+        )
+        assert await queries.write_boards(conn, [copied], 5) == 12
+        loaded = await queries.load_latest_boards(conn)
+        assert dict(loaded["day"].by_metric) == dict(built.by_metric)
+
+        broken = PeriodBoard(
+            period="week",
+            snapshot_id=ids["week"],
+            updated_at=built.updated_at,
+            component_names=built.component_names,
+            by_metric={**built.by_metric, "pnl": built.by_metric["pnl"][:-1]},
+        )
+        with pytest.raises(ValueError, match="pnl ranking"):
+            await queries.write_boards(conn, [broken], 5)
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM leaderboard_entries WHERE snapshot_id = $1", ids["week"]
+            )
+            == 0
+        )
+
+
+async def test_prune_removes_replaced_entries_without_a_foreign_key(pool: asyncpg.Pool) -> None:
+    first = await _write(pool, 20, 1_800_000_000.0)
+    latest = await _write(pool, 15, 1_800_000_060.0)
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE leaderboard_snapshots SET started_at = now() - interval '30 days'"
+        )
+        entries, metas = await queries.prune(conn, 7.0)
+        kept = await conn.fetch(
+            "SELECT snapshot_id, count(*) FROM leaderboard_entries GROUP BY 1 ORDER BY 1"
+        )
+        orphans = await conn.fetchval(
+            "SELECT count(*) FROM leaderboard_entries e WHERE NOT EXISTS"
+            " (SELECT 1 FROM leaderboard_snapshots s WHERE s.id = e.snapshot_id)"
+        )
+        loaded = await queries.load_latest_boards(conn)
+    assert entries == sum(b.trader_count for b in first.values())
+    assert metas == len(first)  # the replaced meta rows were past the retention window
+    assert [(r["snapshot_id"], r["count"]) for r in kept] == sorted(
+        (b.snapshot_id, b.trader_count) for b in latest.values()
+    )
+    assert orphans == 0
+    assert {p: dict(b.by_metric) for p, b in loaded.items()} == {
+        p: dict(b.by_metric) for p, b in latest.items()
+    }

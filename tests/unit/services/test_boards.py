@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from bot.polymarket.records import LeaderboardRow
-from bot.services.boards import build_board, merge_candidates, page_of
+from bot.services.boards import BoardEntry, build_board, merge_candidates, page_of
+from bot.services.scoring import COMPONENTS, TraderStats, copy_score
 
 
 def row(i: int, pnl: float, vol: float) -> LeaderboardRow:
@@ -34,3 +35,71 @@ def test_an_empty_board_has_one_empty_page() -> None:
     board = build_board("day", [], {}, now=0.0, prior_win_rate=0.5)
     page = page_of(board, "score", 1)
     assert page.total_pages == 1 and page.entries == ()
+
+
+def tied_rows(n: int) -> list[LeaderboardRow]:
+    """Few distinct pnl/volume values (so ties are everywhere), wallets in no particular order."""
+    return [
+        LeaderboardRow(
+            i, f"0x{(i * 7919) % 997:040x}", f"u{i}", float(i % 4), float(i % 3), "", "", False
+        )
+        for i in range(n)
+    ]
+
+
+def some_stats(
+    rows: list[LeaderboardRow], now: float, share: float = 0.3
+) -> dict[str, TraderStats]:
+    return {
+        r.wallet: TraderStats(r.wallet, 12, i % 13, 6, i % 7, now - i * 40_000.0, share, 3)
+        for i, r in enumerate(rows)
+        if i % 3
+    }
+
+
+def test_ties_are_broken_as_documented() -> None:
+    rows = tied_rows(60)
+    now = 1_700_000_000.0
+    board = build_board("all", rows, some_stats(rows, now), now=now, prior_win_rate=0.45)
+    entries = board.by_metric["score"]
+    assert [e.wallet for e in board.by_metric["pnl"]] == [
+        e.wallet for e in sorted(entries, key=lambda e: (-e.pnl, e.wallet))
+    ]
+    assert [e.wallet for e in board.by_metric["volume"]] == [
+        e.wallet for e in sorted(entries, key=lambda e: (-e.volume, e.wallet))
+    ]
+    assert list(entries) == sorted(entries, key=lambda e: (-e.score, -e.pnl, e.wallet))
+    assert len({e.score for e in entries}) < len(entries)  # the score ties were exercised
+    # One BoardEntry per trader, shared by the three rankings.
+    assert {id(e) for e in board.by_metric["pnl"]} == {id(e) for e in entries}
+
+
+def test_entries_carry_copy_score_and_its_components_in_a_fixed_order() -> None:
+    rows = tied_rows(30)
+    now = 1_700_000_000.0
+    stats = some_stats(rows, now)
+    board = build_board("day", rows, stats, now=now, prior_win_rate=0.45)
+    assert board.component_names == COMPONENTS
+    for e in board.by_metric["score"]:
+        expected = copy_score(e.pnl, e.volume, stats.get(e.wallet), now, 0.45)
+        assert e.score == expected.score
+        assert e.components == tuple(expected.components[name] for name in COMPONENTS)
+        assert all(type(c) is float for c in e.components)
+        assert e == BoardEntry(
+            e.wallet, e.user_name, e.x_username, e.verified, e.pnl, e.volume, e.score, e.components
+        )
+
+
+def test_track_records_reused_across_periods_follow_replaced_stats() -> None:
+    rows = tied_rows(20)
+    now = 1_700_000_000.0
+    stats = some_stats(rows, now)
+    before = build_board("week", rows, stats, now=now, prior_win_rate=0.5)
+    # Same clock reading and prior (another period of the same refresh), new details for all.
+    stats.update(some_stats(rows, now, share=1.0))
+    after = build_board("month", rows, stats, now=now, prior_win_rate=0.5)
+    expected = {
+        r.wallet: copy_score(r.pnl, r.volume, stats.get(r.wallet), now, 0.5).score for r in rows
+    }
+    assert {e.wallet: e.score for e in after.by_metric["score"]} == expected
+    assert after.by_metric["score"] != before.by_metric["score"]

@@ -16,7 +16,9 @@ from bot.services.scoring import (
     TraderStats,
     copy_score,
     population_win_rate,
+    score_row,
     summarize,
+    track_record,
 )
 
 NOW = 1_700_000_000.0
@@ -359,3 +361,19 @@ def test_population_win_rate_is_pooled() -> None:
     # (1 + 30) / (1 + 49) = 0.62
     pooled = population_win_rate([stats(closed=1, wins=1), stats(closed=49, wins=30)])
     assert pooled == pytest.approx(0.62)
+
+
+@given(
+    pnl=st.floats(),
+    volume=st.floats(),
+    s=st.none() | trader_stats(),
+    now=st.floats(),
+    prior=st.floats(),
+)
+def test_boards_split_of_the_score_is_copy_score(
+    pnl: float, volume: float, s: TraderStats | None, now: float, prior: float
+) -> None:
+    score, components = score_row(pnl, volume, track_record(s, now, prior))
+    result = copy_score(pnl, volume, s, now, prior)
+    assert score == result.score
+    assert components == tuple(result.components[name] for name in COMPONENTS)

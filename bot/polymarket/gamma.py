@@ -1,0 +1,86 @@
+"""Gamma (market metadata, prices, search) and CLOB (midpoints, price history) clients."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.polymarket.data_api import parse_rows
+from bot.polymarket.http import PolymarketHTTP, UpstreamError
+from bot.polymarket.records import Market, RecordError, to_float
+
+SEARCH_LIMIT = 10
+
+
+class GammaAPI:
+    def __init__(self, http: PolymarketHTTP) -> None:
+        self._http = http
+
+    async def markets_by_condition(self, condition_ids: Sequence[str]) -> list[Market]:
+        """Open markets come back by default; resolved ones only when asked with closed=true
+        (§7 pitfall 8), so ids missing from the first answer are asked for again that way."""
+        found: list[Market] = []
+        missing = list(dict.fromkeys(condition_ids))
+        for closed in ("false", "true"):
+            if not missing:
+                break
+            body = await self._http.get_json(
+                "gamma",
+                "/markets",
+                {"condition_ids": ",".join(missing), "closed": closed, "limit": len(missing)},
+            )
+            found.extend(parse_rows("gamma:/markets", body, Market.from_gamma))
+            seen = {m.condition_id for m in found}
+            missing = [cid for cid in missing if cid not in seen]
+        return found
+
+    async def market_by_slug(self, slug: str) -> Market | None:
+        try:
+            body = await self._http.get_json("gamma", f"/markets/slug/{slug}")
+        except UpstreamError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(body, dict):
+            raise UpstreamError("gamma:/markets/slug", "expected a market object")
+        try:
+            return Market.from_gamma(body)
+        except RecordError:
+            return None
+
+    async def search(self, query: str) -> list[Market]:
+        """Markets whose question or event matches free text (open ones first)."""
+        body = await self._http.get_json(
+            "gamma",
+            "/public-search",
+            {"q": query, "limit_per_type": SEARCH_LIMIT, "keep_closed_markets": 1},
+        )
+        events = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(events, list):
+            raise UpstreamError("gamma:/public-search", "expected {events: [...]}")
+        markets: list[Market] = []
+        for event in events:
+            if isinstance(event, dict) and isinstance(event.get("markets"), list):
+                rows = [dict(m, events=[{"slug": event.get("slug", "")}]) for m in event["markets"]]
+                markets.extend(parse_rows("gamma:/public-search", rows, Market.from_gamma))
+        markets.sort(key=lambda m: (m.closed, -m.volume))
+        return markets
+
+
+class ClobAPI:
+    def __init__(self, http: PolymarketHTTP) -> None:
+        self._http = http
+
+    async def midpoint(self, token_id: str) -> float:
+        body = await self._http.get_json("clob", "/midpoint", {"token_id": token_id})
+        value = body.get("mid", body.get("mid_price")) if isinstance(body, dict) else None
+        price = to_float(value, -1.0)
+        if not 0.0 <= price <= 1.0:
+            raise UpstreamError("clob:/midpoint", f"no midpoint in {str(body)[:80]}")
+        return price
+
+    async def book(self, token_id: str) -> dict[str, Any]:
+        body = await self._http.get_json("clob", "/book", {"token_id": token_id})
+        if not isinstance(body, dict):
+            raise UpstreamError("clob:/book", "expected a book object")
+        return body

@@ -1,0 +1,124 @@
+"""Finding markets (slug, condition id or free text) and keeping the markets table current."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+
+import asyncpg
+
+from bot.cache import HotCache
+from bot.polymarket.gamma import GammaAPI
+from bot.polymarket.records import CONDITION_RE, Market
+from bot.services.prices import PriceService
+from db import market_queries as queries
+
+log = logging.getLogger(__name__)
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
+MAX_QUERY = 200
+MAX_RESULTS = 25
+DESCRIBE_BATCH = 20
+DEMAND_WINDOW = 3600.0
+
+
+class MarketQueryError(ValueError):
+    """The query cannot be searched (empty, or nothing but punctuation)."""
+
+
+class MarketService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        gamma: GammaAPI,
+        prices: PriceService,
+        cache: HotCache,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._pool = pool
+        self._gamma = gamma
+        self.prices = prices
+        self._markets = cache.ttl_cache("markets", ttl=60.0, stale_ttl=600.0, max_size=5_000)
+        self._searches = cache.ttl_cache("market-search", ttl=120.0, max_size=1_000)
+        self._clock = clock
+
+    async def find(self, query: str) -> list[Market]:
+        """Markets matching a slug, a condition id or free text (best first)."""
+        text = " ".join(query.split())[:MAX_QUERY]
+        if not any(ch.isalnum() for ch in text):
+            raise MarketQueryError("Type a market's slug, its condition id (0x…), or a few words.")
+        if CONDITION_RE.match(text):
+            market = await self.by_condition(text.lower())
+            return [market] if market else []
+        if SLUG_RE.match(text):
+            market = await self.by_slug(text)
+            if market is not None:
+                return [market]
+        return await self.search(text)
+
+    async def by_condition(self, condition_id: str) -> Market | None:
+        async def load() -> Market | None:
+            async with self._pool.acquire() as conn:
+                stored = await queries.by_condition(conn, condition_id)
+            if stored is not None:
+                return stored
+            found = await self._gamma.markets_by_condition([condition_id])
+            await self._store(found)
+            return next((m for m in found if m.condition_id == condition_id), None)
+
+        return await self._markets.get(f"cid:{condition_id}", load)
+
+    async def by_slug(self, slug: str) -> Market | None:
+        async def load() -> Market | None:
+            async with self._pool.acquire() as conn:
+                stored = await queries.by_slug(conn, slug)
+            if stored is not None:
+                return stored
+            found = await self._gamma.market_by_slug(slug)
+            if found is not None:
+                await self._store([found])
+            return found
+
+        return await self._markets.get(f"slug:{slug}", load)
+
+    async def search(self, text: str) -> list[Market]:
+        async def load() -> list[Market]:
+            found = (await self._gamma.search(text))[:MAX_RESULTS]
+            await self._store(found)
+            return found
+
+        return await self._searches.get(text.lower(), load)
+
+    async def _store(self, markets: list[Market]) -> None:
+        async with self._pool.acquire() as conn:
+            await queries.upsert_markets(conn, markets, self._clock())
+
+    async def sync(self) -> tuple[int, int]:
+        """The markets loop: describe markets seen in trades and positions, refresh prices of
+        open markets people asked about, and record demand. Returns (described, refreshed)."""
+        async with self._pool.acquire() as conn:
+            unknown = await queries.unknown_condition_ids(conn, DESCRIBE_BATCH * 5)
+        described = 0
+        for start in range(0, len(unknown), DESCRIBE_BATCH):
+            batch = unknown[start : start + DESCRIBE_BATCH]
+            found = await self._gamma.markets_by_condition(batch)
+            await self._store(found)
+            described += len(found)
+        await self.prices.flush_demand()
+        async with self._pool.acquire() as conn:
+            demanded = await queries.open_demanded(conn, self._clock() - DEMAND_WINDOW, 50)
+        refreshed = 0
+        for condition_id in demanded:
+            market = await self.by_condition(condition_id)
+            if market is not None:
+                await self.prices.quote(market, demand=False)
+                refreshed += 1
+        return described, refreshed
+
+    def invalidate(self) -> None:
+        """Admin refresh of markets: forget cached metadata and searches."""
+        self._markets.clear()
+        self._searches.clear()

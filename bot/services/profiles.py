@@ -1,0 +1,303 @@
+"""Trader profiles for /trader: built from PostgreSQL, fetched upstream only when unknown or old.
+
+Ranked traders' details already arrive with every leaderboard refresh (the stats store hands
+them here), so their profiles cost no extra upstream call. An unknown wallet is fetched once
+(three Data API calls), coalesced across concurrent lookups, stored, and cached for
+TRADER_CACHE_TTL_SECONDS with stale-while-revalidate; a trade of that trader invalidates it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+
+from bot.cache import TTLCache
+from bot.events import TRADE_STORED, Event, EventBus
+from bot.polymarket.data_api import DataAPI
+from bot.polymarket.records import Activity, ClosedPosition, Position
+from bot.services.boards import PERIODS
+from bot.services.leaderboard import LeaderboardService
+from bot.services.scoring import ScoreBreakdown, TraderStats, copy_score, summarize
+from db import profile_queries as queries
+
+log = logging.getLogger(__name__)
+
+TOP_POSITIONS = 5
+LATEST_TRADES = 5
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int  # by copy score
+    pnl: float
+    volume: float
+    score: float
+
+
+@dataclass(frozen=True)
+class TraderProfile:
+    wallet: str
+    name: str
+    pseudonym: str
+    standings: dict[str, Standing]  # period -> standing, only where ranked
+    score: ScoreBreakdown
+    stats: TraderStats
+    markets_traded: int
+    positions: tuple[Position, ...]
+    latest_trades: tuple[dict[str, Any], ...]
+    pnl_series: tuple[tuple[float, float], ...]  # (unix seconds, cumulative PnL)
+    details_at: float
+
+    @property
+    def win_rate(self) -> float | None:
+        return self.stats.wins / self.stats.closed_count if self.stats.closed_count else None
+
+
+def daily_stats(
+    closed: Sequence[ClosedPosition],
+    activity: Sequence[Activity],
+    *,
+    closed_limit: int,
+    activity_limit: int,
+) -> dict[date, tuple[float, float, int]]:
+    """Per-day (realized PnL, volume, trades) from one page of each; a day cut by the page's
+    end is left out, so an upsert never replaces a full day with part of it."""
+    pnl: dict[date, float] = defaultdict(float)
+    volume: dict[date, float] = defaultdict(float)
+    trades: dict[date, int] = defaultdict(int)
+
+    def day(ts: float) -> date:
+        return datetime.fromtimestamp(ts, tz=UTC).date()
+
+    closed_days = [day(c.timestamp) for c in closed if c.timestamp > 0]
+    for c, d in zip((c for c in closed if c.timestamp > 0), closed_days, strict=True):
+        pnl[d] += c.realized_pnl
+    trade_rows = [a for a in activity if a.type == "TRADE" and a.timestamp > 0]
+    for a in trade_rows:
+        d = day(a.timestamp)
+        volume[d] += a.usdc_size or a.size * a.price
+        trades[d] += 1
+    cut = date.min
+    if len(closed) >= closed_limit and closed_days:
+        cut = max(cut, min(closed_days))
+    if len(activity) >= activity_limit and trade_rows:
+        cut = max(cut, min(day(a.timestamp) for a in trade_rows))
+    days = (set(pnl) | set(volume)) - {d for d in set(pnl) | set(volume) if d <= cut}
+    return {d: (pnl.get(d, 0.0), volume.get(d, 0.0), trades.get(d, 0)) for d in sorted(days)}
+
+
+def trade_summary(a: Activity) -> dict[str, Any]:
+    return {
+        "timestamp": a.timestamp,
+        "side": a.side,
+        "outcome": a.outcome,
+        "title": a.title,
+        "slug": a.slug,
+        "price": a.price,
+        "size": a.size,
+        "usd": a.usdc_size or a.size * a.price,
+    }
+
+
+class ProfileService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        data_api: DataAPI,
+        leaderboard: LeaderboardService,
+        cache: TTLCache[TraderProfile],
+        bus: EventBus,
+        *,
+        details_ttl: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._pool = pool
+        self._api = data_api
+        self._leaderboard = leaderboard
+        self._cache = cache
+        self._details_ttl = details_ttl
+        self._clock = clock
+        self.upstream_loads = 0
+        bus.subscribe(TRADE_STORED, self._on_trade)
+
+    async def get(self, wallet: str) -> TraderProfile:
+        return await self._cache.get(f"trader:{wallet}", lambda: self._load(wallet))
+
+    def cached(self, wallet: str) -> TraderProfile | None:
+        return self._cache.peek(f"trader:{wallet}")
+
+    async def _on_trade(self, event: Event) -> None:
+        wallet = str(event.data.get("wallet", "")).lower()
+        if wallet:
+            self._cache.invalidate(f"trader:{wallet}")
+
+    async def record_details(
+        self,
+        wallet: str,
+        positions: Sequence[Position],
+        closed: Sequence[ClosedPosition],
+        activity: Sequence[Activity],
+        *,
+        closed_limit: int = 50,
+        activity_limit: int = 100,
+    ) -> TraderStats:
+        """Store one detail fetch (from the leaderboard refresh or an on-demand load)."""
+        now = self._clock()
+        stats = summarize(wallet, positions, closed, activity, now)
+        identity = next((a for a in activity if a.name or a.pseudonym), None)
+        markets = {p.condition_id for p in positions} | {c.condition_id for c in closed}
+        markets |= {a.condition_id for a in activity}
+        markets.discard("")
+        trades = sorted((a for a in activity if a.type == "TRADE"), key=lambda a: -a.timestamp)
+        async with self._pool.acquire() as conn:
+            await queries.record_trader(
+                conn,
+                wallet=wallet,
+                user_name=identity.name if identity else "",
+                pseudonym=identity.pseudonym if identity else "",
+                profile_image=identity.profile_image if identity else "",
+                stats=stats.to_dict(),
+                latest_trades=[trade_summary(a) for a in trades[:LATEST_TRADES]],
+                markets_traded=len(markets),
+                details_at=now,
+                positions=positions,
+                daily=daily_stats(
+                    closed, activity, closed_limit=closed_limit, activity_limit=activity_limit
+                ),
+            )
+        self._cache.invalidate(f"trader:{wallet}")
+        return stats
+
+    async def _load(self, wallet: str) -> TraderProfile:
+        async with self._pool.acquire() as conn:
+            row = await queries.load_trader(conn, wallet)
+        fresh_enough = (
+            row is not None
+            and row["details_at"] is not None
+            and (self._clock() - row["details_at"].timestamp() < self._details_ttl)
+        )
+        if not fresh_enough:
+            self.upstream_loads += 1
+            positions, closed, activity = await asyncio.gather(
+                self._api.positions(wallet),
+                self._api.closed_positions(wallet),
+                self._api.activity(wallet),
+            )
+            await self.record_details(wallet, positions, closed, activity)
+        return await self._build(wallet)
+
+    async def _build(self, wallet: str) -> TraderProfile:
+        async with self._pool.acquire() as conn:
+            row = await queries.load_trader(conn, wallet)
+            position_rows = await queries.load_positions(conn, wallet)
+            daily = await queries.load_daily(conn, wallet)
+        assert row is not None  # _load stored it
+        stats = TraderStats.from_dict(row["stats"])
+        names = self._leaderboard.known_traders()
+        standings: dict[str, Standing] = {}
+        for period in PERIODS:
+            found = self._leaderboard.entry(wallet, period)
+            if found is not None:
+                rank, entry = found
+                standings[period] = Standing(rank, entry.pnl, entry.volume, entry.score)
+        positions = tuple(
+            Position(
+                wallet=wallet,
+                asset=r["asset"],
+                condition_id=r["condition_id"],
+                size=r["size"],
+                avg_price=r["avg_price"],
+                initial_value=r["size"] * r["avg_price"],
+                current_value=r["current_value"],
+                cash_pnl=r["cash_pnl"],
+                realized_pnl=0.0,
+                cur_price=r["cur_price"],
+                title=r["title"],
+                slug=r["slug"],
+                outcome=r["outcome"],
+            )
+            for r in position_rows[:TOP_POSITIONS]
+        )
+        series: list[tuple[float, float]] = []
+        total = 0.0
+        for r in daily:
+            total += r["realized_pnl"]
+            day_end = datetime(r["day"].year, r["day"].month, r["day"].day, tzinfo=UTC)
+            series.append((day_end.timestamp() + 86_399, total))
+        unrealized = sum(r["cash_pnl"] for r in position_rows)
+        if series or unrealized:
+            series.append((self._clock(), total + unrealized))
+        basis = standings.get("week") or standings.get("all")
+        pnl, volume = (
+            (basis.pnl, basis.volume)
+            if basis
+            else (total + unrealized, sum(r["volume"] for r in daily))
+        )
+        return TraderProfile(
+            wallet=wallet,
+            name=row["user_name"] or names.get(wallet, ""),
+            pseudonym=row["pseudonym"],
+            standings=standings,
+            score=copy_score(pnl, volume, stats, self._clock()),
+            stats=stats,
+            markets_traded=row["markets_traded"],
+            positions=positions,
+            latest_trades=tuple(row["latest_trades"]),
+            pnl_series=tuple(series),
+            details_at=row["details_at"].timestamp() if row["details_at"] else 0.0,
+        )
+
+    async def sync_positions(self, wallets: Sequence[str], concurrency: int = 4) -> int:
+        """The trader-sync loop: open positions of the top ranked traders, one call each."""
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def one(wallet: str) -> bool:
+            async with semaphore:
+                try:
+                    positions = await self._api.positions(wallet)
+                except Exception as exc:
+                    log.warning("positions of %s not synced: %s", wallet, exc)
+                    return False
+            async with self._pool.acquire() as conn:
+                await queries.replace_positions(conn, wallet, positions)
+            self._cache.invalidate(f"trader:{wallet}")
+            return True
+
+        return sum(await asyncio.gather(*(one(w) for w in wallets)))
+
+    async def refresh_details(self, wallets: Sequence[str], concurrency: int = 4) -> int:
+        """The daily statistics update: a full detail fetch (and daily rows) per trader."""
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def one(wallet: str) -> bool:
+            async with semaphore:
+                try:
+                    positions, closed, activity = await asyncio.gather(
+                        self._api.positions(wallet),
+                        self._api.closed_positions(wallet),
+                        self._api.activity(wallet),
+                    )
+                except Exception as exc:
+                    log.warning("daily statistics of %s not updated: %s", wallet, exc)
+                    return False
+            await self.record_details(wallet, positions, closed, activity)
+            return True
+
+        return sum(await asyncio.gather(*(one(w) for w in wallets)))
+
+    async def wallet_for_name(self, name: str) -> str | None:
+        async with self._pool.acquire() as conn:
+            return await queries.wallet_for_name(conn, name)
+
+    async def name_suggestions(self, typed: str, limit: int = 25) -> dict[str, str]:
+        async with self._pool.acquire() as conn:
+            rows = await queries.search_names(conn, typed, limit)
+        return {row["wallet"]: row["user_name"] for row in rows}

@@ -1,0 +1,104 @@
+"""/market and the markets loop: thin adapters over MarketService and PriceService."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import PolymarketBot
+from bot.loops import PeriodicTask
+from bot.polymarket.records import Market
+from bot.render.market import market_embed, option_label
+from bot.services.markets import MarketQueryError
+from bot.tree import PUBLIC_DEFER, UserFacingError, report_unexpected
+
+log = logging.getLogger(__name__)
+
+MARKETS_INTERVAL = 60.0
+SELECT_TIMEOUT = 180.0
+
+
+class MarketSelect(discord.ui.Select["MarketPicker"]):
+    def __init__(self, markets: list[Market]) -> None:
+        options = [
+            discord.SelectOption(
+                label=option_label(m), value=str(i), description=m.slug[:100] or None
+            )
+            for i, m in enumerate(markets[:25])
+        ]
+        super().__init__(placeholder="Several markets match: pick one", options=options)
+        self.markets = markets
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert self.view is not None
+        market = self.markets[int(self.values[0])]
+        quote = await self.view.cog.bot.prices.quote(market)
+        await interaction.response.edit_message(embed=market_embed(market, quote), view=None)
+
+
+class MarketPicker(discord.ui.View):
+    def __init__(self, cog: MarketsCog, owner_id: int, markets: list[Market]) -> None:
+        super().__init__(timeout=SELECT_TIMEOUT)
+        self.cog = cog
+        self.owner_id = owner_id
+        self.add_item(MarketSelect(markets))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the person who ran /market can pick; run the command yourself.", ephemeral=True
+        )
+        return False
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[object]
+    ) -> None:
+        await report_unexpected(interaction, error, "the /market menu")
+
+
+class MarketsCog(commands.Cog):
+    def __init__(self, bot: PolymarketBot) -> None:
+        self.bot = bot
+        self.loop = bot.register_loop(
+            PeriodicTask("markets", MARKETS_INTERVAL, self.sync, run_first_immediately=False)
+        )
+
+    async def cog_load(self) -> None:
+        self.loop.start()
+
+    async def cog_unload(self) -> None:
+        await self.loop.stop()
+
+    async def sync(self) -> None:
+        described, refreshed = await self.bot.markets.sync()
+        log.info("markets: described %d new, refreshed %d demanded", described, refreshed)
+
+    @app_commands.command(name="market", description="A market's outcomes and current prices")
+    @app_commands.describe(query="Slug, condition id (0x…) or a few words")
+    async def market(self, interaction: discord.Interaction, query: str) -> None:
+        await interaction.response.defer(thinking=True)
+        interaction.extras[PUBLIC_DEFER] = True
+        try:
+            found = await self.bot.markets.find(query)
+        except MarketQueryError as exc:
+            raise UserFacingError(str(exc)) from exc
+        if not found:
+            raise UserFacingError(
+                "No market matches that; try its slug from the Polymarket URL or other words."
+            )
+        if len(found) == 1:
+            quote = await self.bot.prices.quote(found[0])
+            await interaction.edit_original_response(embed=market_embed(found[0], quote))
+            return
+        picker = MarketPicker(self, interaction.user.id, found)
+        await interaction.edit_original_response(
+            content=f"{len(found)} markets match; pick one:", view=picker
+        )
+
+
+async def setup(bot: PolymarketBot) -> None:
+    await bot.add_cog(MarketsCog(bot))

@@ -1,0 +1,130 @@
+"""SQL for trader profiles: identity and aggregates, daily statistics, open positions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+
+from bot.polymarket.records import Position
+
+
+async def record_trader(
+    conn: asyncpg.Connection,
+    *,
+    wallet: str,
+    user_name: str,
+    pseudonym: str,
+    profile_image: str,
+    stats: dict[str, Any],
+    latest_trades: list[dict[str, Any]],
+    markets_traded: int,
+    details_at: float,
+    positions: Sequence[Position],
+    daily: dict[date, tuple[float, float, int]],
+) -> None:
+    """Everything one detail fetch taught us about a trader, in one transaction."""
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO traders (wallet, user_name, pseudonym, profile_image, stats,"
+            " latest_trades, markets_traded, details_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (wallet) DO UPDATE SET"
+            " user_name = COALESCE(NULLIF(EXCLUDED.user_name, ''), traders.user_name),"
+            " pseudonym = COALESCE(NULLIF(EXCLUDED.pseudonym, ''), traders.pseudonym),"
+            " profile_image = COALESCE(NULLIF(EXCLUDED.profile_image, ''), traders.profile_image),"
+            " stats = EXCLUDED.stats, latest_trades = EXCLUDED.latest_trades,"
+            " markets_traded = EXCLUDED.markets_traded, details_at = EXCLUDED.details_at,"
+            " last_seen = now()",
+            wallet,
+            user_name,
+            pseudonym,
+            profile_image,
+            stats,
+            latest_trades,
+            markets_traded,
+            datetime.fromtimestamp(details_at, tz=UTC),
+        )
+        await replace_positions(conn, wallet, positions)
+        if daily:
+            await conn.executemany(
+                "INSERT INTO trader_daily_stats (wallet, day, realized_pnl, volume, trades)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (wallet, day) DO UPDATE SET"
+                " realized_pnl = EXCLUDED.realized_pnl, volume = EXCLUDED.volume,"
+                " trades = EXCLUDED.trades",
+                [(wallet, day, pnl, vol, n) for day, (pnl, vol, n) in daily.items()],
+            )
+
+
+async def replace_positions(
+    conn: asyncpg.Connection, wallet: str, positions: Sequence[Position]
+) -> None:
+    await conn.execute("DELETE FROM trader_positions WHERE wallet = $1", wallet)
+    if positions:
+        await conn.executemany(
+            "INSERT INTO trader_positions (wallet, asset, condition_id, title, slug, outcome,"
+            " size, avg_price, cur_price, current_value, cash_pnl)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            " ON CONFLICT (wallet, asset) DO NOTHING",
+            [
+                (
+                    wallet,
+                    p.asset,
+                    p.condition_id,
+                    p.title,
+                    p.slug,
+                    p.outcome,
+                    p.size,
+                    p.avg_price,
+                    p.cur_price,
+                    p.current_value,
+                    p.cash_pnl,
+                )
+                for p in positions
+            ],
+        )
+
+
+async def load_trader(conn: asyncpg.Connection, wallet: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT wallet, user_name, pseudonym, profile_image, stats, latest_trades,"
+        " markets_traded, details_at FROM traders WHERE wallet = $1",
+        wallet,
+    )
+
+
+async def load_positions(conn: asyncpg.Connection, wallet: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT asset, condition_id, title, slug, outcome, size, avg_price, cur_price,"
+        " current_value, cash_pnl FROM trader_positions WHERE wallet = $1"
+        " ORDER BY current_value DESC",
+        wallet,
+    )
+
+
+async def load_daily(conn: asyncpg.Connection, wallet: str) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT day, realized_pnl, volume, trades FROM trader_daily_stats WHERE wallet = $1"
+        " ORDER BY day",
+        wallet,
+    )
+
+
+async def search_names(conn: asyncpg.Connection, typed: str, limit: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT wallet, user_name FROM traders WHERE user_name <> '' AND"
+        " (user_name ILIKE '%' || $1 || '%' OR wallet LIKE $1 || '%')"
+        " ORDER BY last_seen DESC LIMIT $2",
+        typed,
+        limit,
+    )
+
+
+async def wallet_for_name(conn: asyncpg.Connection, name: str) -> str | None:
+    value = await conn.fetchval(
+        "SELECT wallet FROM traders WHERE lower(user_name) = lower($1)"
+        " ORDER BY last_seen DESC LIMIT 1",
+        name,
+    )
+    return None if value is None else str(value)

@@ -1,0 +1,524 @@
+"""AlertDispatcher against real PostgreSQL and an in-memory Discord: exactly once, paced.
+
+FakeDiscord models the one Discord behaviour exactly-once depends on: with ``enforce_nonce``
+a second create with a nonce it has already accepted returns the existing message instead of
+posting again. Senders are scripted per channel to fail before posting, "crash" after Discord
+accepted (reply lost, or the process dies), or refuse the channel for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bot.events import EventBus
+from bot.polymarket.records import Trade, trade_key
+from bot.services.alerts import MAX_CARDS, AlertCard, AlertDispatcher, ChannelUnavailable
+from bot.services.follows import FollowService
+from bot.services.trades import TradeIngest
+
+GUILD = 1
+CHANNEL = 10
+_tx_numbers = itertools.count(1)
+_wallet_numbers = itertools.count(1)
+
+# A scripted sender step: "ok", "lost_reply" (Discord posted, the answer never came back),
+# "hang" (Discord posted, then the process died before mark_sent), or an exception raised
+# before anything is posted.
+Step = str | Exception
+
+
+@dataclass
+class Posted:
+    channel_id: int
+    nonce: str
+    message_id: int
+    cards: tuple[tuple[str, ...], ...]  # trade keys per card
+
+
+@dataclass
+class FakeDiscord:
+    messages: list[Posted] = field(default_factory=list)
+    _by_nonce: dict[tuple[int, str], Posted] = field(default_factory=dict)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(900_000))
+
+    def create(self, channel_id: int, nonce: str, cards: Sequence[AlertCard]) -> int:
+        existing = self._by_nonce.get((channel_id, nonce))
+        if existing is not None:  # enforce_nonce: the resend is answered, not posted
+            return existing.message_id
+        posted = Posted(
+            channel_id,
+            nonce,
+            next(self._ids),
+            tuple(tuple(t.key for t in card.trades) for card in cards),
+        )
+        self.messages.append(posted)
+        self._by_nonce[(channel_id, nonce)] = posted
+        return posted.message_id
+
+    def keys_in(self, channel_id: int) -> list[str]:
+        """Every trade key shown in the channel, with repeats (there must be none)."""
+        return [
+            key
+            for m in self.messages
+            if m.channel_id == channel_id
+            for card in m.cards
+            for key in card
+        ]
+
+
+@dataclass
+class Call:
+    channel_id: int
+    nonce: str
+    cards: tuple[tuple[str, ...], ...]
+    at: float
+
+
+class ScriptedSender:
+    """An AlertSender over FakeDiscord whose next outcomes per channel are scripted."""
+
+    def __init__(self, discord: FakeDiscord, script: dict[int, list[Step]] | None = None) -> None:
+        self.discord = discord
+        self.script = script or {}
+        self.calls: list[Call] = []
+        self.hanging = asyncio.Event()
+
+    async def send(
+        self,
+        channel_id: int,
+        nonce: str,
+        cards: Sequence[AlertCard],
+        before_post: Callable[[], Awaitable[None]],
+    ) -> int:
+        await before_post()
+        keys = tuple(tuple(t.key for t in card.trades) for card in cards)
+        self.calls.append(Call(channel_id, nonce, keys, time.monotonic()))
+        steps = self.script.get(channel_id, [])
+        step = steps.pop(0) if steps else "ok"
+        if isinstance(step, Exception):
+            raise step
+        message_id = self.discord.create(channel_id, nonce, cards)
+        if step == "lost_reply":
+            raise ConnectionResetError("connection reset after Discord accepted the message")
+        if step == "hang":
+            self.hanging.set()
+            await asyncio.Event().wait()  # until cancelled: the "crash"
+        return message_id
+
+
+def make_trade(*, wallet: str | None = None, ago: float = 5.0, usd: float = 100.0) -> Trade:
+    """A fill of a fresh wallet unless given one, so trades do not merge unless meant to."""
+    wallet = wallet or f"0x{next(_wallet_numbers):040x}"
+    tx = f"0x{next(_tx_numbers):064x}"
+    size = usd / 0.5
+    return Trade(
+        key=trade_key(tx, wallet, "asset", "BUY", size, 0.5),
+        wallet=wallet,
+        asset="asset",
+        condition_id="",
+        side="BUY",
+        size=size,
+        price=0.5,
+        timestamp=time.time() - ago,
+        transaction_hash=tx,
+        outcome="Yes",
+        title="Will it rain?",
+        slug="rain",
+        event_slug="",
+        name="",
+        pseudonym="",
+    )
+
+
+@pytest.fixture
+async def follows(pool: asyncpg.Pool) -> FollowService:
+    service = FollowService(pool, EventBus())
+    await service.load()
+    return service
+
+
+@pytest.fixture
+def ingest(pool: asyncpg.Pool, follows: FollowService) -> TradeIngest:
+    """Stores trades and their deliveries; the tests decide when a dispatcher hears of them."""
+    none: Any = None  # no backfill here, so no HTTP
+    return TradeIngest(pool, follows, EventBus(), none, on_deliveries=lambda _: None)
+
+
+DispatcherFactory = Callable[..., AlertDispatcher]
+
+
+@pytest.fixture
+async def make_dispatcher(
+    pool: asyncpg.Pool, follows: FollowService
+) -> AsyncIterator[DispatcherFactory]:
+    made: list[AlertDispatcher] = []
+
+    def build(sender: ScriptedSender, **kw: Any) -> AlertDispatcher:
+        kw.setdefault("retry_base", 0.001)
+        kw.setdefault("retry_cap", 0.02)
+        kw.setdefault("channel_rate", (1000, 1.0))
+        kw.setdefault("global_rate", (1000, 1.0))
+        dispatcher = AlertDispatcher(pool, follows, sender, **kw)
+        made.append(dispatcher)
+        return dispatcher
+
+    yield build
+    for dispatcher in made:
+        await dispatcher.close()
+
+
+async def whales(follows: FollowService, channel_id: int = CHANNEL, min_usd: float = 1) -> None:
+    await follows.set_whales(
+        guild_id=GUILD,
+        channel_id=channel_id,
+        min_usd=min_usd,
+        include_near_certain=False,
+        user_id=99,
+    )
+
+
+async def follow(follows: FollowService, wallet: str, channel_id: int = CHANNEL) -> int:
+    created = await follows.follow(
+        guild_id=GUILD,
+        channel_id=channel_id,
+        wallet=wallet,
+        label="",
+        min_usd=0,
+        side="both",
+        user_id=99,
+    )
+    return created.id
+
+
+async def settle(pool: asyncpg.Pool, dispatcher: AlertDispatcher, within: float = 5.0) -> None:
+    """Wait until nothing is pending and no channel worker is left running."""
+    deadline = time.monotonic() + within
+    while True:
+        pending = await pool.fetchval(
+            "SELECT (SELECT count(*) FROM alert_deliveries WHERE status = 'PENDING')"
+            " + (SELECT count(*) FROM alert_messages WHERE status = 'PENDING')"
+        )
+        if pending == 0 and dispatcher.active_channels == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{pending} rows still pending")
+        await asyncio.sleep(0.01)
+
+
+async def statuses(pool: asyncpg.Pool, channel_id: int = CHANNEL) -> dict[str, str]:
+    rows = await pool.fetch(
+        "SELECT trade_key, status FROM alert_deliveries WHERE channel_id = $1", channel_id
+    )
+    return {r["trade_key"]: r["status"] for r in rows}
+
+
+async def messages(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        "SELECT id, channel_id, nonce, status, attempts, discord_message_id, error"
+        " FROM alert_messages ORDER BY id"
+    )
+
+
+# ---- exactly once ------------------------------------------------------------------------------
+
+
+async def test_deliveries_become_messages_of_at_most_ten_cards(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    await whales(follows)
+    trades = [make_trade(ago=100 - n) for n in range(23)]
+    await ingest.store(trades, "stream")
+    discord = FakeDiscord()
+    dispatcher = make_dispatcher(ScriptedSender(discord))
+
+    await dispatcher.start()
+    await settle(pool, dispatcher)
+
+    assert [len(m.cards) for m in discord.messages] == [10, 10, 3]
+    assert discord.keys_in(CHANNEL) == [t.key for t in trades]  # oldest first, each once
+    assert set((await statuses(pool)).values()) == {"SENT"}
+    rows = await messages(pool)
+    assert [(m["status"], m["attempts"]) for m in rows] == [("SENT", 1)] * 3
+    assert [m["discord_message_id"] for m in rows] == [m.message_id for m in discord.messages]
+    assert dispatcher.stats.sent_messages == 3 and dispatcher.stats.sent_alerts == 23
+    assert await dispatcher.pending_counts() == {"SENT": 23}
+
+
+async def test_a_burst_is_one_card_and_messages_hold_whole_cards(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    await whales(follows)
+    trader = "0x" + "b" * 40
+    burst = [make_trade(wallet=trader, ago=60 - n) for n in range(3)]
+    others = [make_trade(ago=50 - n) for n in range(10)]
+    await ingest.store([*burst, *others], "stream")
+    discord = FakeDiscord()
+    dispatcher = make_dispatcher(ScriptedSender(discord))
+
+    await dispatcher.start()
+    await settle(pool, dispatcher)
+
+    first, second = discord.messages
+    assert len(first.cards) == MAX_CARDS
+    assert first.cards[0] == tuple(t.key for t in burst)  # 3 fills, 1 card
+    assert second.cards == ((others[-1].key,),)  # the 11th card waits for the next message
+    message_of = {
+        r["trade_key"]: r["message_id"]
+        for r in await pool.fetch("SELECT trade_key, message_id FROM alert_deliveries")
+    }
+    assert len({message_of[t.key] for t in burst}) == 1
+    assert dispatcher.stats.sent_alerts == 13
+
+
+async def test_lost_reply_is_retried_with_the_same_nonce_and_sent_once(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    await whales(follows)
+    trades = [make_trade() for _ in range(3)]
+    await ingest.store(trades, "stream")
+    discord = FakeDiscord()
+    sender = ScriptedSender(discord, {CHANNEL: ["lost_reply"]})
+    dispatcher = make_dispatcher(sender)
+
+    await dispatcher.start()
+    await settle(pool, dispatcher)
+
+    first, retry = sender.calls
+    assert retry.nonce == first.nonce and retry.cards == first.cards
+    assert len(discord.messages) == 1  # Discord deduped the resend
+    (row,) = await messages(pool)
+    assert row["status"] == "SENT" and row["attempts"] == 2
+    assert row["discord_message_id"] == discord.messages[0].message_id
+    assert "ConnectionResetError" in row["error"]  # the failed attempt is on record
+    assert set((await statuses(pool)).values()) == {"SENT"}
+    assert dispatcher.stats.send_errors == 1 and dispatcher.stats.sent_alerts == 3
+
+
+async def test_a_restart_resumes_the_composed_message_with_its_nonce(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    await whales(follows)
+    trades = [make_trade(ago=100 - n) for n in range(14)]
+    await ingest.store(trades, "stream")
+    discord = FakeDiscord()  # Discord outlives the bot process
+    crashing = ScriptedSender(discord, {CHANNEL: ["hang"]})
+    before = make_dispatcher(crashing)
+    await before.start()
+    await asyncio.wait_for(crashing.hanging.wait(), timeout=5)
+    await before.close()  # the process dies after Discord posted, before mark_sent
+
+    (pending,) = await messages(pool)
+    assert pending["status"] == "PENDING"
+    assert len(discord.messages) == 1
+    # New trades arrived while the bot was down; they must not join the composed message.
+    late = [make_trade(ago=1) for _ in range(2)]
+    await ingest.store(late, "stream")
+
+    resumed = ScriptedSender(discord)
+    after = make_dispatcher(resumed)
+    await after.start()
+    await settle(pool, after)
+
+    assert resumed.calls[0].nonce == pending["nonce"] == crashing.calls[0].nonce
+    assert resumed.calls[0].cards == crashing.calls[0].cards  # same composition
+    assert [len(m.cards) for m in discord.messages] == [10, 6]
+    assert sorted(discord.keys_in(CHANNEL)) == sorted(t.key for t in [*trades, *late])
+    rows = await messages(pool)
+    assert rows[0]["discord_message_id"] == discord.messages[0].message_id
+    assert [r["status"] for r in rows] == ["SENT", "SENT"]
+
+
+async def test_a_composed_message_whose_trades_were_pruned_is_closed_silently(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    await whales(follows)
+    await ingest.store([make_trade(ago=40 * 86_400)], "stream")
+    crashing = ScriptedSender(FakeDiscord(), {CHANNEL: ["hang"]})
+    before = make_dispatcher(crashing)
+    await before.start()
+    await asyncio.wait_for(crashing.hanging.wait(), timeout=5)
+    await before.close()
+    await ingest.prune(30)
+
+    resumed = ScriptedSender(FakeDiscord())
+    after = make_dispatcher(resumed)
+    await after.start()
+    await settle(pool, after)
+
+    assert resumed.calls == []  # nothing left to say: no empty message
+    (row,) = await messages(pool)
+    assert row["status"] == "SENT"
+
+
+# ---- failures ----------------------------------------------------------------------------------
+
+
+async def test_unavailable_channel_fails_its_alerts_and_disables_its_follows(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    wallet = "0x" + "c" * 40
+    await follow(follows, wallet, channel_id=10)
+    await whales(follows, channel_id=10)
+    await follow(follows, wallet, channel_id=20)
+    # Within a minute of the follows, or they would not take the trade (BACKDATE_TOLERANCE).
+    trades = [make_trade(wallet=wallet, ago=30), make_trade(ago=20), make_trade(ago=10)]
+    await ingest.store(trades, "stream")
+    discord = FakeDiscord()
+    reason = "403 Forbidden (error code: 50001): Missing Access"
+    sender = ScriptedSender(discord, {10: [ChannelUnavailable(reason)]})
+    dispatcher = make_dispatcher(sender)
+
+    await dispatcher.start()
+    await settle(pool, dispatcher)
+
+    assert set((await statuses(pool, 10)).values()) == {"FAILED"}
+    assert set((await statuses(pool, 20)).values()) == {"SENT"}
+    assert [m.channel_id for m in discord.messages] == [20]
+    assert {(m["channel_id"], m["status"]) for m in await messages(pool)} == {
+        (10, "FAILED"),
+        (20, "SENT"),
+    }
+    assert len(sender.calls) == 2  # no retry of a channel that cannot work
+
+    overview_follows, overview_whales = await follows.guild_overview(GUILD)
+    by_channel = {f.channel_id: f for f in overview_follows}
+    assert not by_channel[10].enabled and by_channel[10].disabled_reason == reason
+    assert by_channel[20].enabled and by_channel[20].disabled_reason is None
+    (watch,) = overview_whales
+    assert not watch.enabled and watch.disabled_reason == reason
+    # The in-memory index follows suit: new trades no longer target the channel.
+    assert [t.channel_id for t in follows.targets(make_trade(wallet=wallet))] == [20]
+    assert dispatcher.stats.channels_disabled == 1
+    assert dispatcher.stats.failed_alerts == 3
+
+
+async def test_transient_errors_are_retried_with_growing_backoff(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await whales(follows)
+    trades = [make_trade() for _ in range(2)]
+    await ingest.store(trades, "stream")
+    discord = FakeDiscord()
+    errors: list[Step] = [RuntimeError("502 Bad Gateway")] * 3 + [OSError("reset")]
+    sender = ScriptedSender(discord, {CHANNEL: errors})
+    base, cap = 0.002, 0.012
+    dispatcher = make_dispatcher(sender, retry_base=base, retry_cap=cap)
+
+    with caplog.at_level(logging.WARNING, logger="bot.services.alerts"):
+        await dispatcher.start()
+        await settle(pool, dispatcher)
+
+    delays = [r.args[2] for r in caplog.records if r.getMessage().startswith("alerts for")]
+    assert len(delays) == 4
+    for failures, delay in enumerate(delays, start=1):
+        step = min(cap, base * 2**failures)
+        assert step / 2 <= delay <= step  # exponential, jittered down by at most half, capped
+    assert len({c.nonce for c in sender.calls}) == 1 and len(sender.calls) == 5
+    assert len(discord.messages) == 1
+    (row,) = await messages(pool)
+    assert row["status"] == "SENT" and row["attempts"] == 5
+    assert set((await statuses(pool)).values()) == {"SENT"}
+    assert dispatcher.stats.send_errors == 4
+
+
+async def test_alert_counters_of_follows_and_whale_watches(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    wallet = "0x" + "d" * 40
+    follow_id = await follow(follows, wallet, channel_id=10)
+    await whales(follows, channel_id=10, min_usd=50)
+    await whales(follows, channel_id=20, min_usd=50)
+    followed = [make_trade(wallet=wallet, ago=55 - 20 * n) for n in range(3)]
+    others = [make_trade() for _ in range(2)]
+    await ingest.store([*followed, *others], "stream")
+    dispatcher = make_dispatcher(ScriptedSender(FakeDiscord()))
+
+    await dispatcher.start()
+    await settle(pool, dispatcher)
+
+    assert await pool.fetchval("SELECT alerts_sent FROM follows WHERE id = $1", follow_id) == 3
+    counts = dict(await pool.fetch("SELECT channel_id, alerts_sent FROM whale_watches"))
+    # Channel 10's follow took its wallet's trades; channel 20's watch saw all five.
+    assert counts == {10: 2, 20: 5}
+    overview_follows, _ = await follows.guild_overview(GUILD)
+    assert [f.alerts_sent for f in overview_follows] == [3]
+
+
+async def test_pacing_delays_but_never_drops(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    await whales(follows, channel_id=10)
+    await whales(follows, channel_id=20)
+    trades = [make_trade(ago=200 - n) for n in range(45)]
+    discord = FakeDiscord()
+    sender = ScriptedSender(discord)
+    # 2 messages at once per channel, then one per 0.05 s.
+    dispatcher = make_dispatcher(sender, channel_rate=(2, 0.1))
+    await dispatcher.start()  # nothing yet: deliveries arrive while running, as in production
+
+    for chunk in (trades[:20], trades[20:]):
+        await ingest.store(chunk, "stream")
+        dispatcher.notify({10, 20})
+        await asyncio.sleep(0.01)
+    await settle(pool, dispatcher)
+
+    for channel_id in (10, 20):
+        assert sorted(discord.keys_in(channel_id)) == sorted(t.key for t in trades)
+        times = [c.at for c in sender.calls if c.channel_id == channel_id]
+        assert len(times) >= 5  # 45 cards need at least five messages
+        # Past the burst of two, each message waited for a token (~0.05 s), minus timer slack.
+        assert times[4] - times[0] >= 0.1
+    assert all(len(m.cards) <= MAX_CARDS for m in discord.messages)
+    assert await dispatcher.pending_counts() == {"SENT": 90}
+
+
+async def test_after_close_notifications_are_ignored(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_dispatcher: DispatcherFactory,
+) -> None:
+    await whales(follows)
+    dispatcher = make_dispatcher(ScriptedSender(FakeDiscord()))
+    await dispatcher.close()
+    await ingest.store([make_trade()], "stream")
+    dispatcher.notify({CHANNEL})
+    assert dispatcher.active_channels == 0
+    assert await dispatcher.pending_counts() == {"PENDING": 1}  # the next start picks it up
