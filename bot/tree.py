@@ -9,6 +9,7 @@ import discord
 from discord import app_commands
 
 from bot.checks import NotAdmin
+from bot.polymarket.http import UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,9 @@ class BotTree(app_commands.CommandTree):
             message = "You are not allowed to use this command here."
         elif isinstance(original, UserFacingError):
             message = str(original)
+        elif isinstance(original, UpstreamError):
+            log.warning("upstream failure in a command: %s", original)
+            message = "Polymarket is not answering right now; please try again in a minute."
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
             await report_unexpected(interaction, original, f"/{command}")

@@ -76,11 +76,10 @@ class TradersCog(commands.Cog):
     @app_commands.describe(trader="Wallet (0x…) or username")
     async def trader(self, interaction: discord.Interaction, trader: str) -> None:
         wallet = await self._resolve(trader)
-        profile = self.profiles.cached(wallet)
-        if profile is None:
+        if self.profiles.cached(wallet) is None:  # a first lookup may need PostgreSQL/upstream
             await interaction.response.defer(thinking=True)
             interaction.extras[PUBLIC_DEFER] = True
-            profile = await self.profiles.get(wallet)
+        profile = await self.profiles.get(wallet)  # cached: at once (stale ones refresh behind)
         chart = await asyncio.to_thread(
             pnl_chart,
             profile.pnl_series,

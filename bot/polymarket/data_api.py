@@ -19,7 +19,6 @@ log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 
-PERIODS = ("day", "week", "month", "all")
 ORDERS = ("PNL", "VOL")
 LEADERBOARD_PAGE = 50  # the API never returns more rows per page
 LEADERBOARD_MAX_OFFSET = 1000

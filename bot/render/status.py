@@ -33,8 +33,9 @@ def loop_line(status: LoopStatus) -> str:
     duration = f"{status.last_duration:.2f}s" if status.last_duration is not None else "—"
     upcoming = relative_time(status.next_run_at) if status.next_run_at else "—"
     line = (
-        f"**{status.name}** every {status.interval:g}s · last {last} ({duration}, "
-        f"{'running' if status.running else status.last_outcome}) · next {upcoming} · "
+        f"**{status.name}** every {status.interval:g}s · {status.runs} runs · last {last} "
+        f"({duration}, {'running' if status.running else status.last_outcome}) · "
+        f"next {upcoming} · "
         f"failures in a row: {status.consecutive_failures}"
     )
     if status.last_error:

@@ -298,7 +298,8 @@ class LeaderboardService:
             for period, rows in candidates.items()
         ]
         duration_ms = int((time.perf_counter() - started) * 1000)
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
+            # one transaction: PostgreSQL never has the boards without the failed periods' rows
             rows_written = await queries.write_boards(conn, boards, duration_ms)
             for period, error in failed.items():
                 await queries.fail_snapshot(conn, snapshot_ids[period], error, duration_ms)

@@ -195,3 +195,14 @@ async def test_1000_concurrent_price_lookups_make_one_upstream_call(
     quotes = await asyncio.gather(*(bot.prices.quote(market) for _ in range(1000)))
     assert len({q.prices for q in quotes}) == 1 and not quotes[0].stale
     assert sum(polymarket.calls.values()) == 1
+
+
+async def test_upstream_down_for_an_unknown_wallet_says_try_again(
+    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+) -> None:
+    polymarket.fail_all("500")
+    interaction = await discord_fake.invoke("trader", {"trader": "0x" + "5" * 40})
+    message = await interaction.wait_response(timeout=15)
+    assert interaction.ephemeral or message.get("flags", 0) & 64
+    assert "Polymarket is not answering right now" in message["content"]
+    polymarket.fail_all(None)
