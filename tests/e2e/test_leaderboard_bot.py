@@ -21,14 +21,6 @@ RANK_RE = re.compile(
 
 
 @pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def polymarket() -> AsyncIterator[FakePolymarket]:
     fake = FakePolymarket(n_traders=40, seed=11)
     await fake.start()

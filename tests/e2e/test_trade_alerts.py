@@ -17,14 +17,6 @@ from tests.fakes.rtds import FakeRTDS
 
 
 @pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def polymarket() -> AsyncIterator[FakePolymarket]:
     fake = FakePolymarket(n_traders=12, seed=21)
     await fake.start()

@@ -19,14 +19,6 @@ DETAIL_PATHS = ("/positions", "/closed-positions", "/activity")
 
 
 @pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord(interaction_timeout=None)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def polymarket() -> AsyncIterator[FakePolymarket]:
     fake = FakePolymarket(n_traders=15, seed=31)
     await fake.start()

@@ -1,0 +1,18 @@
+"""Fixtures shared by the end-to-end tests: the local fake Discord."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.fakes.discord import FakeDiscord
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    # No 3 s interaction deadline: a loaded CI machine must not turn slowness into failures.
+    fake = FakeDiscord(interaction_timeout=None)
+    await fake.start()
+    yield fake
+    await fake.stop()
