@@ -29,6 +29,9 @@ class TradersCog(commands.Cog):
     def __init__(self, bot: PolymarketBot) -> None:
         self.bot = bot
         self.profiles = bot.profiles
+        self.charts = bot.cache.ttl_cache(
+            "charts", ttl=bot.settings.trader_cache_ttl_seconds, max_size=500
+        )
         self.positions_loop = bot.register_loop(
             PeriodicTask(
                 "trader-positions",
@@ -80,10 +83,11 @@ class TradersCog(commands.Cog):
             await interaction.response.defer(thinking=True)
             interaction.extras[PUBLIC_DEFER] = True
         profile = await self.profiles.get(wallet)  # cached: at once (stale ones refresh behind)
-        chart = await asyncio.to_thread(
-            pnl_chart,
-            profile.pnl_series,
-            title=f"{display_name(profile.name, wallet).replace(chr(92), '')} · cumulative PnL",
+        title = f"{display_name(profile.name, wallet).replace(chr(92), '')} · cumulative PnL"
+        # One render per profile version (rendering takes ~100 ms in a worker thread).
+        chart = await self.charts.get(
+            f"pnl:{wallet}:{profile.details_at}:{len(profile.pnl_series)}",
+            lambda: asyncio.to_thread(pnl_chart, profile.pnl_series, title=title),
         )
         embed = trader_embed(profile, chart_name=CHART_NAME)
         file = discord.File(io.BytesIO(chart), filename=CHART_NAME)

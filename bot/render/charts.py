@@ -25,7 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter
+from matplotlib.ticker import Formatter, MaxNLocator
 
 # Discord's dark theme: the message background, its primary/muted text and a divider grey.
 BACKGROUND = "#2b2d31"
@@ -160,7 +160,8 @@ def _render(
             top=1 - min(0.3, 38 / height_px),
         )
         buffer = io.BytesIO()
-        canvas.print_png(buffer, metadata=_PNG_METADATA)
+        # Fast zlib level: a few KB more per PNG for ~7 ms less per render.
+        canvas.print_png(buffer, metadata=_PNG_METADATA, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -238,11 +239,13 @@ def _line(ax: Axes, dates: np.ndarray, values: np.ndarray, colour: str) -> None:
 
 
 def _money_axis(ax: Axes) -> None:
+    # Few ticks: laying out and drawing tick labels is most of a render's time.
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.yaxis.set_major_formatter(_MoneyFormatter())
 
 
 def _date_axis(ax: Axes, dates: np.ndarray) -> None:
-    locator = AutoDateLocator(tz=UTC)
+    locator = AutoDateLocator(tz=UTC, maxticks=6)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=UTC))
     ax.xaxis.get_offset_text().set_color(MUTED)

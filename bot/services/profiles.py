@@ -192,11 +192,13 @@ class ProfileService:
                 self._api.activity(wallet),
             )
             await self.record_details(wallet, positions, closed, activity)
-        return await self._build(wallet)
+            row = None  # re-read what was just stored
+        return await self._build(wallet, row)
 
-    async def _build(self, wallet: str) -> TraderProfile:
+    async def _build(self, wallet: str, row: asyncpg.Record | None) -> TraderProfile:
         async with self._pool.acquire() as conn:
-            row = await queries.load_trader(conn, wallet)
+            if row is None:
+                row = await queries.load_trader(conn, wallet)
             position_rows = await queries.load_positions(conn, wallet)
             daily = await queries.load_daily(conn, wallet)
         assert row is not None  # _load stored it
