@@ -19,16 +19,18 @@ from discord.ext import commands
 from bot.alert_sender import DiscordAlertSender
 from bot.cache import HotCache
 from bot.config import Settings
-from bot.events import EventBus
+from bot.events import TRADE_STORED, EventBus
 from bot.loops import PeriodicTask
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
+from bot.polymarket.records import Market
 from bot.polymarket.stream import TradeStream
 from bot.services.alerts import AlertDispatcher
 from bot.services.follows import FollowService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.markets import MarketService
+from bot.services.orders import OrderService
 from bot.services.prices import PriceService
 from bot.services.profiles import ProfileService
 from bot.services.trader_stats import TraderStatsStore
@@ -45,6 +47,7 @@ EXTENSIONS = (
     "cogs.follows",
     "cogs.traders",
     "cogs.markets",
+    "cogs.copy",
 )
 _TREE_HASH_KEY = "command_tree_hash"
 
@@ -132,6 +135,15 @@ class PolymarketBot(commands.Bot):
         self.alerts = AlertDispatcher(
             pool, self.follows, DiscordAlertSender(self, self.leaderboard, self.prices)
         )
+        self.orders = OrderService(
+            pool,
+            self.clob,
+            market_of=self._fresh_market,
+            position_of=self.profiles.position_size,
+            max_slippage=settings.copy_max_slippage,
+            order_ttl=settings.order_ttl_seconds,
+        )
+        self.bus.subscribe(TRADE_STORED, self.orders.on_trade_stored)
         self.ingest = TradeIngest(
             pool,
             self.follows,
@@ -139,19 +151,26 @@ class PolymarketBot(commands.Bot):
             self.polymarket,
             on_deliveries=self.alerts.notify,
             retention_days=settings.trades_retention_days,
+            watched=self.orders,
         )
         self.stream = TradeStream(
             settings.rtds_url,
             self.ingest.submit,
-            self.follows.wants,
+            self.ingest.wants,
             ping_interval=settings.stream_ping_seconds,
             silence_timeout=settings.stream_silence_seconds,
             on_connect=self.ingest.backfill,
         )
 
+    async def _fresh_market(self, condition_id: str) -> Market | None:
+        """Orders settle on resolution: ask Gamma, not a stored row that may be out of date."""
+        found = await self.gamma.markets_by_condition([condition_id])
+        return next((m for m in found if m.condition_id == condition_id), None)
+
     async def setup_hook(self) -> None:
         await self.leaderboard.warm()
         await self.follows.load()
+        await self.orders.load()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands()

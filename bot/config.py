@@ -66,6 +66,8 @@ class Settings:
     trades_retention_days: float = 30.0
     trader_cache_ttl_seconds: float = 300.0
     trader_sync_seconds: float = 600.0
+    copy_max_slippage: float = 0.02
+    order_ttl_seconds: float = 3600.0
     memory_warn_mb: float = 512.0
     stream_ping_seconds: float = 5.0
     stream_silence_seconds: float = 20.0
@@ -104,6 +106,8 @@ class Settings:
             trades_retention_days=_number(env, "TRADES_RETENTION_DAYS", 30.0, 0.01),
             trader_cache_ttl_seconds=_number(env, "TRADER_CACHE_TTL_SECONDS", 300.0, 1.0),
             trader_sync_seconds=_number(env, "TRADER_SYNC_SECONDS", 600.0, 1.0),
+            copy_max_slippage=_number(env, "COPY_MAX_SLIPPAGE", 0.02, 0.0),
+            order_ttl_seconds=_number(env, "ORDER_TTL_SECONDS", 3600.0, 1.0),
             memory_warn_mb=_number(env, "MEMORY_WARN_MB", 512.0, 1.0),
             stream_ping_seconds=_number(env, "STREAM_PING_SECONDS", 5.0, 0.05),
             stream_silence_seconds=_number(env, "STREAM_SILENCE_SECONDS", 20.0, 0.1),

@@ -128,3 +128,10 @@ async def wallet_for_name(conn: asyncpg.Connection, name: str) -> str | None:
         name,
     )
     return None if value is None else str(value)
+
+
+async def position_size(conn: asyncpg.Connection, wallet: str, asset: str) -> float | None:
+    value = await conn.fetchval(
+        "SELECT size FROM trader_positions WHERE wallet = $1 AND asset = $2", wallet, asset
+    )
+    return None if value is None else float(value)

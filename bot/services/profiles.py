@@ -295,6 +295,11 @@ class ProfileService:
 
         return sum(await asyncio.gather(*(one(w) for w in wallets)))
 
+    async def position_size(self, wallet: str, asset: str) -> float | None:
+        """The trader's last synced position in a token (for mirroring a sell), if known."""
+        async with self._pool.acquire() as conn:
+            return await queries.position_size(conn, wallet, asset)
+
     async def wallet_for_name(self, name: str) -> str | None:
         async with self._pool.acquire() as conn:
             return await queries.wallet_for_name(conn, name)

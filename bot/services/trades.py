@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 
@@ -27,6 +28,14 @@ from db import trade_queries as queries
 log = logging.getLogger(__name__)
 
 BACKFILL_LIMIT = 500
+
+
+class WatchedWallets(Protocol):
+    """Wallets whose trades are kept besides the followed ones (e.g. copied traders)."""
+
+    def is_copied(self, wallet: str) -> bool: ...
+
+    def backfill_since(self) -> dict[str, float]: ...
 
 
 @dataclass
@@ -54,6 +63,7 @@ class TradeIngest:
         batch_size: int = 500,
         retry_delay: float = 1.0,
         retention_days: float = 30.0,
+        watched: WatchedWallets | None = None,
     ) -> None:
         self._pool = pool
         self._follows = follows
@@ -64,6 +74,7 @@ class TradeIngest:
         self._batch_size = batch_size
         self._retry_delay = retry_delay
         self._retention_days = retention_days
+        self._watched = watched
         self._writer: asyncio.Task[None] | None = None
         self._backfill_lock = asyncio.Lock()
         self.stats = IngestStats()
@@ -72,10 +83,22 @@ class TradeIngest:
 
     async def submit(self, trade: Trade) -> None:
         self.stats.received += 1
-        if self.queue.full() and not self._follows.is_followed(trade.wallet):
+        if self.queue.full() and not self._keeps(trade.wallet):
             self.stats.shed += 1
             return
         await self.queue.put(trade)
+
+    def _keeps(self, wallet: str) -> bool:
+        """A trade that must never be shed: followed or copied."""
+        if self._follows.is_followed(wallet):
+            return True
+        return self._watched is not None and self._watched.is_copied(wallet)
+
+    def wants(self, wallet: str, usd: float) -> bool:
+        """The stream's O(1) filter: followed, whale-sized, or copied."""
+        return self._follows.wants(wallet, usd) or (
+            self._watched is not None and self._watched.is_copied(wallet)
+        )
 
     def start(self) -> None:
         if self._writer is None or self._writer.done():
@@ -166,21 +189,24 @@ class TradeIngest:
         async with self._backfill_lock:
             total = 0
             oldest_kept = time.time() - self._retention_days * 86_400 + 3_600
+            starts: dict[str, float] = {}
             for wallet in self._follows.followed_wallets():
                 follows = self._follows.follows_of(wallet)
-                if not follows:
-                    continue
-                # Polymarket stamps whole seconds: look back as far as a follow accepts.
-                first_follow = min(f.created_at for f in follows) - BACKDATE_TOLERANCE
-                since = max(first_follow, oldest_kept)
+                if follows:
+                    # Polymarket stamps whole seconds: look back as far as a follow accepts.
+                    starts[wallet] = min(f.created_at for f in follows) - BACKDATE_TOLERANCE
+            if self._watched is not None:
+                for wallet, since in self._watched.backfill_since().items():
+                    starts[wallet] = min(since, starts.get(wallet, since))
+            for wallet, first in starts.items():
                 try:
-                    total += await self._backfill_wallet(wallet, since)
+                    total += await self._backfill_wallet(wallet, max(first, oldest_kept))
                 except Exception as exc:  # one wallet's failure must not stop the others
                     log.warning("backfill of %s failed: %s", wallet, exc)
             self.stats.backfilled += total
             log.info(
-                "backfill after (re)connect: %d followed wallets, %d missed trades stored",
-                len(self._follows.followed_wallets()),
+                "backfill after (re)connect: %d watched wallets, %d missed trades stored",
+                len(starts),
                 total,
             )
             return total

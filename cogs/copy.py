@@ -1,0 +1,138 @@
+"""/copy start, /copy stop, /portfolio and the order sync loop: thin adapters over OrderService."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import PolymarketBot
+from bot.loops import PeriodicTask
+from bot.render.charts import value_chart
+from bot.render.portfolio import portfolio_embed
+from bot.render.text import display_name, money, short_wallet
+from bot.services.orders import CopyConfigError
+from bot.services.traders import TraderNotFound, resolve_trader, suggestions
+from bot.tree import UserFacingError
+
+log = logging.getLogger(__name__)
+
+CHART_NAME = "portfolio.png"
+
+
+@app_commands.guild_only()
+class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper copy-trading"):
+    def __init__(self, bot: PolymarketBot) -> None:
+        self.bot = bot
+        self.orders = bot.orders
+        self.sync_loop = bot.register_loop(
+            PeriodicTask(
+                "orders",
+                bot.settings.order_sync_seconds,
+                self.orders.sync,
+                run_first_immediately=False,
+            )
+        )
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        self.orders.start()
+        self.sync_loop.start()
+
+    async def cog_unload(self) -> None:
+        await self.sync_loop.stop()
+        await self.orders.stop()
+
+    def _resolve(self, text: str) -> tuple[str, str]:
+        try:
+            return resolve_trader(text, self.bot.leaderboard)
+        except TraderNotFound as exc:
+            raise UserFacingError(str(exc)) from exc
+
+    @app_commands.command(name="start", description="Copy a trader into your paper portfolio")
+    @app_commands.describe(
+        trader="Wallet (0x…) or leaderboard username",
+        budget_usd="Paper dollars to put behind this trader",
+        per_trade_usd="Dollars per copied buy (at most the budget)",
+    )
+    async def start(
+        self,
+        interaction: discord.Interaction,
+        trader: str,
+        budget_usd: app_commands.Range[float, 1.0, 1e6],
+        per_trade_usd: app_commands.Range[float, 1.0, 1e6],
+    ) -> None:
+        wallet, label = self._resolve(trader)
+        try:
+            await self.orders.start_copy(
+                interaction.guild_id or 0, interaction.user.id, wallet, budget_usd, per_trade_usd
+            )
+        except CopyConfigError as exc:
+            raise UserFacingError(str(exc)) from exc
+        await interaction.response.send_message(
+            f"Copying {display_name(label, wallet)} (`{short_wallet(wallet)}`) with "
+            f"{money(budget_usd)} of paper money, {money(per_trade_usd)} per trade. "
+            "Their next trades become paper orders; /portfolio shows them.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="stop", description="Stop copying a trader (positions stay)")
+    @app_commands.describe(trader="The trader you copy")
+    async def stop(self, interaction: discord.Interaction, trader: str) -> None:
+        wallet, label = self._resolve(trader)
+        result = await self.orders.stop_copy(interaction.guild_id or 0, interaction.user.id, wallet)
+        if result is None:
+            raise UserFacingError(
+                f"You are not copying `{short_wallet(wallet)}`; /portfolio lists who you copy."
+            )
+        await interaction.response.send_message(
+            f"Stopped copying {display_name(label, wallet)}: {result.cancelled_orders} open "
+            "orders cancelled. Positions stay until the trader sells or the market resolves.",
+            ephemeral=True,
+        )
+
+    @start.autocomplete("trader")
+    @stop.autocomplete("trader")
+    async def trader_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=label, value=wallet)
+            for label, wallet in suggestions(current, self.bot.leaderboard)
+        ]
+
+
+class PortfolioCog(commands.Cog):
+    def __init__(self, bot: PolymarketBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="portfolio", description="A paper copy-trading portfolio")
+    @app_commands.describe(user="Whose portfolio (default: yours)")
+    @app_commands.guild_only()
+    async def portfolio(
+        self, interaction: discord.Interaction, user: discord.User | None = None
+    ) -> None:
+        owner = user or interaction.user
+        view = await self.bot.orders.portfolio(interaction.guild_id or 0, owner.id)
+        if view is None:
+            who = "You have" if owner.id == interaction.user.id else f"{owner.display_name} has"
+            raise UserFacingError(f"{who} no paper portfolio yet: /copy start a trader to begin.")
+        points = [(p.at, p.value) for p in view.history]
+        chart = await asyncio.to_thread(
+            value_chart, points, title=f"{owner.display_name} · paper portfolio value"
+        )
+        name = discord.utils.escape_markdown(owner.display_name)
+        await interaction.response.send_message(
+            embed=portfolio_embed(view, name, chart_name=CHART_NAME),
+            file=discord.File(io.BytesIO(chart), filename=CHART_NAME),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+
+async def setup(bot: PolymarketBot) -> None:
+    await bot.add_cog(CopyCog(bot))
+    await bot.add_cog(PortfolioCog(bot))

@@ -1,0 +1,112 @@
+"""Paper copy-trading end to end: /copy start, a live trade, /portfolio, resolution, settlement."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from bot.client import PolymarketBot
+from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.polymarket import FakePolymarket
+from tests.fakes.rtds import FakeRTDS
+
+
+@pytest.fixture
+async def polymarket() -> AsyncIterator[FakePolymarket]:
+    fake = FakePolymarket(n_traders=10, seed=41)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def rtds() -> AsyncIterator[FakeRTDS]:
+    fake = FakeRTDS()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def bot(
+    discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS, pool: asyncpg.Pool
+) -> AsyncIterator[PolymarketBot]:
+    settings = settings_for(discord_fake, polymarket, rtds.url)
+    async with running_bot(discord_fake, pool, settings) as bot:
+        await rtds.wait_for_subscribers(1)
+        yield bot
+
+
+def fields_of(message: dict) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in message["embeds"][0]["fields"]}
+
+
+async def test_copy_a_trade_see_it_in_the_portfolio_and_settle_it(
+    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+) -> None:
+    trader = sorted(polymarket.traders)[0]
+    start = await discord_fake.invoke(
+        "copy",
+        {"trader": trader, "budget_usd": 500, "per_trade_usd": 100},
+        subcommand="start",
+        user_id=discord_fake.user_id,
+    )
+    assert "Copying" in (await start.wait_response())["content"]
+
+    market = polymarket.add_market("Will the copy pay?", prices=(0.4, 0.6), slug="copy-pay")
+    yes_token = json.loads(market["clobTokenIds"])[0]
+    payload = rtds.make_payload(
+        wallet=trader,
+        asset=yes_token,
+        condition_id=market["conditionId"],
+        side="BUY",
+        size=250,
+        price=0.4,
+        title="Will the copy pay?",
+        outcome="Yes",
+    )
+    await rtds.push(payload)
+    await wait_until(lambda: bot.orders.stats.orders_created >= 1, timeout=10)
+
+    portfolio = await discord_fake.invoke("portfolio", {}, user_id=discord_fake.user_id)
+    message = await portfolio.wait_response(timeout=10)
+    fields = fields_of(message)
+    assert "Will the copy pay?" in fields["Open positions"]
+    assert "FILLED" in fields["Latest orders"] or "PARTIAL" in fields["Latest orders"]
+    assert message["embeds"][0]["image"]["url"] == "attachment://portfolio.png"
+    view = await bot.orders.portfolio(discord_fake.guild_id, discord_fake.user_id)
+    assert view is not None and view.positions and view.cash < 500
+
+    polymarket.resolve_market(market["conditionId"], 0)  # "Yes" wins: 1 per share
+    assert await bot.loops["orders"].run_once()
+    settled = await bot.orders.portfolio(discord_fake.guild_id, discord_fake.user_id)
+    assert settled is not None and not settled.positions
+    assert settled.realized_pnl > 0 and settled.win_rate == 1.0
+    # a second sync changes nothing: settled exactly once
+    assert await bot.loops["orders"].run_once()
+    again = await bot.orders.portfolio(discord_fake.guild_id, discord_fake.user_id)
+    assert again is not None and again.cash == settled.cash
+
+    stop = await discord_fake.invoke(
+        "copy", {"trader": trader}, subcommand="stop", user_id=discord_fake.user_id
+    )
+    assert "Stopped copying" in (await stop.wait_response())["content"]
+
+
+async def test_portfolio_of_someone_without_one_explains(
+    bot: PolymarketBot, discord_fake: FakeDiscord
+) -> None:
+    interaction = await discord_fake.invoke("portfolio", {}, user_id=discord_fake.other_user_id)
+    message = await interaction.wait_response()
+    assert interaction.ephemeral and "/copy start" in message["content"]
+    bad = await discord_fake.invoke(
+        "copy",
+        {"trader": "0x" + "1" * 40, "budget_usd": 10, "per_trade_usd": 50},
+        subcommand="start",
+        user_id=discord_fake.user_id,
+    )
+    assert "at most the budget" in (await bad.wait_response())["content"]
