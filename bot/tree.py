@@ -9,13 +9,14 @@ import discord
 from discord import app_commands
 
 from bot.checks import NotAdmin
+from bot.errors import UserError
 from bot.polymarket.http import UpstreamError
 
 log = logging.getLogger(__name__)
 
 
-class UserFacingError(Exception):
-    """An expected problem whose message is safe and useful to show as is."""
+class UserFacingError(UserError):
+    """A cog's own expected problem (the services raise their own UserError subclasses)."""
 
 
 PUBLIC_DEFER = "public_defer"  # Interaction.extras flag set by commands that defer publicly
@@ -61,7 +62,7 @@ class BotTree(app_commands.CommandTree):
             message = f"You need the {missing} permission to use this command."
         elif isinstance(error, app_commands.CheckFailure):
             message = "You are not allowed to use this command here."
-        elif isinstance(original, UserFacingError):
+        elif isinstance(original, UserError):
             message = str(original)
         elif isinstance(original, UpstreamError):
             log.warning("upstream failure in a command: %s", original)

@@ -15,8 +15,7 @@ from bot.loops import PeriodicTask
 from bot.render.charts import value_chart
 from bot.render.portfolio import portfolio_embed
 from bot.render.text import display_name, money, short_wallet
-from bot.services.orders import CopyConfigError
-from bot.services.traders import TraderNotFound, resolve_trader, suggestions
+from bot.services.traders import resolve_trader, suggestions
 from bot.tree import UserFacingError
 
 log = logging.getLogger(__name__)
@@ -47,12 +46,6 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
         await self.sync_loop.stop()
         await self.orders.stop()
 
-    def _resolve(self, text: str) -> tuple[str, str]:
-        try:
-            return resolve_trader(text, self.bot.leaderboard)
-        except TraderNotFound as exc:
-            raise UserFacingError(str(exc)) from exc
-
     @app_commands.command(name="start", description="Copy a trader into your paper portfolio")
     @app_commands.describe(
         trader="Wallet (0x…) or leaderboard username",
@@ -66,13 +59,10 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
         budget_usd: app_commands.Range[float, 1.0, 1e6],
         per_trade_usd: app_commands.Range[float, 1.0, 1e6],
     ) -> None:
-        wallet, label = self._resolve(trader)
-        try:
-            await self.orders.start_copy(
-                interaction.guild_id or 0, interaction.user.id, wallet, budget_usd, per_trade_usd
-            )
-        except CopyConfigError as exc:
-            raise UserFacingError(str(exc)) from exc
+        wallet, label = resolve_trader(trader, self.bot.leaderboard)
+        await self.orders.start_copy(
+            interaction.guild_id or 0, interaction.user.id, wallet, budget_usd, per_trade_usd
+        )
         await interaction.response.send_message(
             f"Copying {display_name(label, wallet)} (`{short_wallet(wallet)}`) with "
             f"{money(budget_usd)} of paper money, {money(per_trade_usd)} per trade. "
@@ -83,7 +73,7 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
     @app_commands.command(name="stop", description="Stop copying a trader (positions stay)")
     @app_commands.describe(trader="The trader you copy")
     async def stop(self, interaction: discord.Interaction, trader: str) -> None:
-        wallet, label = self._resolve(trader)
+        wallet, label = resolve_trader(trader, self.bot.leaderboard)
         result = await self.orders.stop_copy(interaction.guild_id or 0, interaction.user.id, wallet)
         if result is None:
             raise UserFacingError(

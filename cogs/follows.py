@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.client import PolymarketBot
 from bot.render.follows import alerts_embed
 from bot.render.text import display_name, money, short_wallet
-from bot.services.traders import TraderNotFound, resolve_trader, suggestions
+from bot.services.traders import resolve_trader, suggestions
 from bot.tree import UserFacingError
 
 Side = Literal["buy", "sell", "both"]
@@ -64,12 +64,6 @@ class FollowsCog(commands.Cog):
             for w, label in list(seen.items())[:25]
         ]
 
-    def _resolve(self, text: str) -> tuple[str, str]:
-        try:
-            return resolve_trader(text, self.bot.leaderboard)
-        except TraderNotFound as exc:
-            raise UserFacingError(str(exc)) from exc
-
     @app_commands.command(name="follow", description="Post this trader's trades in a channel")
     @app_commands.describe(
         trader="Wallet (0x…) or leaderboard username",
@@ -87,7 +81,7 @@ class FollowsCog(commands.Cog):
         min_usd: app_commands.Range[float, 0.0, 1e9] = 0.0,
         side: Side = "both",
     ) -> None:
-        wallet, label = self._resolve(trader)
+        wallet, label = resolve_trader(trader, self.bot.leaderboard)
         target = ensure_bot_can_post(interaction, (channel or interaction.channel).id)
         await self.follows.follow(
             guild_id=interaction.guild_id or 0,
@@ -121,7 +115,7 @@ class FollowsCog(commands.Cog):
         trader: str,
         channel: discord.TextChannel | None = None,
     ) -> None:
-        wallet, label = self._resolve(trader)
+        wallet, label = resolve_trader(trader, self.bot.leaderboard)
         channel_id = (channel or interaction.channel).id
         if not await self.follows.unfollow(channel_id, wallet):
             raise UserFacingError(

@@ -12,7 +12,6 @@ from bot.client import PolymarketBot
 from bot.loops import PeriodicTask
 from bot.polymarket.records import Market
 from bot.render.market import market_embed, option_label
-from bot.services.markets import MarketQueryError
 from bot.tree import PUBLIC_DEFER, UserFacingError, report_unexpected
 
 log = logging.getLogger(__name__)
@@ -82,10 +81,7 @@ class MarketsCog(commands.Cog):
     async def market(self, interaction: discord.Interaction, query: str) -> None:
         await interaction.response.defer(thinking=True)
         interaction.extras[PUBLIC_DEFER] = True
-        try:
-            found = await self.bot.markets.find(query)
-        except MarketQueryError as exc:
-            raise UserFacingError(str(exc)) from exc
+        found = await self.bot.markets.find(query)
         if not found:
             raise UserFacingError(
                 "No market matches that; try its slug from the Polymarket URL or other words."

@@ -16,7 +16,7 @@ from bot.render.charts import pnl_chart
 from bot.render.text import display_name
 from bot.render.trader import trader_embed
 from bot.services.traders import TraderNotFound, resolve_trader, suggestions
-from bot.tree import PUBLIC_DEFER, UserFacingError
+from bot.tree import PUBLIC_DEFER
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,11 @@ class TradersCog(commands.Cog):
     async def _resolve(self, text: str) -> str:
         try:
             return resolve_trader(text, self.bot.leaderboard)[0]
-        except TraderNotFound as exc:
+        except TraderNotFound:
+            # not on the leaderboard: maybe a trader we stored a profile for
             wallet = await self.profiles.wallet_for_name(text.strip()[:100])
             if wallet is None or text.strip().lower().startswith("0x"):
-                raise UserFacingError(str(exc)) from exc
+                raise
             return wallet
 
     @app_commands.command(name="trader", description="A trader's profile, positions and PnL chart")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import asyncpg
 
 from bot.cache import HotCache
+from bot.errors import UserError
 from bot.polymarket.gamma import GammaAPI
 from bot.polymarket.records import CONDITION_RE, Market
 from bot.services.prices import PriceService
@@ -24,7 +25,7 @@ DESCRIBE_BATCH = 20
 DEMAND_WINDOW = 3600.0
 
 
-class MarketQueryError(ValueError):
+class MarketQueryError(UserError):
     """The query cannot be searched (empty, or nothing but punctuation)."""
 
 

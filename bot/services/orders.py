@@ -34,6 +34,7 @@ from typing import Any
 
 import asyncpg
 
+from bot.errors import UserError
 from bot.events import Event
 from bot.polymarket.gamma import ClobAPI
 from bot.polymarket.http import UpstreamError
@@ -271,7 +272,7 @@ def sell_fraction(trade_size: float, trader_position_before: float | None) -> fl
 # ---- records -------------------------------------------------------------------------------
 
 
-class CopyConfigError(ValueError):
+class CopyConfigError(UserError):
     """A copy cannot be started as asked; the message is fit to show the user."""
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.errors import UserError
 from bot.polymarket.records import WALLET_RE
 from bot.services.leaderboard import LeaderboardService
 
@@ -11,7 +12,7 @@ MAX_QUERY = 100
 DEFAULT_NAME_RE = re.compile(r"^0x[0-9a-fA-F]{40}-\d+$")
 
 
-class TraderNotFound(ValueError):
+class TraderNotFound(UserError):
     """The text is neither a wallet nor a known username; the message says what to type."""
 
 
