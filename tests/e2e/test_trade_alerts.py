@@ -364,3 +364,37 @@ async def test_admin_status_shows_the_stream_queues_and_alert_counts(
     assert "Alerts: sent 1 · pending 0 · failed 0" in live
     assert "**trade-retention**" in fields["Background loops"]
     assert "**memory**" in fields["Background loops"]
+
+
+async def test_follow_says_so_when_the_bot_cannot_post_there_and_a_forbidden_channel_disables(
+    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+) -> None:
+    send_messages = 1 << 11
+    closed = await discord_fake.add_channel("closed")
+    await discord_fake.set_channel_permissions(closed, discord_fake.bot_user_id, deny=send_messages)
+
+    def bot_cannot_send() -> bool:
+        channel = bot.get_channel(closed)
+        guild = bot.get_guild(discord_fake.guild_id)
+        if channel is None or guild is None:
+            return False
+        return not channel.permissions_for(guild.me).send_messages
+
+    await wait_until(bot_cannot_send)
+    wallet = wallet_of(polymarket, 10)
+    refused = await follow(discord_fake, wallet, closed)
+    assert "I can't post alerts in" in refused["content"] and "Send Messages" in refused["content"]
+    assert not bot.follows.is_followed(wallet)
+
+    # Permissions taken away after the follow: the first alert is refused (403) and the
+    # follow is disabled with the reason instead of being retried forever.
+    open_channel = await discord_fake.add_channel("soon-closed")
+    await follow(discord_fake, wallet, open_channel)
+    await discord_fake.set_channel_permissions(
+        open_channel, discord_fake.bot_user_id, deny=send_messages
+    )
+    await rtds.push(rtds.make_payload(wallet=wallet))
+    await wait_until(lambda: bot.alerts.stats.channels_disabled == 1, timeout=10)
+    interaction = await discord_fake.invoke("alerts", {}, user_id=discord_fake.user_id)
+    listing = (await interaction.wait_response())["embeds"][0]["description"]
+    assert "disabled: the bot may not post there (missing permissions)" in listing
