@@ -62,40 +62,38 @@ refresh waits for it). A missed goal is printed as MISS; the benchmark itself ne
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import asyncio
+import json
+import math
+import random
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import aiohttp
+import asyncpg
+from benchlib import (
+    Table,
+    arg_parser,
+    migrated_pool,
+    percentile,
+    polymarket_fake,
+    progress,
+    run,
+    run_meta,
+    total_calls,
+)
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import math  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import AsyncIterator, Callable, Sequence  # noqa: E402
-from contextlib import asynccontextmanager  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
-
-import aiohttp  # noqa: E402
-import asyncpg  # noqa: E402
-
-from bot.cache import HotCache  # noqa: E402
-from bot.events import EventBus  # noqa: E402
-from bot.polymarket.data_api import LEADERBOARD_PAGE, DataAPI  # noqa: E402
-from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP  # noqa: E402
-from bot.polymarket.records import LeaderboardRow  # noqa: E402
-from bot.render.leaderboard import leaderboard_embed  # noqa: E402
-from bot.services.boards import (  # noqa: E402
+from bot.cache import HotCache
+from bot.events import EventBus
+from bot.polymarket.data_api import LEADERBOARD_PAGE, DataAPI
+from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP
+from bot.polymarket.records import LeaderboardRow
+from bot.render.leaderboard import leaderboard_embed
+from bot.services.boards import (
     METRICS,
     PAGE_SIZE,
     PERIODS,
@@ -106,8 +104,8 @@ from bot.services.boards import (  # noqa: E402
     merge_candidates,
     page_of,
 )
-from bot.services.leaderboard import Freshness, LeaderboardService  # noqa: E402
-from bot.services.scoring import (  # noqa: E402
+from bot.services.leaderboard import Freshness, LeaderboardService
+from bot.services.scoring import (
     CONSISTENCY_WEEKS,
     DAY,
     TrackRecord,
@@ -116,12 +114,9 @@ from bot.services.scoring import (  # noqa: E402
     population_win_rate,
     summarize,
 )
-from bot.services.trader_stats import TraderStatsStore  # noqa: E402
-from db import leaderboard_queries as queries  # noqa: E402
-from db.embedded import EmbeddedPostgres  # noqa: E402
-from db.migrate import migrate  # noqa: E402
-from db.pool import create_pool  # noqa: E402
-from tests.fakes.polymarket import FakePolymarket  # noqa: E402
+from bot.services.trader_stats import TraderStatsStore
+from db import leaderboard_queries as queries
+from tests.fakes.polymarket import FakePolymarket
 
 LATENCY = 0.15  # seconds the fake waits before answering each request
 N_TRADERS = 400
@@ -142,21 +137,6 @@ GOAL_REFRESH_MS = 150.0
 Command = tuple[str, str, int]
 
 
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile: the smallest sample with at least q% of samples at or below it."""
-    ordered = sorted(samples)
-    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def total_calls(fake: FakePolymarket) -> int:
-    return sum(fake.calls.values())
-
-
 class SimClock:
     """A clock that only moves when told to: stands in for time.time in the services."""
 
@@ -171,46 +151,6 @@ class SimClock:
 
 
 # ---- environment: fake Polymarket, PostgreSQL, services ------------------------------------------
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-@asynccontextmanager
-async def database() -> AsyncIterator[tuple[str, str]]:
-    """(dsn, description) of an empty database, removed (or its server stopped) afterwards."""
-    external = os.environ.get("BENCH_DATABASE_URL")
-    if not external:
-        with tempfile.TemporaryDirectory(prefix="bench-leaderboard-") as tmp:
-            server = EmbeddedPostgres(Path(tmp))
-            progress("starting embedded PostgreSQL")
-            dsn = await asyncio.to_thread(server.start)
-            try:
-                yield dsn, "embedded PostgreSQL (temp dir)"
-            finally:
-                await asyncio.to_thread(server.stop)
-        return
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(external)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-    except (asyncpg.PostgresError, OSError) as exc:
-        progress(f"no scratch database ({exc}); using BENCH_DATABASE_URL as is")
-        yield external, "BENCH_DATABASE_URL"
-        return
-    try:
-        yield _with_database(external, name), "BENCH_DATABASE_URL (scratch database)"
-    finally:
-        admin = await asyncpg.connect(external)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def make_api(
@@ -678,14 +618,8 @@ def goals(reply: ReplyResult, calls: CallsResult, cpu: RefreshCpuResult) -> list
 def render_table(
     reply: ReplyResult, calls: CallsResult, cpu: RefreshCpuResult, meta: dict[str, Any]
 ) -> str:
-    lines: list[tuple[str, str]] = []
-
-    def row(label: str, value: str) -> None:
-        lines.append((label, value))
-
-    def section(title: str) -> None:
-        lines.append((title, ""))
-
+    table = Table()
+    row, section = table.row, table.section
     section("(a) /leaderboard reply, week/pnl/p1")
     row(
         f"  cached, {reply.iterations} iterations",
@@ -749,22 +683,11 @@ def render_table(
     )
     row("  scoring CPU + write CPU", f"{cpu.scoring_cpu_ms + cpu.write_cpu_ms:.1f} ms")
     row("  round trip (load_latest_boards)", "same boards" if cpu.round_trip else "DIFFERENT")
-    width = max(len(label) for label, value in lines if value) + 2  # titles may overhang
-    out = [
+    header = (
         f"leaderboard benchmark · fake Polymarket {N_TRADERS} traders, {LATENCY * 1000:.0f} ms"
-        f" latency · {meta['database']} · {meta['cpus']} CPUs · {meta['seconds']:.0f} s",
-        "",
-    ]
-    out += [f"{label:<{width}}{value}".rstrip() for label, value in lines]
-    out.append("")
-    out.append(
-        "GOALS: "
-        + " | ".join(
-            f"{g['goal']}: {'PASS' if g['pass'] else 'MISS'} ({g['value']})"
-            for g in goals(reply, calls, cpu)
-        )
+        f" latency · {meta['database']} · {meta['cpus']} CPUs · {meta['seconds']:.0f} s"
     )
-    return "\n".join(out)
+    return table.render(header, goals(reply, calls, cpu))  # titles may overhang
 
 
 def as_json(
@@ -782,40 +705,23 @@ def as_json(
 
 async def main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    fake = FakePolymarket(n_traders=N_TRADERS, seed=args.seed)
-    fake.latency = LATENCY
-    await fake.start()
-    try:
-        async with database() as (dsn, description):
-            pool = await create_pool(dsn, max_size=5)
-            try:
-                async with pool.acquire() as conn:
-                    await migrate(conn)
-                async with aiohttp.ClientSession() as session:
-                    progress("(b) 10 simulated minutes (the first refresh fetches every trader)")
-                    calls = await bench_calls(fake, pool, session, args.seed)
-                    progress("(a) cached vs live reply")
-                    reply = await bench_reply(
-                        fake, pool, session, args.iterations, args.live_iterations
-                    )
-                progress("(c) scoring and snapshot write")
-                cpu = await bench_refresh_cpu(pool, args.seed, args.runs)
-            finally:
-                await pool.close()
-    finally:
-        await fake.stop()
-    meta = {
-        "database": description,
-        "cpus": os.cpu_count(),
-        "seconds": time.perf_counter() - started,
-        "python": sys.version.split()[0],
-    }
+    async with (
+        polymarket_fake(N_TRADERS, args.seed, LATENCY) as fake,
+        migrated_pool("leaderboard", max_size=5) as (pool, description),
+    ):
+        async with aiohttp.ClientSession() as session:
+            progress("(b) 10 simulated minutes (the first refresh fetches every trader)")
+            calls = await bench_calls(fake, pool, session, args.seed)
+            progress("(a) cached vs live reply")
+            reply = await bench_reply(fake, pool, session, args.iterations, args.live_iterations)
+        progress("(c) scoring and snapshot write")
+        cpu = await bench_refresh_cpu(pool, args.seed, args.runs)
+    meta = run_meta(description, started)
     print(as_json(reply, calls, cpu, meta) if args.json else render_table(reply, calls, cpu, meta))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser = arg_parser(__doc__)
     parser.add_argument("--iterations", type=int, default=2000, help="cached iterations (a)")
     parser.add_argument("--live-iterations", type=int, default=30, help="live iterations (a)")
     parser.add_argument("--runs", type=int, default=SCORING_RUNS, help="timed runs of (c)")
@@ -824,5 +730,4 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(main(parse_args()))
+    run(main, parse_args)

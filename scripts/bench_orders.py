@@ -32,39 +32,23 @@ cash + cost basis - realized PnL = deposited for every portfolio.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import aiohttp
+import asyncpg
+from benchlib import arg_parser, migrated_pool, polymarket_fake, progress, run, run_meta
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import os  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import AsyncIterator, Mapping, Sequence  # noqa: E402
-from contextlib import asynccontextmanager  # noqa: E402
-from dataclasses import asdict, dataclass  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
-
-import aiohttp  # noqa: E402
-import asyncpg  # noqa: E402
-
-from bot.polymarket.gamma import ClobAPI, GammaAPI  # noqa: E402
-from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP  # noqa: E402
-from bot.polymarket.records import Market  # noqa: E402
-from bot.services.orders import OrderService, SyncReport, limit_price  # noqa: E402
-from db.embedded import EmbeddedPostgres  # noqa: E402
-from db.migrate import migrate  # noqa: E402
-from db.pool import create_pool  # noqa: E402
-from tests.fakes.polymarket import FakePolymarket  # noqa: E402
+from bot.polymarket.gamma import ClobAPI, GammaAPI
+from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP
+from bot.polymarket.records import Market
+from bot.services.orders import OrderService, SyncReport, limit_price
+from tests.fakes.polymarket import FakePolymarket
 
 MARKETS = 500
 ORDERS = 10_000
@@ -72,45 +56,6 @@ USERS = 1_000
 TRADERS = 50
 ORDER_USD = 10.0
 GUILD = 1
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-@asynccontextmanager
-async def database() -> AsyncIterator[tuple[str, str]]:
-    """(dsn, description) of an empty database, removed (or its server stopped) afterwards."""
-    external = os.environ.get("BENCH_DATABASE_URL")
-    if not external:
-        with tempfile.TemporaryDirectory(prefix="bench-orders-") as tmp:
-            server = EmbeddedPostgres(Path(tmp))
-            progress("starting embedded PostgreSQL")
-            dsn = await asyncio.to_thread(server.start)
-            try:
-                yield dsn, "embedded PostgreSQL (temp dir)"
-            finally:
-                await asyncio.to_thread(server.stop)
-        return
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(external)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield _with_database(external, name), "BENCH_DATABASE_URL (scratch database)"
-    finally:
-        admin = await asyncpg.connect(external)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def seed(pool: asyncpg.Pool, tokens: Sequence[tuple[str, str]]) -> None:
@@ -233,46 +178,29 @@ async def timed_pass(name: str, service: OrderService, fake: FakePolymarket) -> 
 
 async def main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    fake = FakePolymarket(n_traders=0, seed=args.seed)
-    fake.latency = args.latency
-    await fake.start()
     results: list[PassResult] = []
-    try:
+    async with polymarket_fake(0, args.seed, args.latency) as fake:
         tokens = []
         for n in range(MARKETS):
             market = fake.add_market(f"Bench market {n}?", prices=(0.5, 0.5))
             tokens.append((market["conditionId"], json.loads(market["clobTokenIds"])[0]))
-        async with database() as (dsn, description):
-            pool = await create_pool(dsn, max_size=5)
-            try:
-                async with pool.acquire() as conn:
-                    await migrate(conn)
-                progress(f"seeding {ORDERS} orders over {MARKETS} markets")
-                await seed(pool, tokens)
-                async with aiohttp.ClientSession() as session:
-                    fast = make_service(pool, session, fake, {})
-                    results.append(await timed_pass("first pass (fills)", fast, fake))
-                    results.append(await timed_pass("steady pass", fast, fake))
-                    limited = make_service(pool, session, fake, DEFAULT_LIMITS)
-                    results.append(await timed_pass("steady pass, default limits", limited, fake))
-                ok = await balanced(pool)
-                counts = {
-                    row["status"]: row["n"]
-                    for row in await pool.fetch(
-                        "SELECT status, count(*) AS n FROM paper_orders GROUP BY status"
-                    )
-                }
-            finally:
-                await pool.close()
-    finally:
-        await fake.stop()
-    meta = {
-        "database": description,
-        "cpus": os.cpu_count(),
-        "latency_ms": args.latency * 1000,
-        "seconds": time.perf_counter() - started,
-        "python": sys.version.split()[0],
-    }
+        async with migrated_pool("orders", max_size=5, fall_back=False) as (pool, description):
+            progress(f"seeding {ORDERS} orders over {MARKETS} markets")
+            await seed(pool, tokens)
+            async with aiohttp.ClientSession() as session:
+                fast = make_service(pool, session, fake, {})
+                results.append(await timed_pass("first pass (fills)", fast, fake))
+                results.append(await timed_pass("steady pass", fast, fake))
+                limited = make_service(pool, session, fake, DEFAULT_LIMITS)
+                results.append(await timed_pass("steady pass, default limits", limited, fake))
+            ok = await balanced(pool)
+            counts = {
+                row["status"]: row["n"]
+                for row in await pool.fetch(
+                    "SELECT status, count(*) AS n FROM paper_orders GROUP BY status"
+                )
+            }
+    meta = run_meta(description, started, latency_ms=args.latency * 1000)
     if args.json:
         doc = {
             "meta": meta,
@@ -314,13 +242,11 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser = arg_parser(__doc__)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per fake request")
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(main(parse_args()))
+    run(main, parse_args)

@@ -57,46 +57,30 @@ second. A missed goal is printed as MISS; the benchmark itself never fails.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import asyncio
+import gc
+import json
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from benchlib import Table, arg_parser, migrated_pool, percentile, progress, rss_mb, run, run_meta
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import math  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import AsyncIterator, Callable, Sequence  # noqa: E402
-from contextlib import asynccontextmanager  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
-
-import asyncpg  # noqa: E402
-
-from bot.client import PolymarketBot  # noqa: E402
-from bot.events import EventBus  # noqa: E402
-from bot.polymarket import stream as stream_module  # noqa: E402
-from bot.polymarket.records import Trade  # noqa: E402
-from bot.polymarket.stream import TradeStream, parse_frame  # noqa: E402
-from bot.services.follows import Follow, FollowService, WhaleWatch  # noqa: E402
-from db.embedded import EmbeddedPostgres  # noqa: E402
-from db.migrate import migrate  # noqa: E402
-from db.pool import create_pool  # noqa: E402
-from tests.e2e.harness import running_bot, settings_for  # noqa: E402
-from tests.fakes.discord import API_PREFIX, FakeDiscord  # noqa: E402
-from tests.fakes.polymarket import FakePolymarket  # noqa: E402
-from tests.fakes.rtds import REJECTION_FRAME, FakeRTDS  # noqa: E402
+from bot.client import PolymarketBot
+from bot.events import EventBus
+from bot.polymarket import stream as stream_module
+from bot.polymarket.records import Trade
+from bot.polymarket.stream import TradeStream, parse_frame
+from bot.services.follows import Follow, FollowService, WhaleWatch
+from tests.e2e.harness import running_bot, settings_for
+from tests.fakes.discord import API_PREFIX, FakeDiscord
+from tests.fakes.polymarket import FakePolymarket
+from tests.fakes.rtds import REJECTION_FRAME, FakeRTDS
 
 # (a)
 FOLLOWED_WALLETS = 100_000
@@ -128,26 +112,6 @@ GOAL_RSS_MB = 50.0
 GOAL_P99_MS = 250.0
 
 EVENT_RNG_SEED_OFFSET = 1000
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile: the smallest sample with at least q% of samples at or below it."""
-    if not samples:
-        return math.nan
-    ordered = sorted(samples)
-    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def rss_mb() -> float:
-    """Resident set size now, from /proc/self/statm (Linux)."""
-    with open("/proc/self/statm") as statm:
-        pages = int(statm.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 1_048_576
 
 
 def max_in_window(times: Sequence[float], window: float) -> int:
@@ -672,55 +636,6 @@ async def bench_fanout(world: World, rng: random.Random, n_channels: int) -> Fan
     )
 
 
-# ---- environment -------------------------------------------------------------------------------
-
-
-def _with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-@asynccontextmanager
-async def server_dsn() -> AsyncIterator[tuple[str, str]]:
-    external = os.environ.get("BENCH_DATABASE_URL")
-    if external:
-        yield external, "BENCH_DATABASE_URL"
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
-        server = EmbeddedPostgres(Path(tmp))
-        progress("starting embedded PostgreSQL")
-        dsn = await asyncio.to_thread(server.start)
-        try:
-            yield dsn, "embedded PostgreSQL (temp dir)"
-        finally:
-            await asyncio.to_thread(server.stop)
-
-
-@asynccontextmanager
-async def database() -> AsyncIterator[tuple[str, str]]:
-    """(dsn, description) of a fresh scratch database, dropped afterwards."""
-    async with server_dsn() as (server, description):
-        name = f"bench_{uuid.uuid4().hex[:12]}"
-        try:
-            admin = await asyncpg.connect(server)
-            try:
-                await admin.execute(f'CREATE DATABASE "{name}"')
-            finally:
-                await admin.close()
-        except (asyncpg.PostgresError, OSError) as exc:
-            progress(f"no scratch database ({exc}); using the server's database as is")
-            yield server, description
-            return
-        try:
-            yield _with_database(server, name), f"{description}, scratch database"
-        finally:
-            admin = await asyncpg.connect(server)
-            try:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await admin.close()
-
-
 async def run_live(
     args: argparse.Namespace,
 ) -> tuple[LatencyResult, LatencyResult, FanoutResult, str]:
@@ -732,40 +647,35 @@ async def run_live(
     await polymarket.start()
     await rtds.start()
     try:
-        async with database() as (dsn, description):
-            pool = await create_pool(dsn)  # the bot's production pool size
-            try:
-                async with pool.acquire() as conn:
-                    await migrate(conn)
-                settings = settings_for(discord, polymarket, rtds.url)
-                progress("starting the bot against the fakes")
-                async with running_bot(discord, pool, settings) as bot:
-                    await rtds.wait_for_subscribers(1, timeout=10)
-                    for _ in range(200):  # the first leaderboard refresh costs CPU: let it end
-                        if bot.leaderboard.board("all") is not None:
-                            break
-                        await asyncio.sleep(0.1)
-                    tokens = [
-                        (token, m.condition_id)
-                        for m in polymarket.markets
-                        if not m.closed
-                        for token in m.token_ids
-                    ]
-                    world = World(bot, discord, rtds, polymarket, tokens)
-                    light = await bench_latency(
-                        world, rng, label="light", rate=LIGHT_RATE, seconds=LIGHT_SECONDS,
-                        n_wallets=LIGHT_CHANNELS, n_channels=LIGHT_CHANNELS,
-                    )  # fmt: skip
-                    await wait_idle(bot)
-                    await asyncio.sleep(1.0)
-                    main = await bench_latency(
-                        world, rng, label="main", rate=args.rate, seconds=args.seconds,
-                        n_wallets=LATENCY_WALLETS, n_channels=LATENCY_CHANNELS,
-                    )  # fmt: skip
-                    await wait_idle(bot)
-                    fanout = await bench_fanout(world, rng, args.fanout)
-            finally:
-                await pool.close()
+        # a pool of the bot's production size (migrated_pool's default max_size)
+        async with migrated_pool("stream", scratch_on_embedded=True) as (pool, description):
+            settings = settings_for(discord, polymarket, rtds.url)
+            progress("starting the bot against the fakes")
+            async with running_bot(discord, pool, settings) as bot:
+                await rtds.wait_for_subscribers(1, timeout=10)
+                for _ in range(200):  # the first leaderboard refresh costs CPU: let it end
+                    if bot.leaderboard.board("all") is not None:
+                        break
+                    await asyncio.sleep(0.1)
+                tokens = [
+                    (token, m.condition_id)
+                    for m in polymarket.markets
+                    if not m.closed
+                    for token in m.token_ids
+                ]
+                world = World(bot, discord, rtds, polymarket, tokens)
+                light = await bench_latency(
+                    world, rng, label="light", rate=LIGHT_RATE, seconds=LIGHT_SECONDS,
+                    n_wallets=LIGHT_CHANNELS, n_channels=LIGHT_CHANNELS,
+                )  # fmt: skip
+                await wait_idle(bot)
+                await asyncio.sleep(1.0)
+                main = await bench_latency(
+                    world, rng, label="main", rate=args.rate, seconds=args.seconds,
+                    n_wallets=LATENCY_WALLETS, n_channels=LATENCY_CHANNELS,
+                )  # fmt: skip
+                await wait_idle(bot)
+                fanout = await bench_fanout(world, rng, args.fanout)
     finally:
         await rtds.stop()
         await polymarket.stop()
@@ -815,14 +725,8 @@ def goals(a: FilterResult, b: LatencyResult, c: FanoutResult) -> list[dict[str, 
 def render_table(
     a: FilterResult, b: LatencyResult, light: LatencyResult, c: FanoutResult, meta: dict[str, Any]
 ) -> str:
-    lines: list[tuple[str, str]] = []
-
-    def row(label: str, value: str) -> None:
-        lines.append((label, value))
-
-    def section(title: str) -> None:
-        lines.append((title, ""))
-
+    table = Table()
+    row, section = table.row, table.section
     mix = ", ".join(f"{k} {v}" for k, v in sorted(a.frame_mix.items()))
     section(
         f"(a) RTDS hot path: process_frame + FollowService.wants, {a.followed_wallets:,} followed"
@@ -914,22 +818,12 @@ def render_table(
     )
     row("  refused by a 50/rolling-s limit", f"{c.over_discord_global} requests (simulated)")
 
-    width = max(len(label) for label, _ in lines) + 2
-    out = [
+    header = (
         f"stream benchmark · fake RTDS + fake Discord + fake Polymarket on 127.0.0.1 ·"
         f" {meta['database']} · {meta['cpus']} CPUs · Python {meta['python']} ·"
-        f" {meta['seconds']:.0f} s",
-        "",
-    ]
-    out += [f"{label:<{width}}{value}".rstrip() for label, value in lines]
-    out.append("")
-    out.append(
-        "GOALS: "
-        + " | ".join(
-            f"{g['goal']}: {'PASS' if g['pass'] else 'MISS'} ({g['value']})" for g in goals(a, b, c)
-        )
+        f" {meta['seconds']:.0f} s"
     )
-    return "\n".join(out)
+    return table.render(header, goals(a, b, c), align_titles=True)
 
 
 def as_json(
@@ -953,18 +847,14 @@ async def main(args: argparse.Namespace) -> None:
     progress(f"(a) {a.mps_wall:,.0f} msg/s, RSS growth {a.rss_growth_mb:+.1f} MB")
     b, light, c, description = await run_live(args)
     meta = {
-        "database": description,
-        "cpus": os.cpu_count(),
-        "seconds": time.perf_counter() - started,
-        "python": sys.version.split()[0],
+        **run_meta(description, started),
         "json_parser": "json" if stream_module._loads is json.loads else "orjson",
     }
     print(as_json(a, b, light, c, meta) if args.json else render_table(a, b, light, c, meta))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser = arg_parser(__doc__)
     parser.add_argument("--messages", type=int, default=MESSAGES, help="frames through (a)")
     parser.add_argument("--wallets", type=int, default=FOLLOWED_WALLETS, help="followed in (a)")
     parser.add_argument("--rate", type=float, default=LATENCY_RATE, help="trades/s in (b)")
@@ -975,5 +865,4 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(main(parse_args()))
+    run(main, parse_args)

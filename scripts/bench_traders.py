@@ -55,51 +55,46 @@ MISS; the benchmark itself never fails.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import asyncio
+import json
+import math
+import random
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import aiohttp
+import asyncpg
+from benchlib import (
+    Table,
+    arg_parser,
+    migrated_pool,
+    percentile,
+    polymarket_fake,
+    progress,
+    run,
+    run_meta,
+    total_calls,
+)
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import math  # noqa: E402
-import os  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import AsyncIterator, Sequence  # noqa: E402
-from contextlib import asynccontextmanager  # noqa: E402
-from dataclasses import asdict, dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
-
-import aiohttp  # noqa: E402
-import asyncpg  # noqa: E402
-
-from bot.cache import HotCache, TTLCache  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.events import EventBus  # noqa: E402
-from bot.polymarket.data_api import DataAPI  # noqa: E402
-from bot.polymarket.gamma import ClobAPI, GammaAPI  # noqa: E402
-from bot.polymarket.http import PolymarketHTTP  # noqa: E402
-from bot.render.charts import pnl_chart  # noqa: E402
-from bot.render.text import display_name  # noqa: E402
-from bot.render.trader import trader_embed  # noqa: E402
-from bot.services.leaderboard import LeaderboardService  # noqa: E402
-from bot.services.markets import MarketService  # noqa: E402
-from bot.services.prices import PriceService  # noqa: E402
-from bot.services.profiles import ProfileService  # noqa: E402
-from bot.services.trader_stats import TraderStatsStore  # noqa: E402
-from db.embedded import EmbeddedPostgres  # noqa: E402
-from db.migrate import migrate  # noqa: E402
-from db.pool import create_pool  # noqa: E402
-from tests.fakes.polymarket import FakePolymarket  # noqa: E402
+from bot.cache import HotCache, TTLCache
+from bot.config import Settings
+from bot.events import EventBus
+from bot.polymarket.data_api import DataAPI
+from bot.polymarket.gamma import ClobAPI, GammaAPI
+from bot.polymarket.http import PolymarketHTTP
+from bot.render.charts import pnl_chart
+from bot.render.text import display_name
+from bot.render.trader import trader_embed
+from bot.services.leaderboard import LeaderboardService
+from bot.services.markets import MarketService
+from bot.services.prices import PriceService
+from bot.services.profiles import ProfileService
+from bot.services.trader_stats import TraderStatsStore
+from tests.fakes.polymarket import FakePolymarket
 
 LATENCY = 0.15  # seconds the fake waits before answering each request
 N_TRADERS = 60
@@ -117,58 +112,7 @@ GOAL_WARM_P99_MS = 1.0
 GOAL_PNG_MS = 150.0
 
 
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(samples: Sequence[float], q: float) -> float:
-    """Nearest-rank: the smallest sample with at least q% of all samples at or below it."""
-    ordered = sorted(samples)
-    return ordered[max(1, math.ceil(q / 100.0 * len(ordered))) - 1]
-
-
-def total_calls(fake: FakePolymarket) -> int:
-    return sum(fake.calls.values())
-
-
 # ---- environment: PostgreSQL and the services ----------------------------------------------------
-
-
-@asynccontextmanager
-async def database() -> AsyncIterator[tuple[str, str]]:
-    """(dsn, description) of an empty database, dropped (or its server stopped) afterwards."""
-    external = os.environ.get("BENCH_DATABASE_URL")
-    if not external:
-        with tempfile.TemporaryDirectory(prefix="bench-traders-") as tmp:
-            server = EmbeddedPostgres(Path(tmp))
-            progress("starting embedded PostgreSQL")
-            dsn = await asyncio.to_thread(server.start)
-            try:
-                yield dsn, "embedded PostgreSQL (temp dir)"
-            finally:
-                await asyncio.to_thread(server.stop)
-        return
-    name = f"bench_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await asyncpg.connect(external)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
-    except (asyncpg.PostgresError, OSError) as exc:
-        progress(f"no scratch database ({exc}); using BENCH_DATABASE_URL as is")
-        yield external, "BENCH_DATABASE_URL"
-        return
-    parts = urlsplit(external)
-    scratch = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-    try:
-        yield scratch, "BENCH_DATABASE_URL (scratch database)"
-    finally:
-        admin = await asyncpg.connect(external)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 @dataclass
@@ -590,14 +534,8 @@ def _timing_row(t: Timing, unit: str) -> str:
 def render_table(
     quotes: QuoteResult, profiles: ProfileResult, charts: ChartResult, meta: dict[str, Any]
 ) -> str:
-    lines: list[tuple[str, str]] = []
-
-    def row(label: str, value: str) -> None:
-        lines.append((label, value))
-
-    def section(title: str) -> None:
-        lines.append((title, ""))
-
+    table = Table()
+    row, section = table.row, table.section
     section(f"(a) {quotes.lookups} concurrent PriceService.quote of one market, cold cache")
     row(
         f"  upstream calls per burst ({quotes.rounds} rounds)",
@@ -669,22 +607,11 @@ def render_table(
         "  event-loop lag meanwhile (1 ms ticker)",
         f"p99 {charts.loop_lag_p99_ms:.1f} ms   max {charts.loop_lag_max_ms:.1f} ms",
     )
-    width = max(len(label) for label, value in lines if value) + 2
-    out = [
+    header = (
         f"traders benchmark · fake Polymarket {N_TRADERS} traders, {LATENCY * 1000:.0f} ms"
-        f" latency · {meta['database']} · {meta['cpus']} CPUs · {meta['seconds']:.0f} s",
-        "",
-    ]
-    out += [f"{label:<{width}}{value}".rstrip() for label, value in lines]
-    out.append("")
-    out.append(
-        "GOALS: "
-        + " | ".join(
-            f"{g['goal']}: {'PASS' if g['pass'] else 'MISS'} ({g['value']})"
-            for g in goals(quotes, profiles, charts)
-        )
+        f" latency · {meta['database']} · {meta['cpus']} CPUs · {meta['seconds']:.0f} s"
     )
-    return "\n".join(out)
+    return table.render(header, goals(quotes, profiles, charts))
 
 
 def as_json(
@@ -710,55 +637,38 @@ def as_json(
 
 async def main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    fake = FakePolymarket(n_traders=N_TRADERS, seed=args.seed)
-    fake.latency = LATENCY
-    await fake.start()
-    try:
-        async with database() as (dsn, description):
-            pool = await create_pool(dsn, max_size=10)
+    async with (
+        polymarket_fake(N_TRADERS, args.seed, LATENCY) as fake,
+        migrated_pool("traders") as (pool, description),
+    ):
+        async with aiohttp.ClientSession() as session:
+            services = build_services(pool, session, fake)
             try:
-                async with pool.acquire() as conn:
-                    await migrate(conn)
-                async with aiohttp.ClientSession() as session:
-                    services = build_services(pool, session, fake)
-                    try:
-                        progress("leaderboard refresh (stores every ranked trader's details)")
-                        t0 = time.perf_counter()
-                        report = await services.leaderboard.refresh()
-                        progress(
-                            f"refresh {time.perf_counter() - t0:.2f} s: {report.trader_count}"
-                            f" traders, {report.details_fetched} details fetched"
-                        )
-                        progress("(a) price coalescing")
-                        quotes = await bench_quotes(services, fake, args.lookups)
-                        progress("(b) /trader reply")
-                        profiles = await bench_profiles(
-                            services, fake, args.warm, args.cold, args.unknown
-                        )
-                        top = services.leaderboard.board("all")
-                        leader = top.by_metric["score"][0] if top else None
-                        name = display_name(leader.user_name, leader.wallet) if leader else "trader"
-                    finally:
-                        await services.close()
+                progress("leaderboard refresh (stores every ranked trader's details)")
+                t0 = time.perf_counter()
+                report = await services.leaderboard.refresh()
+                progress(
+                    f"refresh {time.perf_counter() - t0:.2f} s: {report.trader_count}"
+                    f" traders, {report.details_fetched} details fetched"
+                )
+                progress("(a) price coalescing")
+                quotes = await bench_quotes(services, fake, args.lookups)
+                progress("(b) /trader reply")
+                profiles = await bench_profiles(services, fake, args.warm, args.cold, args.unknown)
+                top = services.leaderboard.board("all")
+                leader = top.by_metric["score"][0] if top else None
+                name = display_name(leader.user_name, leader.wallet) if leader else "trader"
             finally:
-                await pool.close()
-    finally:
-        await fake.stop()
+                await services.close()
     progress("(c) chart render")
     charts = await bench_charts(args.seed, args.renders, name.replace("\\", ""))
-    meta = {
-        "database": description,
-        "cpus": os.cpu_count(),
-        "seconds": time.perf_counter() - started,
-        "python": sys.version.split()[0],
-    }
+    meta = run_meta(description, started)
     out = as_json if args.json else render_table
     print(out(quotes, profiles, charts, meta))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser = arg_parser(__doc__)
     parser.add_argument("--lookups", type=int, default=QUOTE_LOOKUPS, help="quotes per burst (a)")
     parser.add_argument("--warm", type=int, default=2000, help="warm iterations (b)")
     parser.add_argument("--cold", type=int, default=100, help="cold PostgreSQL iterations (b)")
@@ -769,5 +679,4 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(main(parse_args()))
+    run(main, parse_args)
