@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import discord
 
 from bot.render.alerts import AlertContext, alert_embed
-from bot.services.alerts import AlertCard, ChannelUnavailable
+from bot.services.alerts import AlertCard, ChannelUnavailable, MessageRejected
 from bot.services.leaderboard import LeaderboardService
 from bot.services.prices import PriceService
 
@@ -51,4 +51,8 @@ class DiscordAlertSender:
         except discord.Forbidden as exc:
             reason = GONE_CODES.get(exc.code, "the bot may not post there (missing permissions)")
             raise ChannelUnavailable(reason) from exc
+        except discord.HTTPException as exc:
+            if 400 <= exc.status < 500 and exc.status != 429:
+                raise MessageRejected(f"HTTP {exc.status}: {exc.text[:200]}") from exc
+            raise
         return message.id

@@ -47,6 +47,7 @@ class PeriodicTask:
         self._max_backoff = max(max_backoff, interval)
         self._run_first = run_first_immediately
         self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # the loop and an admin's "run now" never overlap
         self._task: asyncio.Task[None] | None = None
         self.status = LoopStatus(name=name, interval=interval)
 
@@ -80,6 +81,10 @@ class PeriodicTask:
 
     async def run_once(self) -> bool:
         """One iteration with bookkeeping; returns whether it succeeded. Never raises."""
+        async with self._lock:
+            return await self._run_once()
+
+    async def _run_once(self) -> bool:
         status = self.status
         status.running = True
         status.last_started_at = time.time()

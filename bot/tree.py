@@ -82,6 +82,6 @@ async def report_unexpected(
     log.error("error %s in %s", error_id, where, exc_info=error)
     await reply_ephemeral(
         interaction,
-        f"Something went wrong (error id `{error_id}`). Please try again in a moment; "
-        "if it keeps happening, give this id to the bot's operator.",
+        f"Something went wrong (error id `{error_id}`): try again in a moment, and if it "
+        "keeps happening give this id to the bot's operator.",
     )

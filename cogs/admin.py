@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Literal
@@ -48,8 +49,8 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
         except Exception as exc:
             log.warning("admin refresh failed: %s", exc)
             await interaction.followup.send(
-                f"The refresh failed ({str(exc)[:200]}); the previous leaderboard is still "
-                "served. Check /admin status and try again later.",
+                "The refresh failed and the previous leaderboard is still served; see "
+                "/admin status for the error and try again later.",
                 ephemeral=True,
             )
             return
@@ -79,7 +80,7 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
         stream = self.bot.stream.stats
         ingest = self.bot.ingest.stats
         try:
-            counts = await self.bot.alerts.pending_counts()
+            counts = await asyncio.wait_for(self.bot.alerts.pending_counts(), 1.0)
         except Exception as exc:  # the status must work when the database does not
             log.warning("alert counts unavailable: %s", exc)
             counts = {}

@@ -24,7 +24,7 @@ def ensure_bot_can_post(
 ) -> discord.abc.GuildChannel:
     guild = interaction.guild
     assert guild is not None  # guild_only
-    channel = guild.get_channel(channel_id)
+    channel = guild.get_channel_or_thread(channel_id)
     if channel is None or not isinstance(channel, discord.TextChannel | discord.Thread):
         raise UserFacingError("Pick a text channel of this server for the alerts.")
     missing = [p for p in NEEDED if not getattr(channel.permissions_for(guild.me), p)]

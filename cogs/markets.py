@@ -34,8 +34,11 @@ class MarketSelect(discord.ui.Select["MarketPicker"]):
     async def callback(self, interaction: discord.Interaction) -> None:
         assert self.view is not None
         market = self.markets[int(self.values[0])]
+        await interaction.response.defer()  # a price lookup may take longer than Discord waits
         quote = await self.view.cog.bot.prices.quote(market)
-        await interaction.response.edit_message(embed=market_embed(market, quote), view=None)
+        await interaction.edit_original_response(
+            content=None, embed=market_embed(market, quote), view=None
+        )
 
 
 class MarketPicker(discord.ui.View):

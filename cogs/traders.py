@@ -42,7 +42,10 @@ class TradersCog(commands.Cog):
         )
         self.daily_loop = bot.register_loop(
             PeriodicTask(
-                "trader-daily-stats", DAILY, self.update_daily, run_first_immediately=False
+                # first run at start: a bot restarted more often than daily would never run it
+                "trader-daily-stats",
+                DAILY,
+                self.update_daily,
             )
         )
 

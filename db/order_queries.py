@@ -123,8 +123,37 @@ async def active_configs_for_wallet(conn: asyncpg.Connection, wallet: str) -> li
     )
 
 
+async def all_configs_for_wallet(conn: asyncpg.Connection, wallet: str) -> list[asyncpg.Record]:
+    """Stopped copies too: a stopped copy still follows the trader's sells out of its shares."""
+    return await conn.fetch(
+        f"SELECT {CONFIG_COLUMNS} FROM copy_configs WHERE wallet = $1 ORDER BY id", wallet
+    )
+
+
+_NET_SHARES = (
+    "COALESCE(sum(CASE WHEN o.side = 'BUY' THEN o.filled_shares ELSE -o.filled_shares END), 0)"
+)
+
+
+async def config_net_shares(conn: asyncpg.Connection, config_id: int, asset: str) -> float:
+    """Shares of a token this copy bought and has not sold: what its mirrored sells may sell."""
+    value = await conn.fetchval(
+        f"SELECT {_NET_SHARES} FROM paper_orders o WHERE o.config_id = $1 AND o.asset = $2",
+        config_id,
+        asset,
+    )
+    return float(value or 0.0)
+
+
 async def copied_wallets(conn: asyncpg.Connection) -> set[str]:
-    rows = await conn.fetch("SELECT DISTINCT wallet FROM copy_configs WHERE active")
+    """Wallets whose trades matter: actively copied, or stopped with shares still held."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT wallet FROM copy_configs WHERE active UNION"
+        " SELECT c.wallet FROM copy_configs c JOIN paper_orders o ON o.config_id = c.id"
+        " JOIN paper_positions p ON p.portfolio_id = o.portfolio_id AND p.asset = o.asset"
+        " WHERE NOT c.active AND p.size > 0 AND NOT p.settled"
+        f" GROUP BY c.id, c.wallet, o.asset HAVING {_NET_SHARES} > 0"
+    )
     return {row["wallet"] for row in rows}
 
 

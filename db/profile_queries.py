@@ -60,6 +60,13 @@ async def record_trader(
 async def replace_positions(
     conn: asyncpg.Connection, wallet: str, positions: Sequence[Position]
 ) -> None:
+    async with conn.transaction():  # readers never see the wallet without positions
+        await _replace_positions(conn, wallet, positions)
+
+
+async def _replace_positions(
+    conn: asyncpg.Connection, wallet: str, positions: Sequence[Position]
+) -> None:
     await conn.execute("DELETE FROM trader_positions WHERE wallet = $1", wallet)
     if positions:
         await conn.executemany(
@@ -114,9 +121,9 @@ async def load_daily(conn: asyncpg.Connection, wallet: str) -> list[asyncpg.Reco
 async def search_names(conn: asyncpg.Connection, typed: str, limit: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         "SELECT wallet, user_name FROM traders WHERE user_name <> '' AND"
-        " (user_name ILIKE '%' || $1 || '%' OR wallet LIKE $1 || '%')"
+        " (user_name ILIKE '%' || $1 || '%' ESCAPE '\\' OR wallet LIKE $1 || '%' ESCAPE '\\')"
         " ORDER BY last_seen DESC LIMIT $2",
-        typed,
+        typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"),
         limit,
     )
 

@@ -35,6 +35,11 @@ def trade_from_record(row: asyncpg.Record) -> Trade:
     )
 
 
+async def trade_by_key(conn: asyncpg.Connection, trade_key: str) -> Trade | None:
+    row = await conn.fetchrow(f"SELECT {TRADE_COLUMNS} FROM trades WHERE trade_key = $1", trade_key)
+    return None if row is None else trade_from_record(row)
+
+
 async def insert_trades(conn: asyncpg.Connection, trades: Sequence[Trade], source: str) -> set[str]:
     """Insert what is new; returns the keys actually inserted (duplicates collapse)."""
     rows = await conn.fetch(
@@ -140,7 +145,7 @@ async def create_message(
         )
         await conn.execute(
             "UPDATE alert_deliveries SET message_id = $1 WHERE channel_id = $2"
-            " AND trade_key = ANY($3::text[])",
+            " AND trade_key = ANY($3::text[]) AND message_id IS NULL AND status = 'PENDING'",
             message_id,
             channel_id,
             list(trade_keys),
@@ -184,6 +189,23 @@ async def mark_attempt_failed(conn: asyncpg.Connection, message_id: int, error: 
         message_id,
         error[:500],
     )
+
+
+async def fail_message(conn: asyncpg.Connection, message_id: int, error: str) -> int:
+    """One message Discord will never accept: it and its deliveries end FAILED."""
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE alert_messages SET status = 'FAILED', error = $2, attempts = attempts + 1"
+            " WHERE id = $1",
+            message_id,
+            error[:500],
+        )
+        result = await conn.execute(
+            "UPDATE alert_deliveries SET status = 'FAILED' WHERE message_id = $1"
+            " AND status = 'PENDING'",
+            message_id,
+        )
+    return int(result.split()[-1])
 
 
 async def fail_channel(conn: asyncpg.Connection, channel_id: int, error: str) -> int:

@@ -327,7 +327,7 @@ class Market:
         resolution = to_str(pick(row, "umaResolutionStatus")).lower()
         resolved = closed and (resolution == "resolved" or any(p >= 0.999 for p in prices))
         winner = None
-        if resolved and prices:
+        if resolved and prices and len(prices) == len(outcomes):
             best = max(range(len(prices)), key=lambda i: prices[i])
             winner = best if prices[best] >= 0.999 else None
         events = pick(row, "events", default=[])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.render.text import display_name, money, profile_url, short_wallet
+from bot.render.text import display_name, escape_text, money, profile_url, short_wallet
 from bot.services.alerts import AlertCard
 
 BUY_COLOUR = discord.Colour.from_rgb(39, 174, 96)
@@ -42,25 +42,18 @@ def market_url(slug: str, event_slug: str) -> str | None:
     return None
 
 
-def _escape(text: str, limit: int) -> str:
-    """Upstream text inside link labels: markdown, mentions and brackets escaped."""
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-    return text.replace("[", "\\[").replace("]", "\\]")
-
-
 def alert_embed(card: AlertCard, context: AlertContext) -> discord.Embed:
     trade = card.first
     fills = len(card.trades)
     side = "BUY" if trade.side == "BUY" else "SELL"
     icon = "🟢" if side == "BUY" else "🔴"
-    outcome = _escape(trade.outcome or "?", 40)
+    outcome = escape_text(trade.outcome or "?", 40)
     title = f"{icon} {side} {outcome}"
     if fills > 1:
         title += f" · {fills} fills merged"
     if card.kind == "whale":
         title = "🐋 " + title
-    market = _escape(trade.title or trade.slug or "Unknown market", 200)
+    market = escape_text(trade.title or trade.slug or "Unknown market", 200)
     url = market_url(trade.slug, trade.event_slug)
     embed = discord.Embed(
         title=title,

@@ -6,18 +6,13 @@ import discord
 
 from bot.polymarket.records import Market
 from bot.render.alerts import cents, market_url
-from bot.render.text import money, relative_time
+from bot.render.text import escape_text, money, relative_time
 from bot.services.prices import Quote
-
-
-def _escape(text: str, limit: int) -> str:
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
 def market_status(market: Market) -> str:
     if market.resolved and market.winner_index is not None:
-        return f"Resolved: **{_escape(market.outcomes[market.winner_index], 40)}** won"
+        return f"Resolved: **{escape_text(market.outcomes[market.winner_index], 40)}** won"
     if market.resolved or market.closed:
         return "Closed, awaiting resolution"
     return "Open"
@@ -26,7 +21,7 @@ def market_status(market: Market) -> str:
 def market_embed(market: Market, quote: Quote) -> discord.Embed:
     url = market_url(market.slug, market.event_slug)
     embed = discord.Embed(
-        title=_escape(market.question or market.slug, 250),
+        title=escape_text(market.question or market.slug, 250),
         url=url,
         colour=discord.Colour.dark_teal() if not market.closed else discord.Colour.dark_grey(),
     )
@@ -34,7 +29,7 @@ def market_embed(market: Market, quote: Quote) -> discord.Embed:
     for index, outcome in enumerate(market.outcomes):
         price = quote.prices[index] if index < len(quote.prices) else -1.0
         shown = cents(price) if price >= 0 else "—"
-        lines.append(f"**{_escape(outcome, 40)}** {shown}")
+        lines.append(f"**{escape_text(outcome, 40)}** {shown}")
     embed.add_field(name="Outcomes", value="\n".join(lines) or "—", inline=False)
     embed.add_field(name="Volume", value=money(market.volume))
     embed.add_field(name="Liquidity", value=money(market.liquidity))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.render.alerts import cents, shares
-from bot.render.text import money, relative_time, short_wallet
+from bot.render.text import escape_text, money, relative_time, short_wallet
 from bot.services.orders import PortfolioView
 
 STATUS_ICONS = {
@@ -16,12 +16,6 @@ STATUS_ICONS = {
     "CANCELLED": "✖️",
     "LOST": "❓",
 }
-
-
-def _escape(text: str, limit: int) -> str:
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-    return text.replace("[", "\\[").replace("]", "\\]")
 
 
 def portfolio_embed(
@@ -52,16 +46,17 @@ def portfolio_embed(
     for p in view.positions[:8]:
         mark = cents(p.price) if p.price is not None else "—"
         lines.append(
-            f"{_escape(p.title, 45)} · **{_escape(p.outcome, 15)}** · {shares(p.size)} sh @ "
-            f"{cents(p.avg_price)} → {mark} · {money(p.value)} ({money(p.unrealized_pnl)})"
+            f"{escape_text(p.title, 45)} · **{escape_text(p.outcome, 15)}** · "
+            f"{shares(p.size)} sh @ {cents(p.avg_price)} → {mark} · {money(p.value)} "
+            f"({money(p.unrealized_pnl)})"
         )
     embed.add_field(name="Open positions", value="\n".join(lines) or "none", inline=False)
     orders = []
     for o in view.orders[:8]:
         icon = STATUS_ICONS.get(str(o.status), "•")
-        reason = f" ({_escape(o.reason, 40)})" if o.reason else ""
+        reason = f" ({escape_text(o.reason, 40)})" if o.reason else ""
         orders.append(
-            f"{icon} {o.side} **{_escape(o.outcome, 15)}** {_escape(o.title, 35)} · "
+            f"{icon} {o.side} **{escape_text(o.outcome, 15)}** {escape_text(o.title, 35)} · "
             f"{money(o.filled_usd)} filled · {o.status}{reason}"
         )
     embed.add_field(name="Latest orders", value="\n".join(orders) or "none", inline=False)

@@ -29,6 +29,16 @@ def display_name(user_name: str, wallet: str, limit: int = 32) -> str:
     return name.replace("[", "\\[").replace("]", "\\]")
 
 
+def escape_text(text: str, limit: int) -> str:
+    """Upstream text made safe for markdown and link labels, then cut to ``limit`` characters
+    (escaping first, so the escapes cannot push it past Discord's field limits)."""
+    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    text = text.replace("[", "\\[").replace("]", "\\]")
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip("\\") + "…"
+
+
 def profile_url(wallet: str) -> str:
     return PROFILE_URL.format(wallet=wallet)
 

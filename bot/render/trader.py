@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import discord
 
 from bot.render.alerts import cents, shares
-from bot.render.text import display_name, money, profile_url, relative_time, short_wallet
+from bot.render.text import (
+    display_name,
+    escape_text,
+    money,
+    profile_url,
+    relative_time,
+    short_wallet,
+)
 from bot.services.profiles import TraderProfile
 
 PERIOD_NAMES = {"day": "Day", "week": "Week", "month": "Month", "all": "All"}
@@ -19,11 +26,6 @@ COMPONENT_NAMES = {
     "mm_penalty": "market-maker penalty",
     "luck_penalty": "one-bet penalty",
 }
-
-
-def _escape(text: str, limit: int = 60) -> str:
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
 def trader_embed(profile: TraderProfile, *, chart_name: str | None = None) -> discord.Embed:
@@ -59,14 +61,15 @@ def trader_embed(profile: TraderProfile, *, chart_name: str | None = None) -> di
         value=relative_time(profile.stats.last_trade_at) if profile.stats.last_trade_at else "—",
     )
     lines = [
-        f"{_escape(p.title or p.slug, 50)} · **{_escape(p.outcome, 20)}** · {shares(p.size)} sh · "
-        f"{cents(p.avg_price)} → {cents(p.cur_price)} · {money(p.cash_pnl)}"
+        f"{escape_text(p.title or p.slug, 50)} · **{escape_text(p.outcome, 20)}** · "
+        f"{shares(p.size)} sh · {cents(p.avg_price)} → {cents(p.cur_price)} · {money(p.cash_pnl)}"
         for p in profile.positions
     ]
     embed.add_field(name="Top open positions", value="\n".join(lines) or "none", inline=False)
     trades = [
-        f"{relative_time(t['timestamp'])} {t['side']} **{_escape(str(t['outcome']), 20)}** "
-        f"{_escape(str(t['title']), 45)} @ {cents(float(t['price']))} · {money(float(t['usd']))}"
+        f"{relative_time(t['timestamp'])} {t['side']} **{escape_text(str(t['outcome']), 20)}** "
+        f"{escape_text(str(t['title']), 45)} @ {cents(float(t['price']))} · "
+        f"{money(float(t['usd']))}"
         for t in profile.latest_trades
     ]
     embed.add_field(name="Latest trades", value="\n".join(trades) or "none", inline=False)

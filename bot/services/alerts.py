@@ -26,7 +26,7 @@ from db import trade_queries as queries
 
 log = logging.getLogger(__name__)
 
-MAX_CARDS = 10  # embeds per Discord message
+MAX_CARDS = 8  # embeds per message: Discord allows 10, and 6,000 characters in all
 BURST_WINDOW = 30.0  # seconds: one trader's fills in one market this close are one card
 FETCH_LIMIT = 200
 
@@ -59,6 +59,11 @@ class AlertCard:
 
 class ChannelUnavailable(Exception):
     """The channel is gone or the bot may not post there: retrying cannot help."""
+
+
+class MessageRejected(Exception):
+    """Discord refused this one message for good (a 4xx other than 429): retrying it would
+    block the channel's queue forever, so it is marked failed and the next one goes."""
 
 
 class AlertSender(Protocol):
@@ -178,8 +183,13 @@ class AlertDispatcher:
                 while await self._deliver_one(channel_id):
                     failures = 0
             except ChannelUnavailable as exc:
-                await self._give_up_channel(channel_id, str(exc))
-                return
+                try:
+                    await self._give_up_channel(channel_id, str(exc))
+                    return
+                except Exception:  # database trouble: keep the channel's alerts for a retry
+                    log.exception("could not disable channel %s; retrying", channel_id)
+                    self._dirty.add(channel_id)
+                    await asyncio.sleep(self._retry_base)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Discord 5xx, network, database: try again later
@@ -224,6 +234,11 @@ class AlertDispatcher:
             )
         except ChannelUnavailable:
             raise
+        except MessageRejected as exc:
+            log.error("Discord rejected alert message %s: %s", message_id, exc)
+            async with self._pool.acquire() as conn:
+                self.stats.failed_alerts += await queries.fail_message(conn, message_id, str(exc))
+            return True
         except Exception as exc:
             async with self._pool.acquire() as conn:
                 await queries.mark_attempt_failed(conn, message_id, f"{type(exc).__name__}: {exc}")

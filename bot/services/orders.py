@@ -41,7 +41,7 @@ from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Market, RecordError, Trade, normalize_wallet, to_float
 from bot.services.follows import BACKDATE_TOLERANCE
 from db import order_queries as queries
-from db.trade_queries import TRADE_COLUMNS, trade_from_record
+from db import trade_queries
 
 log = logging.getLogger(__name__)
 
@@ -616,7 +616,7 @@ class OrderService:
                 await self._refresh_copied()
                 await self.catch_up()
                 break
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # the writer must outlive any one failure
                 self.stats.write_failures += 1
                 log.warning("paper-order catch-up failed (%s); retrying", exc)
                 await asyncio.sleep(self._retry_delay)
@@ -687,16 +687,15 @@ class OrderService:
         """Create this stored trade's orders (one per active copy of its wallet) and try to fill
         them at once. Safe to repeat: existing orders are found by their idempotency key."""
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                f"SELECT {TRADE_COLUMNS} FROM trades WHERE trade_key = $1", trade_key
-            )
-            if row is None:
+            trade = await trade_queries.trade_by_key(conn, trade_key)
+            if trade is None:
                 return []
-            trade = trade_from_record(row)
-            configs = [
-                CopyConfig.from_record(r)
-                for r in await queries.active_configs_for_wallet(conn, trade.wallet)
-            ]
+            rows = (
+                await queries.all_configs_for_wallet(conn, trade.wallet)
+                if trade.side == "SELL"
+                else await queries.active_configs_for_wallet(conn, trade.wallet)
+            )
+            configs = [CopyConfig.from_record(r) for r in rows]
             configs = [c for c in configs if trade.timestamp >= c.created_at - BACKDATE_TOLERANCE]
             done = await queries.existing_orders(conn, [f"{c.id}:{trade.key}" for c in configs])
         if done:
@@ -743,7 +742,7 @@ class OrderService:
         limit = limit_price(trade.side, trade.price, self.max_slippage)
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await queries.lock_config(conn, config.id)
-            if locked is None or not locked["active"]:
+            if locked is None or (not locked["active"] and trade.side == "BUY"):
                 return None
             size_usd = size_shares = 0.0
             reject = ""
@@ -755,7 +754,13 @@ class OrderService:
                 else:
                     size_usd = min(config.per_trade_usd, left)
             else:
-                held = await queries.position_size(conn, config.portfolio_id, trade.asset)
+                # Only this copy's own shares: another copy's may hold the same token.
+                held = min(
+                    await queries.position_size(conn, config.portfolio_id, trade.asset),
+                    await queries.config_net_shares(conn, config.id, trade.asset),
+                )
+                if not locked["active"] and held <= SHARE_DUST:
+                    return None  # a stopped copy with nothing left has nothing to follow
                 size_shares = held * fraction
                 if size_shares <= SHARE_DUST:
                     reject, size_shares = "nothing to sell", 0.0

@@ -22,6 +22,7 @@ import asyncpg
 from bot.cache import TTLCache
 from bot.events import TRADE_STORED, Event, EventBus
 from bot.polymarket.data_api import DataAPI
+from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Activity, ClosedPosition, Position
 from bot.services.boards import PERIODS
 from bot.services.leaderboard import LeaderboardService
@@ -186,11 +187,17 @@ class ProfileService:
         )
         if not fresh_enough:
             self.upstream_loads += 1
-            positions, closed, activity = await asyncio.gather(
-                self._api.positions(wallet),
-                self._api.closed_positions(wallet),
-                self._api.activity(wallet),
-            )
+            try:
+                positions, closed, activity = await asyncio.gather(
+                    self._api.positions(wallet),
+                    self._api.closed_positions(wallet),
+                    self._api.activity(wallet),
+                )
+            except UpstreamError:
+                if row is None:
+                    raise  # nothing stored to show instead
+                log.warning("profile of %s served from older stored details", wallet)
+                return await self._build(wallet, row)
             await self.record_details(wallet, positions, closed, activity)
             row = None  # re-read what was just stored
         return await self._build(wallet, row)
@@ -233,7 +240,7 @@ class ProfileService:
         for r in daily:
             total += r["realized_pnl"]
             day_end = datetime(r["day"].year, r["day"].month, r["day"].day, tzinfo=UTC)
-            series.append((day_end.timestamp() + 86_399, total))
+            series.append((min(day_end.timestamp() + 86_399, self._clock() - 1), total))
         unrealized = sum(r["cash_pnl"] for r in position_rows)
         if series or unrealized:
             series.append((self._clock(), total + unrealized))

@@ -231,7 +231,7 @@ async def messages(pool: asyncpg.Pool) -> list[asyncpg.Record]:
 # ---- exactly once ------------------------------------------------------------------------------
 
 
-async def test_deliveries_become_messages_of_at_most_ten_cards(
+async def test_deliveries_become_messages_of_at_most_max_cards(
     pool: asyncpg.Pool,
     follows: FollowService,
     ingest: TradeIngest,
@@ -246,7 +246,7 @@ async def test_deliveries_become_messages_of_at_most_ten_cards(
     await dispatcher.start()
     await settle(pool, dispatcher)
 
-    assert [len(m.cards) for m in discord.messages] == [10, 10, 3]
+    assert [len(m.cards) for m in discord.messages] == [MAX_CARDS, MAX_CARDS, 23 - 2 * MAX_CARDS]
     assert discord.keys_in(CHANNEL) == [t.key for t in trades]  # oldest first, each once
     assert set((await statuses(pool)).values()) == {"SENT"}
     rows = await messages(pool)
@@ -265,7 +265,7 @@ async def test_a_burst_is_one_card_and_messages_hold_whole_cards(
     await whales(follows)
     trader = "0x" + "b" * 40
     burst = [make_trade(wallet=trader, ago=60 - n) for n in range(3)]
-    others = [make_trade(ago=50 - n) for n in range(10)]
+    others = [make_trade(ago=50 - n) for n in range(MAX_CARDS)]
     await ingest.store([*burst, *others], "stream")
     discord = FakeDiscord()
     dispatcher = make_dispatcher(ScriptedSender(discord))
@@ -276,13 +276,13 @@ async def test_a_burst_is_one_card_and_messages_hold_whole_cards(
     first, second = discord.messages
     assert len(first.cards) == MAX_CARDS
     assert first.cards[0] == tuple(t.key for t in burst)  # 3 fills, 1 card
-    assert second.cards == ((others[-1].key,),)  # the 11th card waits for the next message
+    assert second.cards == ((others[-1].key,),)  # the card past MAX_CARDS waits for the next
     message_of = {
         r["trade_key"]: r["message_id"]
         for r in await pool.fetch("SELECT trade_key, message_id FROM alert_deliveries")
     }
     assert len({message_of[t.key] for t in burst}) == 1
-    assert dispatcher.stats.sent_alerts == 13
+    assert dispatcher.stats.sent_alerts == len(burst) + len(others)
 
 
 async def test_lost_reply_is_retried_with_the_same_nonce_and_sent_once(
@@ -342,7 +342,9 @@ async def test_a_restart_resumes_the_composed_message_with_its_nonce(
 
     assert resumed.calls[0].nonce == pending["nonce"] == crashing.calls[0].nonce
     assert resumed.calls[0].cards == crashing.calls[0].cards  # same composition
-    assert [len(m.cards) for m in discord.messages] == [10, 6]
+    total = len(discord.keys_in(CHANNEL))
+    assert len(discord.messages[0].cards) == MAX_CARDS
+    assert sum(len(m.cards) for m in discord.messages) == total
     assert sorted(discord.keys_in(CHANNEL)) == sorted(t.key for t in [*trades, *late])
     rows = await messages(pool)
     assert rows[0]["discord_message_id"] == discord.messages[0].message_id
