@@ -633,3 +633,30 @@ async def test_portfolio_shows_marks_orders_and_hourly_history(
     await service.sync()
     view = await service.portfolio(GUILD, USER)
     assert view is not None and len(view.history) == 2
+
+
+async def test_a_stopped_copy_still_follows_the_traders_sells_out_of_its_own_shares(
+    pool: asyncpg.Pool, fake: FakePolymarket, make_service: Factory, clock: Clock
+) -> None:
+    other = "0x" + "c" * 40
+    service = make_service()  # trader's position unknown: a mirrored sell exits completely
+    cid, (yes, _) = new_market(fake)
+    await service.start_copy(GUILD, USER, TRADER, budget_usd=100, per_trade_usd=10)
+    await service.start_copy(GUILD, USER, other, budget_usd=100, per_trade_usd=10)
+    await copy_trade(service, pool, clock, asset=yes, condition_id=cid)
+    await copy_trade(service, pool, clock, asset=yes, condition_id=cid, wallet=other)
+    both = (await position(pool, yes))["size"]  # type: ignore[index]
+    await service.stop_copy(GUILD, USER, TRADER)
+    await service.load()
+    assert service.is_copied(TRADER)  # stopped, but its shares still follow the trader's sells
+
+    [sell] = await copy_trade(service, pool, clock, asset=yes, condition_id=cid, side="SELL")
+    # Only the shares bought for this copy are sold, not the other copy's in the same token.
+    assert sell.status == OrderStatus.FILLED
+    assert sell.size_shares == pytest.approx(both / 2)
+    assert (await position(pool, yes))["size"] == pytest.approx(both / 2)  # type: ignore[index]
+    # Nothing of its own left: a stopped copy makes no more orders.
+    assert await copy_trade(service, pool, clock, asset=yes, condition_id=cid, side="SELL") == []
+    await service.load()
+    assert not service.is_copied(TRADER) and service.is_copied(other)
+    await assert_books_balance(pool)
