@@ -1,4 +1,4 @@
-"""Fixtures shared by the end-to-end tests: the local fake Discord."""
+"""Fixtures shared by the end-to-end tests: the local fake Discord and fake RTDS."""
 
 from __future__ import annotations
 
@@ -7,12 +7,21 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.rtds import FakeRTDS
 
 
 @pytest.fixture
 async def discord_fake() -> AsyncIterator[FakeDiscord]:
     # No 3 s interaction deadline: a loaded CI machine must not turn slowness into failures.
     fake = FakeDiscord(interaction_timeout=None)
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def rtds() -> AsyncIterator[FakeRTDS]:
+    fake = FakeRTDS()
     await fake.start()
     yield fake
     await fake.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -18,14 +19,6 @@ from tests.fakes.rtds import FakeRTDS
 @pytest.fixture
 async def polymarket() -> AsyncIterator[FakePolymarket]:
     fake = FakePolymarket(n_traders=10, seed=41)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def rtds() -> AsyncIterator[FakeRTDS]:
-    fake = FakeRTDS()
     await fake.start()
     yield fake
     await fake.stop()
@@ -71,6 +64,11 @@ async def test_copy_a_trade_see_it_in_the_portfolio_and_settle_it(
     )
     await rtds.push(payload)
     await wait_until(lambda: bot.orders.stats.orders_created >= 1, timeout=10)
+    for _ in range(200):  # the order is written first, then filled against the book
+        view = await bot.orders.portfolio(discord_fake.guild_id, discord_fake.user_id)
+        if view is not None and view.positions:
+            break
+        await asyncio.sleep(0.05)
 
     portfolio = await discord_fake.invoke("portfolio", {}, user_id=discord_fake.user_id)
     message = await portfolio.wait_response(timeout=10)

@@ -25,14 +25,6 @@ async def polymarket() -> AsyncIterator[FakePolymarket]:
 
 
 @pytest.fixture
-async def rtds() -> AsyncIterator[FakeRTDS]:
-    fake = FakeRTDS()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 async def bot(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS, pool: asyncpg.Pool
 ) -> AsyncIterator[PolymarketBot]:
