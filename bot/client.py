@@ -24,7 +24,6 @@ from bot.loops import PeriodicTask
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
-from bot.polymarket.records import Market
 from bot.polymarket.stream import TradeStream
 from bot.services.alerts import AlertDispatcher
 from bot.services.follows import FollowService
@@ -138,7 +137,7 @@ class PolymarketBot(commands.Bot):
         self.orders = OrderService(
             pool,
             self.clob,
-            market_of=self._fresh_market,
+            market_of=self.markets.fresh,
             position_of=self.profiles.position_size,
             max_slippage=settings.copy_max_slippage,
             order_ttl=settings.order_ttl_seconds,
@@ -161,11 +160,6 @@ class PolymarketBot(commands.Bot):
             silence_timeout=settings.stream_silence_seconds,
             on_connect=self.ingest.backfill,
         )
-
-    async def _fresh_market(self, condition_id: str) -> Market | None:
-        """Orders settle on resolution: ask Gamma, not a stored row that may be out of date."""
-        found = await self.gamma.markets_by_condition([condition_id])
-        return next((m for m in found if m.condition_id == condition_id), None)
 
     async def setup_hook(self) -> None:
         await self.leaderboard.warm()

@@ -104,7 +104,14 @@ class TradersCog(commands.Cog):
     async def trader_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        extra = await self.profiles.name_suggestions(current.strip()[:100]) if current else {}
+        extra: dict[str, str] = {}
+        if current:
+            try:  # a slow database must not fail the suggestions: the leaderboard's still show
+                extra = await asyncio.wait_for(
+                    self.profiles.name_suggestions(current.strip()[:100]), 1.0
+                )
+            except Exception as exc:
+                log.debug("stored trader names unavailable for autocomplete: %s", exc)
         return [
             app_commands.Choice(name=label, value=wallet)
             for label, wallet in suggestions(current, self.bot.leaderboard, extra)

@@ -85,6 +85,13 @@ class MarketService:
 
         return await self._markets.get(f"slug:{slug}", load)
 
+    async def fresh(self, condition_id: str) -> Market | None:
+        """Gamma's answer now, stored: for settling orders, where an old row could hide a
+        resolution (a resolved row is never changed back, see upsert_markets)."""
+        found = await self._gamma.markets_by_condition([condition_id])
+        await self._store(found)
+        return next((m for m in found if m.condition_id == condition_id), None)
+
     async def search(self, text: str) -> list[Market]:
         async def load() -> list[Market]:
             found = (await self._gamma.search(text))[:MAX_RESULTS]
