@@ -102,11 +102,22 @@ async def unknown_condition_ids(conn: asyncpg.Connection, limit: int) -> list[st
     rows = await conn.fetch(
         "SELECT DISTINCT condition_id FROM ("
         " SELECT condition_id FROM trades UNION SELECT condition_id FROM trader_positions) s"
-        " WHERE condition_id <> '' AND NOT EXISTS"
-        " (SELECT 1 FROM markets m WHERE m.condition_id = s.condition_id) LIMIT $1",
+        " WHERE condition_id <> ''"
+        " AND NOT EXISTS (SELECT 1 FROM markets m WHERE m.condition_id = s.condition_id)"
+        " AND NOT EXISTS (SELECT 1 FROM market_misses x WHERE x.condition_id = s.condition_id"
+        " AND x.missed_at > now() - interval '1 day') LIMIT $1",
         limit,
     )
     return [row["condition_id"] for row in rows]
+
+
+async def record_misses(conn: asyncpg.Connection, condition_ids: Sequence[str]) -> None:
+    if condition_ids:
+        await conn.execute(
+            "INSERT INTO market_misses (condition_id, missed_at) SELECT unnest($1::text[]), now()"
+            " ON CONFLICT (condition_id) DO UPDATE SET missed_at = EXCLUDED.missed_at",
+            list(condition_ids),
+        )
 
 
 async def open_demanded(conn: asyncpg.Connection, since: float, limit: int) -> list[str]:

@@ -115,6 +115,9 @@ class MarketService:
             found = await self._gamma.markets_by_condition(batch)
             await self._store(found)
             described += len(found)
+            known = {m.condition_id for m in found}
+            async with self._pool.acquire() as conn:
+                await queries.record_misses(conn, [cid for cid in batch if cid not in known])
         await self.prices.flush_demand()
         async with self._pool.acquire() as conn:
             demanded = await queries.open_demanded(conn, self._clock() - DEMAND_WINDOW, 50)
