@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 import aiohttp
 import discord
@@ -42,11 +43,10 @@ def install_stop_handlers(bots: list[PolymarketBot], closing: set[asyncio.Task[N
         elif main_task is not None:
             main_task.cancel()
 
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        return  # asyncio signal handlers exist only on Unix's main thread; Ctrl+C still works
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(sig, stop)
-        except (NotImplementedError, RuntimeError):
-            pass  # not on the main thread, or Windows: Ctrl+C still ends the run
+        loop.add_signal_handler(sig, stop)
 
 
 async def run_bot(settings: Settings, dsn: str) -> None:

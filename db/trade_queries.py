@@ -193,34 +193,29 @@ async def mark_attempt_failed(conn: asyncpg.Connection, message_id: int, error: 
 
 async def fail_message(conn: asyncpg.Connection, message_id: int, error: str) -> int:
     """One message Discord will never accept: it and its deliveries end FAILED."""
-    async with conn.transaction():
-        await conn.execute(
-            "UPDATE alert_messages SET status = 'FAILED', error = $2, attempts = attempts + 1"
-            " WHERE id = $1",
-            message_id,
-            error[:500],
-        )
-        result = await conn.execute(
-            "UPDATE alert_deliveries SET status = 'FAILED' WHERE message_id = $1"
-            " AND status = 'PENDING'",
-            message_id,
-        )
-    return int(result.split()[-1])
+    return await _fail_pending(conn, "id", "message_id", message_id, error)
 
 
 async def fail_channel(conn: asyncpg.Connection, channel_id: int, error: str) -> int:
     """The channel is gone or forbidden: its pending alerts can never be delivered."""
+    return await _fail_pending(conn, "channel_id", "channel_id", channel_id, error)
+
+
+async def _fail_pending(
+    conn: asyncpg.Connection, message_column: str, delivery_column: str, value: int, error: str
+) -> int:
+    """Mark pending outbox messages and deliveries FAILED; returns the deliveries failed."""
     async with conn.transaction():
         await conn.execute(
-            "UPDATE alert_messages SET status = 'FAILED', error = $2"
-            " WHERE channel_id = $1 AND status = 'PENDING'",
-            channel_id,
+            "UPDATE alert_messages SET status = 'FAILED', error = $2, attempts = attempts + 1"
+            f" WHERE {message_column} = $1 AND status = 'PENDING'",
+            value,
             error[:500],
         )
         result = await conn.execute(
-            "UPDATE alert_deliveries SET status = 'FAILED' WHERE channel_id = $1"
-            " AND status = 'PENDING'",
-            channel_id,
+            "UPDATE alert_deliveries SET status = 'FAILED'"
+            f" WHERE {delivery_column} = $1 AND status = 'PENDING'",
+            value,
         )
     return int(result.split()[-1])
 
