@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import discord
 
+from bot.leaderboard.service import LeaderboardService
+from bot.markets.prices import PriceService
 from bot.render.alerts import AlertContext, alert_embed
-from bot.services.alerts import AlertCard, ChannelUnavailable, MessageRejected
-from bot.services.leaderboard import LeaderboardService
-from bot.services.prices import PriceService
+from bot.trades.dispatcher import AlertCard, ChannelUnavailable, MessageRejected
 
 # Discord error codes meaning "this channel will never accept our messages".
 GONE_CODES = {10003: "the channel was deleted", 50001: "the bot cannot see the channel"}

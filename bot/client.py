@@ -20,20 +20,20 @@ from bot.alert_sender import DiscordAlertSender
 from bot.cache import HotCache
 from bot.config import Settings
 from bot.events import TRADE_STORED, EventBus
+from bot.leaderboard.service import LeaderboardService
+from bot.leaderboard.stats_store import TraderStatsStore
 from bot.loops import PeriodicTask
+from bot.markets.prices import PriceService
+from bot.markets.service import MarketService
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.stream import TradeStream
-from bot.services.alerts import AlertDispatcher
-from bot.services.follows import FollowService
-from bot.services.leaderboard import LeaderboardService
-from bot.services.markets import MarketService
 from bot.services.orders import OrderService
-from bot.services.prices import PriceService
-from bot.services.profiles import ProfileService
-from bot.services.trader_stats import TraderStatsStore
-from bot.services.trades import TradeIngest
+from bot.traders.profiles import ProfileService
+from bot.trades.dispatcher import AlertDispatcher
+from bot.trades.follows import FollowService
+from bot.trades.ingest import TradeIngest
 from bot.tree import BotTree
 from db import leaderboard_queries as queries
 

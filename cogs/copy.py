@@ -15,7 +15,7 @@ from bot.loops import PeriodicTask
 from bot.render.charts import value_chart
 from bot.render.portfolio import portfolio_embed
 from bot.render.text import display_name, money, short_wallet
-from bot.services.traders import resolve_trader, suggestions
+from bot.traders.resolve import resolve_trader, suggestions
 from bot.tree import UserFacingError
 
 log = logging.getLogger(__name__)

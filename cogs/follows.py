@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.client import PolymarketBot
 from bot.render.follows import alerts_embed
 from bot.render.text import display_name, money, short_wallet
-from bot.services.traders import resolve_trader, suggestions
+from bot.traders.resolve import resolve_trader, suggestions
 from bot.tree import UserFacingError
 
 Side = Literal["buy", "sell", "both"]

@@ -11,9 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PolymarketBot
+from bot.leaderboard.service import LeaderboardService
 from bot.loops import PeriodicTask
 from bot.render.leaderboard import leaderboard_embed
-from bot.services.leaderboard import LeaderboardService
 from bot.tree import PUBLIC_DEFER, UserFacingError, report_unexpected
 
 log = logging.getLogger(__name__)

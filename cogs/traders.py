@@ -15,7 +15,7 @@ from bot.loops import PeriodicTask
 from bot.render.charts import pnl_chart
 from bot.render.text import display_name
 from bot.render.trader import trader_embed
-from bot.services.traders import TraderNotFound, resolve_trader, suggestions
+from bot.traders.resolve import TraderNotFound, resolve_trader, suggestions
 from bot.tree import PUBLIC_DEFER
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.services.boards import BoardEntry, PeriodBoard
+from bot.leaderboard.boards import BoardEntry, PeriodBoard
 
 _ENTRY_COLUMNS = (
     "snapshot_id",

@@ -89,11 +89,7 @@ from benchlib import (
 
 from bot.cache import HotCache
 from bot.events import EventBus
-from bot.polymarket.data_api import LEADERBOARD_PAGE, DataAPI
-from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP
-from bot.polymarket.records import LeaderboardRow
-from bot.render.leaderboard import leaderboard_embed
-from bot.services.boards import (
+from bot.leaderboard.boards import (
     METRICS,
     PAGE_SIZE,
     PERIODS,
@@ -104,8 +100,7 @@ from bot.services.boards import (
     merge_candidates,
     page_of,
 )
-from bot.services.leaderboard import Freshness, LeaderboardService
-from bot.services.scoring import (
+from bot.leaderboard.scoring import (
     CONSISTENCY_WEEKS,
     DAY,
     TrackRecord,
@@ -114,7 +109,12 @@ from bot.services.scoring import (
     population_win_rate,
     summarize,
 )
-from bot.services.trader_stats import TraderStatsStore
+from bot.leaderboard.service import Freshness, LeaderboardService
+from bot.leaderboard.stats_store import TraderStatsStore
+from bot.polymarket.data_api import LEADERBOARD_PAGE, DataAPI
+from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP
+from bot.polymarket.records import LeaderboardRow
+from bot.render.leaderboard import leaderboard_embed
 from db import leaderboard_queries as queries
 from tests.fakes.polymarket import FakePolymarket
 

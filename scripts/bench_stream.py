@@ -76,7 +76,7 @@ from bot.events import EventBus
 from bot.polymarket import stream as stream_module
 from bot.polymarket.records import Trade
 from bot.polymarket.stream import TradeStream, parse_frame
-from bot.services.follows import Follow, FollowService, WhaleWatch
+from bot.trades.follows import Follow, FollowService, WhaleWatch
 from tests.e2e.harness import running_bot, settings_for
 from tests.fakes.discord import API_PREFIX, FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
@@ -102,7 +102,7 @@ LIGHT_SECONDS = 10.0
 LIGHT_CHANNELS = 50
 # (c)
 FANOUT_CHANNELS = 1_000
-# Discord's documented limits, and the bot's own pacing (bot/services/alerts.py defaults).
+# Discord's documented limits, and the bot's own pacing (bot/trades/dispatcher.py defaults).
 DISCORD_GLOBAL_PER_S = 50
 DISCORD_CHANNEL_PER_5S = 5
 BOT_GLOBAL_PER_S = 40

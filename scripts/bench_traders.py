@@ -83,17 +83,17 @@ from benchlib import (
 from bot.cache import HotCache, TTLCache
 from bot.config import Settings
 from bot.events import EventBus
+from bot.leaderboard.service import LeaderboardService
+from bot.leaderboard.stats_store import TraderStatsStore
+from bot.markets.prices import PriceService
+from bot.markets.service import MarketService
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.render.charts import pnl_chart
 from bot.render.text import display_name
 from bot.render.trader import trader_embed
-from bot.services.leaderboard import LeaderboardService
-from bot.services.markets import MarketService
-from bot.services.prices import PriceService
-from bot.services.profiles import ProfileService
-from bot.services.trader_stats import TraderStatsStore
+from bot.traders.profiles import ProfileService
 from tests.fakes.polymarket import FakePolymarket
 
 LATENCY = 0.15  # seconds the fake waits before answering each request

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import discord
 
+from bot.leaderboard.boards import BoardPage
+from bot.leaderboard.service import Freshness
 from bot.render.text import display_name, full_time, money, profile_url, relative_time
-from bot.services.boards import BoardPage
-from bot.services.leaderboard import Freshness
 
 PERIOD_LABELS = {"day": "Today", "week": "This week", "month": "This month", "all": "All time"}
 METRIC_LABELS = {"pnl": "PnL", "volume": "Volume", "score": "Copy score"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import discord
 
+from bot.markets.prices import Quote
 from bot.polymarket.records import Market
 from bot.render.alerts import cents, market_url
 from bot.render.text import escape_text, money, relative_time
-from bot.services.prices import Quote
 
 
 def market_status(market: Market) -> str:

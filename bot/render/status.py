@@ -7,9 +7,9 @@ from typing import Any
 
 import discord
 
+from bot.leaderboard.service import PeriodState
 from bot.loops import LoopStatus
 from bot.render.text import relative_time
-from bot.services.leaderboard import PeriodState
 
 FIELD_LIMIT = 1024
 

@@ -15,7 +15,7 @@ from bot.render.text import (
     relative_time,
     short_wallet,
 )
-from bot.services.profiles import TraderProfile
+from bot.traders.profiles import TraderProfile
 
 PERIOD_NAMES = {"day": "Day", "week": "Week", "month": "Month", "all": "All"}
 COMPONENT_NAMES = {

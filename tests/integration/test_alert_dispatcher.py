@@ -21,9 +21,9 @@ import pytest
 
 from bot.events import EventBus
 from bot.polymarket.records import Trade, trade_key
-from bot.services.alerts import MAX_CARDS, AlertCard, AlertDispatcher, ChannelUnavailable
-from bot.services.follows import FollowService
-from bot.services.trades import TradeIngest
+from bot.trades.dispatcher import MAX_CARDS, AlertCard, AlertDispatcher, ChannelUnavailable
+from bot.trades.follows import FollowService
+from bot.trades.ingest import TradeIngest
 
 GUILD = 1
 CHANNEL = 10
@@ -437,7 +437,7 @@ async def test_transient_errors_are_retried_with_growing_backoff(
     base, cap = 0.002, 0.012
     dispatcher = make_dispatcher(sender, retry_base=base, retry_cap=cap)
 
-    with caplog.at_level(logging.WARNING, logger="bot.services.alerts"):
+    with caplog.at_level(logging.WARNING, logger="bot.trades.dispatcher"):
         await dispatcher.start()
         await settle(pool, dispatcher)
 

@@ -12,13 +12,13 @@ import pytest
 
 from bot.cache import HotCache
 from bot.events import TRADE_STORED, EventBus
+from bot.leaderboard.boards import PERIODS, PeriodBoard, build_board, page_of
+from bot.leaderboard.scoring import COMPONENTS, TraderStats
+from bot.leaderboard.service import LeaderboardRefreshError, LeaderboardService
+from bot.leaderboard.stats_store import TraderStatsStore
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import LeaderboardRow
-from bot.services.boards import PERIODS, PeriodBoard, build_board, page_of
-from bot.services.leaderboard import LeaderboardRefreshError, LeaderboardService
-from bot.services.scoring import COMPONENTS, TraderStats
-from bot.services.trader_stats import TraderStatsStore
 from db import leaderboard_queries as queries
 from tests.fakes.polymarket import FakePolymarket
 

@@ -9,11 +9,11 @@ import asyncpg
 import pytest
 
 from bot.cache import HotCache
+from bot.markets.prices import PriceService
+from bot.markets.service import MarketService
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade, trade_key
-from bot.services.markets import MarketService
-from bot.services.prices import PriceService
 from db import trade_queries
 from tests.fakes.polymarket import FakePolymarket
 

@@ -19,8 +19,8 @@ import pytest
 from bot.events import TRADE_STORED, EventBus
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade, trade_key
-from bot.services.follows import FollowService
-from bot.services.trades import TradeIngest
+from bot.trades.follows import FollowService
+from bot.trades.ingest import TradeIngest
 from tests.fakes.polymarket import FakePolymarket, FakeTrader
 
 FOLLOWED = "0x" + "f" * 40

@@ -20,8 +20,8 @@ from bot.render.alerts import (
     shares,
 )
 from bot.render.follows import alerts_embed
-from bot.services.alerts import AlertCard
-from bot.services.follows import Follow, WhaleWatch
+from bot.trades.dispatcher import AlertCard
+from bot.trades.follows import Follow, WhaleWatch
 
 WALLET = "0xfe787d2da716d60e8acff57fb87eb13cd4d10319"
 TS = 1_800_000_000.0

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from bot.leaderboard.boards import build_board, page_of
+from bot.leaderboard.service import Freshness
 from bot.polymarket.records import LeaderboardRow
 from bot.render.leaderboard import leaderboard_embed
-from bot.services.boards import build_board, page_of
-from bot.services.leaderboard import Freshness
 
 
 def board_page(n: int = 12):  # type: ignore[no-untyped-def]

@@ -22,7 +22,7 @@ from bot.events import TRADE_STORED, EventBus
 from bot.polymarket.data_api import parse_rows
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
-from bot.services.follows import BACKDATE_TOLERANCE, FollowService
+from bot.trades.follows import BACKDATE_TOLERANCE, FollowService
 from db import trade_queries as queries
 
 log = logging.getLogger(__name__)

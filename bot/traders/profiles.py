@@ -21,12 +21,12 @@ import asyncpg
 
 from bot.cache import TTLCache
 from bot.events import TRADE_STORED, Event, EventBus
+from bot.leaderboard.boards import PERIODS
+from bot.leaderboard.scoring import ScoreBreakdown, TraderStats, copy_score, summarize
+from bot.leaderboard.service import LeaderboardService
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Activity, ClosedPosition, Position
-from bot.services.boards import PERIODS
-from bot.services.leaderboard import LeaderboardService
-from bot.services.scoring import ScoreBreakdown, TraderStats, copy_score, summarize
 from db import profile_queries as queries
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
+from bot.leaderboard.boards import BoardEntry, build_board, merge_candidates, page_of
+from bot.leaderboard.scoring import COMPONENTS, TraderStats, copy_score
 from bot.polymarket.records import LeaderboardRow
-from bot.services.boards import BoardEntry, build_board, merge_candidates, page_of
-from bot.services.scoring import COMPONENTS, TraderStats, copy_score
 
 
 def row(i: int, pnl: float, vol: float) -> LeaderboardRow:

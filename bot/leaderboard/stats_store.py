@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from bot.leaderboard.scoring import TraderStats, summarize
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.records import Activity, ClosedPosition, Position
-from bot.services.scoring import TraderStats, summarize
 from db import leaderboard_queries as queries
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.polymarket.records import Activity, ClosedPosition, Position
-from bot.services.scoring import (
+from bot.leaderboard.scoring import (
     COMPONENTS,
     DAY,
     TraderStats,
@@ -20,6 +19,7 @@ from bot.services.scoring import (
     summarize,
     track_record,
 )
+from bot.polymarket.records import Activity, ClosedPosition, Position
 
 NOW = 1_700_000_000.0
 WALLET = "0x" + "ab" * 20

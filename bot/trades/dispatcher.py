@@ -21,7 +21,7 @@ import asyncpg
 from aiolimiter import AsyncLimiter
 
 from bot.polymarket.records import Trade
-from bot.services.follows import FollowService
+from bot.trades.follows import FollowService
 from db import trade_queries as queries
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import pytest
 
 from bot.events import EventBus
 from bot.polymarket.records import Trade, trade_key
-from bot.services.follows import (
+from bot.trades.follows import (
     BACKDATE_TOLERANCE,
     NEAR_CERTAIN_PRICE,
     Follow,

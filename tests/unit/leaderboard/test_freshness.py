@@ -4,8 +4,8 @@ from typing import Any
 
 from bot.cache import HotCache
 from bot.events import EventBus
-from bot.services.boards import build_board
-from bot.services.leaderboard import LeaderboardService, slot_name
+from bot.leaderboard.boards import build_board
+from bot.leaderboard.service import LeaderboardService, slot_name
 
 
 class Clock:

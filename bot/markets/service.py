@@ -11,9 +11,9 @@ import asyncpg
 
 from bot.cache import HotCache
 from bot.errors import UserError
+from bot.markets.prices import PriceService
 from bot.polymarket.gamma import GammaAPI
 from bot.polymarket.records import CONDITION_RE, Market
-from bot.services.prices import PriceService
 from db import market_queries as queries
 
 log = logging.getLogger(__name__)

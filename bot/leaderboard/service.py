@@ -26,9 +26,7 @@ from bot.events import (
     Event,
     EventBus,
 )
-from bot.polymarket.data_api import ORDERS, DataAPI
-from bot.polymarket.records import LeaderboardRow
-from bot.services.boards import (
+from bot.leaderboard.boards import (
     PERIODS,
     BoardEntry,
     BoardPage,
@@ -37,8 +35,10 @@ from bot.services.boards import (
     merge_candidates,
     page_of,
 )
-from bot.services.scoring import TrackRecord, population_win_rate
-from bot.services.trader_stats import TraderStatsStore
+from bot.leaderboard.scoring import TrackRecord, population_win_rate
+from bot.leaderboard.stats_store import TraderStatsStore
+from bot.polymarket.data_api import ORDERS, DataAPI
+from bot.polymarket.records import LeaderboardRow
 from db import leaderboard_queries as queries
 
 log = logging.getLogger(__name__)

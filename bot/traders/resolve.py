@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from bot.errors import UserError
+from bot.leaderboard.service import LeaderboardService
 from bot.polymarket.records import WALLET_RE
-from bot.services.leaderboard import LeaderboardService
 
 MAX_QUERY = 100
 DEFAULT_NAME_RE = re.compile(r"^0x[0-9a-fA-F]{40}-\d+$")

@@ -8,10 +8,10 @@ import pytest
 
 from bot.cache import HotCache
 from bot.events import EventBus
+from bot.leaderboard.boards import build_board
+from bot.leaderboard.service import LeaderboardService, slot_name
 from bot.polymarket.records import LeaderboardRow
-from bot.services.boards import build_board
-from bot.services.leaderboard import LeaderboardService, slot_name
-from bot.services.traders import TraderNotFound, resolve_trader, suggestions
+from bot.traders.resolve import TraderNotFound, resolve_trader, suggestions
 
 NOW = 1_800_000_000.0
 FOX = "0x" + "1" * 38 + "ab"

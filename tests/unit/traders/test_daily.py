@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from bot.polymarket.records import Activity, ClosedPosition
-from bot.services.profiles import daily_stats
+from bot.traders.profiles import daily_stats
 
 WALLET = "0x" + "a" * 40
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 
+from bot.leaderboard.scoring import COMPONENTS, TrackRecord, TraderStats, score_row, track_record
 from bot.polymarket.records import LeaderboardRow
-from bot.services.scoring import COMPONENTS, TrackRecord, TraderStats, score_row, track_record
 
 PERIODS: tuple[str, ...] = ("day", "week", "month", "all")
 METRICS: tuple[str, ...] = ("pnl", "volume", "score")
