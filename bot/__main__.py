@@ -9,15 +9,13 @@ import signal
 import sys
 import threading
 
-import aiohttp
 import discord
 from dotenv import load_dotenv
 
-from bot.client import PolymarketBot, apply_discord_overrides
+from bot.app import Application, open_application
+from bot.client import apply_discord_overrides
 from bot.config import ConfigError, Settings
 from db.embedded import EmbeddedPostgres
-from db.migrate import migrate
-from db.pool import create_pool
 
 log = logging.getLogger("bot")
 
@@ -26,18 +24,17 @@ NO_TOKEN = (
     "https://discord.com/developers/applications, add a bot, copy its token into .env "
     "as DISCORD_TOKEN=..., and run again."
 )
-USER_AGENT = "polymarket-discord-bot/1.0"
 
 
-def install_stop_handlers(bots: list[PolymarketBot], closing: set[asyncio.Task[None]]) -> None:
-    """SIGTERM/SIGINT: close the bot if it runs, else cancel start-up; main() then stops the
-    embedded PostgreSQL either way."""
+def install_stop_handlers(apps: list[Application], closing: set[asyncio.Task[None]]) -> None:
+    """SIGTERM/SIGINT: close the application if it runs, else cancel start-up; main() then
+    stops the embedded PostgreSQL either way."""
     loop = asyncio.get_running_loop()
     main_task = asyncio.current_task()
 
     def stop() -> None:
-        if bots:
-            task = loop.create_task(bots[0].close())
+        if apps:
+            task = loop.create_task(apps[0].close())
             closing.add(task)
             task.add_done_callback(closing.discard)
         elif main_task is not None:
@@ -50,21 +47,13 @@ def install_stop_handlers(bots: list[PolymarketBot], closing: set[asyncio.Task[N
 
 
 async def run_bot(settings: Settings, dsn: str) -> None:
-    bots: list[PolymarketBot] = []
+    apps: list[Application] = []
     closing: set[asyncio.Task[None]] = set()
-    install_stop_handlers(bots, closing)
-    pool = await create_pool(dsn)
-    try:
-        async with pool.acquire() as conn:
-            await migrate(conn)
-        async with aiohttp.ClientSession(headers={"User-Agent": USER_AGENT}) as session:
-            bot = PolymarketBot(settings, pool, session)
-            bots.append(bot)
-            async with bot:
-                assert settings.discord_token is not None
-                await bot.start(settings.discord_token)
-    finally:
-        await pool.close()
+    install_stop_handlers(apps, closing)
+    async with open_application(settings, dsn=dsn) as app:
+        apps.append(app)
+        assert settings.discord_token is not None
+        await app.run(settings.discord_token)
 
 
 def main() -> int:

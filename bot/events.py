@@ -1,7 +1,8 @@
-"""In-process event bus: a stored trade, a replaced snapshot, a follow, an admin refresh.
+"""In-process event bus with typed events: a stored trade, a new follow.
 
-Handlers run as tasks so a slow or failing subscriber never blocks or breaks the publisher;
-their exceptions are logged. (Several processes would bridge this over LISTEN/NOTIFY.)
+Events are small frozen dataclasses, so a subscriber sees exactly which fields it gets and the
+type checker sees every publisher and subscriber. Handlers run as tasks so a slow or failing
+subscriber never blocks or breaks the publisher; their exceptions are logged.
 """
 
 from __future__ import annotations
@@ -10,42 +11,53 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
-LEADERBOARD_REPLACED = "leaderboard.replaced"
-ADMIN_REFRESH = "admin.refresh"
-TRADE_STORED = "trade.stored"
-FOLLOW_ADDED = "follow.added"
 
-Handler = Callable[["Event"], Awaitable[None]]
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
-    topic: str
-    data: dict[str, Any] = field(default_factory=dict)
+    """Base of every event; subclasses carry the payload as typed fields."""
+
+
+@dataclass(frozen=True, slots=True)
+class TradeStored(Event):
+    """A new trade of ``wallet`` was stored (live, reconciled or backfilled)."""
+
+    wallet: str
+    trade_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowAdded(Event):
+    """A channel started following ``wallet``: its score inputs are worth refreshing."""
+
+    wallet: str
+    channel_id: int
+
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Any], Awaitable[None]]
 
 
 class EventBus:
     def __init__(self) -> None:
-        self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._handlers: dict[type[Event], list[Handler]] = defaultdict(list)
         self._tasks: set[asyncio.Task[None]] = set()
         self.published: dict[str, int] = defaultdict(int)
 
-    def subscribe(self, topic: str, handler: Handler) -> None:
-        self._handlers[topic].append(handler)
+    def subscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
+        self._handlers[event_type].append(handler)
 
-    def unsubscribe(self, topic: str, handler: Handler) -> None:
-        if handler in self._handlers.get(topic, []):
-            self._handlers[topic].remove(handler)
+    def unsubscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
+        if handler in self._handlers.get(event_type, []):
+            self._handlers[event_type].remove(handler)
 
-    def publish(self, topic: str, **data: Any) -> None:
-        event = Event(topic, data)
-        self.published[topic] += 1
-        for handler in list(self._handlers.get(topic, [])):
+    def publish(self, event: Event) -> None:
+        self.published[type(event).__name__] += 1
+        for handler in list(self._handlers.get(type(event), [])):
             task = asyncio.get_running_loop().create_task(self._run(handler, event))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -54,7 +66,7 @@ class EventBus:
         try:
             await handler(event)
         except Exception:
-            log.exception("event handler %r failed for %s", handler, event.topic)
+            log.exception("event handler %r failed for %s", handler, type(event).__name__)
 
     async def drain(self) -> None:
         """Wait for handlers in flight (tests, shutdown)."""

@@ -10,27 +10,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+
+from bot.workers import LoopStatus, Role, WorkerStatus
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class LoopStatus:
-    name: str
-    interval: float
-    runs: int = 0
-    last_started_at: float | None = None
-    last_duration: float | None = None
-    last_outcome: str = "never run"
-    last_error: str | None = None
-    consecutive_failures: int = 0
-    next_run_at: float | None = None
-    running: bool = False
-
-
 class PeriodicTask:
-    """Runs ``body`` every ``interval`` seconds; after failures waits longer (capped backoff)."""
+    """Runs ``body`` every ``interval`` seconds; after failures waits longer (capped backoff).
+
+    A ``Worker`` (bot/workers.py): the application registers it with its role."""
 
     def __init__(
         self,
@@ -38,10 +27,12 @@ class PeriodicTask:
         interval: float,
         body: Callable[[], Awaitable[object]],
         *,
+        role: Role = Role.LEADER,
         max_backoff: float = 600.0,
         run_first_immediately: bool = True,
     ) -> None:
         self.name = name
+        self.role = role
         self.interval = interval
         self._body = body
         self._max_backoff = max(max_backoff, interval)
@@ -49,9 +40,9 @@ class PeriodicTask:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # the loop and an admin's "run now" never overlap
         self._task: asyncio.Task[None] | None = None
-        self.status = LoopStatus(name=name, interval=interval)
+        self.loop_status = LoopStatus(name=name, interval=interval)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._loop(), name=self.name)
 
@@ -63,7 +54,10 @@ class PeriodicTask:
             except asyncio.CancelledError:
                 pass
             self._task = None
-        self.status.next_run_at = None
+        self.loop_status.next_run_at = None
+
+    def status(self) -> WorkerStatus:
+        return WorkerStatus(self.name, self.role, self.is_running, loop=self.loop_status)
 
     def trigger(self) -> None:
         """Run the next iteration now instead of at its scheduled time."""
@@ -74,7 +68,7 @@ class PeriodicTask:
         return self._task is not None and not self._task.done()
 
     def _delay(self) -> float:
-        failures = self.status.consecutive_failures
+        failures = self.loop_status.consecutive_failures
         if failures == 0:
             return self.interval
         return min(self._max_backoff, self.interval * (2 ** min(failures, 10)))
@@ -85,7 +79,7 @@ class PeriodicTask:
             return await self._run_once()
 
     async def _run_once(self) -> bool:
-        status = self.status
+        status = self.loop_status
         status.running = True
         status.last_started_at = time.time()
         started = time.perf_counter()
@@ -120,7 +114,7 @@ class PeriodicTask:
             await self._sleep(self._delay())
 
     async def _sleep(self, delay: float) -> None:
-        self.status.next_run_at = time.time() + delay
+        self.loop_status.next_run_at = time.time() + delay
         self._wake.clear()
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=delay)

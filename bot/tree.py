@@ -51,6 +51,8 @@ class BotTree(app_commands.CommandTree):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         original = getattr(error, "original", error)
+        if isinstance(error, app_commands.TransformerError) and error.__cause__ is not None:
+            original = error.__cause__  # an argument transformer's own error (e.g. a bad trader)
         if isinstance(error, NotAdmin):
             message = (
                 "Only server admins (Manage Server or the bot admin role) can use this command."

@@ -1,8 +1,7 @@
-"""/copy start, /copy stop, /portfolio and the order sync loop: thin adapters over OrderService."""
+"""/copy start, /copy stop and /portfolio: thin adapters over the copy-trading service."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 
@@ -11,12 +10,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PolymarketBot
-from bot.loops import PeriodicTask
-from bot.render.charts import value_chart
 from bot.render.portfolio import portfolio_embed
 from bot.render.text import display_name, money, short_wallet
-from bot.traders.resolve import resolve_trader, suggestions
 from bot.tree import UserFacingError
+from cogs.transformers import Trader
 
 log = logging.getLogger(__name__)
 
@@ -26,25 +23,8 @@ CHART_NAME = "portfolio.png"
 @app_commands.guild_only()
 class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper copy-trading"):
     def __init__(self, bot: PolymarketBot) -> None:
-        self.bot = bot
-        self.orders = bot.orders
-        self.sync_loop = bot.register_loop(
-            PeriodicTask(
-                "orders",
-                bot.settings.order_sync_seconds,
-                self.orders.sync,
-                run_first_immediately=False,
-            )
-        )
+        self.orders = bot.services.copytrading
         super().__init__()
-
-    async def cog_load(self) -> None:
-        self.orders.start()
-        self.sync_loop.start()
-
-    async def cog_unload(self) -> None:
-        await self.sync_loop.stop()
-        await self.orders.stop()
 
     @app_commands.command(name="start", description="Copy a trader into your paper portfolio")
     @app_commands.describe(
@@ -55,11 +35,11 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
     async def start(
         self,
         interaction: discord.Interaction,
-        trader: str,
+        trader: Trader,
         budget_usd: app_commands.Range[float, 1.0, 1e6],
         per_trade_usd: app_commands.Range[float, 1.0, 1e6],
     ) -> None:
-        wallet, label = resolve_trader(trader, self.bot.leaderboard)
+        wallet, label = trader.wallet, trader.label
         await self.orders.start_copy(
             interaction.guild_id or 0, interaction.user.id, wallet, budget_usd, per_trade_usd
         )
@@ -72,8 +52,8 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
 
     @app_commands.command(name="stop", description="Stop copying a trader (positions stay)")
     @app_commands.describe(trader="The trader you copy")
-    async def stop(self, interaction: discord.Interaction, trader: str) -> None:
-        wallet, label = resolve_trader(trader, self.bot.leaderboard)
+    async def stop(self, interaction: discord.Interaction, trader: Trader) -> None:
+        wallet, label = trader.wallet, trader.label
         result = await self.orders.stop_copy(interaction.guild_id or 0, interaction.user.id, wallet)
         if result is None:
             raise UserFacingError(
@@ -85,20 +65,11 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
             ephemeral=True,
         )
 
-    @start.autocomplete("trader")
-    @stop.autocomplete("trader")
-    async def trader_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=label, value=wallet)
-            for label, wallet in suggestions(current, self.bot.leaderboard)
-        ]
-
 
 class PortfolioCog(commands.Cog):
     def __init__(self, bot: PolymarketBot) -> None:
-        self.bot = bot
+        self.orders = bot.services.copytrading
+        self.charts = bot.services.charts
 
     @app_commands.command(name="portfolio", description="A paper copy-trading portfolio")
     @app_commands.describe(user="Whose portfolio (default: yours)")
@@ -107,13 +78,13 @@ class PortfolioCog(commands.Cog):
         self, interaction: discord.Interaction, user: discord.User | None = None
     ) -> None:
         owner = user or interaction.user
-        view = await self.bot.orders.portfolio(interaction.guild_id or 0, owner.id)
+        view = await self.orders.portfolio(interaction.guild_id or 0, owner.id)
         if view is None:
             who = "You have" if owner.id == interaction.user.id else f"{owner.display_name} has"
             raise UserFacingError(f"{who} no paper portfolio yet: /copy start a trader to begin.")
         points = [(p.at, p.value) for p in view.history]
-        chart = await asyncio.to_thread(
-            value_chart, points, title=f"{owner.display_name} · paper portfolio value"
+        chart = await self.charts.portfolio_value(
+            points, f"{owner.display_name} · paper portfolio value"
         )
         name = discord.utils.escape_markdown(owner.display_name)
         await interaction.response.send_message(

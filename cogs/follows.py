@@ -11,8 +11,8 @@ from discord.ext import commands
 from bot.client import PolymarketBot
 from bot.render.follows import alerts_embed
 from bot.render.text import display_name, money, short_wallet
-from bot.traders.resolve import resolve_trader, suggestions
 from bot.tree import UserFacingError
+from cogs.transformers import FollowedTrader, Trader
 
 Side = Literal["buy", "sell", "both"]
 SIDE_TEXT = {"buy": "buys", "sell": "sells", "both": "buys and sells"}
@@ -39,30 +39,7 @@ def ensure_bot_can_post(
 @app_commands.guild_only()
 class FollowsCog(commands.Cog):
     def __init__(self, bot: PolymarketBot) -> None:
-        self.bot = bot
-        self.follows = bot.follows
-
-    async def _trader_choices(self, current: str) -> list[app_commands.Choice[str]]:
-        return [
-            app_commands.Choice(name=label, value=wallet)
-            for label, wallet in suggestions(current, self.bot.leaderboard)
-        ]
-
-    async def _followed_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        follows, _ = await self.follows.guild_overview(interaction.guild_id or 0)
-        typed = current.strip().lower()
-        seen: dict[str, str] = {}
-        for follow in follows:
-            if typed in follow.label.lower() or follow.wallet.startswith(typed):
-                seen.setdefault(follow.wallet, follow.label)
-        return [
-            app_commands.Choice(
-                name=(f"{label} ({short_wallet(w)})" if label else w)[:100], value=w
-            )
-            for w, label in list(seen.items())[:25]
-        ]
+        self.follows = bot.services.follows
 
     @app_commands.command(name="follow", description="Post this trader's trades in a channel")
     @app_commands.describe(
@@ -76,12 +53,12 @@ class FollowsCog(commands.Cog):
     async def follow(
         self,
         interaction: discord.Interaction,
-        trader: str,
+        trader: Trader,
         channel: discord.TextChannel | None = None,
         min_usd: app_commands.Range[float, 0.0, 1e9] = 0.0,
         side: Side = "both",
     ) -> None:
-        wallet, label = resolve_trader(trader, self.bot.leaderboard)
+        wallet, label = trader.wallet, trader.label
         target = ensure_bot_can_post(interaction, (channel or interaction.channel).id)
         await self.follows.follow(
             guild_id=interaction.guild_id or 0,
@@ -99,12 +76,6 @@ class FollowsCog(commands.Cog):
             ephemeral=True,
         )
 
-    @follow.autocomplete("trader")
-    async def follow_trader(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self._trader_choices(current)
-
     @app_commands.command(name="unfollow", description="Stop posting a trader's trades")
     @app_commands.describe(trader="The followed trader", channel="The channel (default: here)")
     @app_commands.default_permissions(manage_channels=True)
@@ -112,10 +83,10 @@ class FollowsCog(commands.Cog):
     async def unfollow(
         self,
         interaction: discord.Interaction,
-        trader: str,
+        trader: FollowedTrader,
         channel: discord.TextChannel | None = None,
     ) -> None:
-        wallet, label = resolve_trader(trader, self.bot.leaderboard)
+        wallet, label = trader.wallet, trader.label
         channel_id = (channel or interaction.channel).id
         if not await self.follows.unfollow(channel_id, wallet):
             raise UserFacingError(
@@ -125,12 +96,6 @@ class FollowsCog(commands.Cog):
         await interaction.response.send_message(
             f"Stopped alerts for {display_name(label, wallet)} in <#{channel_id}>.", ephemeral=True
         )
-
-    @unfollow.autocomplete("trader")
-    async def unfollow_trader(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self._followed_choices(interaction, current)
 
     @app_commands.command(name="alerts", description="This server's follows and whale watches")
     async def alerts(self, interaction: discord.Interaction) -> None:

@@ -1,4 +1,4 @@
-"""/leaderboard and the background refresh loop: a thin adapter over LeaderboardService."""
+"""/leaderboard: a thin adapter over LeaderboardService."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from discord.ext import commands
 
 from bot.client import PolymarketBot
 from bot.leaderboard.service import LeaderboardService
-from bot.loops import PeriodicTask
 from bot.render.leaderboard import leaderboard_embed
 from bot.tree import PUBLIC_DEFER, UserFacingError, report_unexpected
 
@@ -92,22 +91,7 @@ class LeaderboardView(discord.ui.View):
 
 class LeaderboardCog(commands.Cog):
     def __init__(self, bot: PolymarketBot) -> None:
-        self.bot = bot
-        self.service = bot.leaderboard
-        self.refresh_loop = bot.register_loop(
-            PeriodicTask(
-                "leaderboard",
-                bot.settings.leaderboard_refresh_seconds,
-                self.service.refresh,
-                max_backoff=max(600.0, bot.settings.leaderboard_refresh_seconds),
-            )
-        )
-
-    async def cog_load(self) -> None:
-        self.refresh_loop.start()
-
-    async def cog_unload(self) -> None:
-        await self.refresh_loop.stop()
+        self.service = bot.services.leaderboard
 
     @app_commands.command(name="leaderboard", description="Top Polymarket traders, from memory")
     @app_commands.describe(

@@ -1,4 +1,4 @@
-"""/market and the markets loop: thin adapters over MarketService and PriceService."""
+"""/market: a thin adapter over MarketService and PriceService."""
 
 from __future__ import annotations
 
@@ -9,14 +9,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PolymarketBot
-from bot.loops import PeriodicTask
 from bot.polymarket.records import Market
 from bot.render.market import market_embed, option_label
 from bot.tree import PUBLIC_DEFER, UserFacingError, report_unexpected
 
 log = logging.getLogger(__name__)
 
-MARKETS_INTERVAL = 60.0
 SELECT_TIMEOUT = 180.0
 
 
@@ -35,7 +33,7 @@ class MarketSelect(discord.ui.Select["MarketPicker"]):
         assert self.view is not None
         market = self.markets[int(self.values[0])]
         await interaction.response.defer()  # a price lookup may take longer than Discord waits
-        quote = await self.view.cog.bot.prices.quote(market)
+        quote = await self.view.cog.prices.quote(market)
         await interaction.edit_original_response(
             content=None, embed=market_embed(market, quote), view=None
         )
@@ -64,33 +62,21 @@ class MarketPicker(discord.ui.View):
 
 class MarketsCog(commands.Cog):
     def __init__(self, bot: PolymarketBot) -> None:
-        self.bot = bot
-        self.loop = bot.register_loop(
-            PeriodicTask("markets", MARKETS_INTERVAL, self.sync, run_first_immediately=False)
-        )
-
-    async def cog_load(self) -> None:
-        self.loop.start()
-
-    async def cog_unload(self) -> None:
-        await self.loop.stop()
-
-    async def sync(self) -> None:
-        described, refreshed = await self.bot.markets.sync()
-        log.info("markets: described %d new, refreshed %d demanded", described, refreshed)
+        self.markets = bot.services.markets
+        self.prices = bot.services.prices
 
     @app_commands.command(name="market", description="A market's outcomes and current prices")
     @app_commands.describe(query="Slug, condition id (0x…) or a few words")
     async def market(self, interaction: discord.Interaction, query: str) -> None:
         await interaction.response.defer(thinking=True)
         interaction.extras[PUBLIC_DEFER] = True
-        found = await self.bot.markets.find(query)
+        found = await self.markets.find(query)
         if not found:
             raise UserFacingError(
                 "No market matches that; try its slug from the Polymarket URL or other words."
             )
         if len(found) == 1:
-            quote = await self.bot.prices.quote(found[0])
+            quote = await self.prices.quote(found[0])
             await interaction.edit_original_response(embed=market_embed(found[0], quote))
             return
         picker = MarketPicker(self, interaction.user.id, found)

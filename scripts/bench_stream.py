@@ -71,7 +71,7 @@ from typing import Any
 
 from benchlib import Table, arg_parser, migrated_pool, percentile, progress, rss_mb, run, run_meta
 
-from bot.client import PolymarketBot
+from bot.app import Application
 from bot.events import EventBus
 from bot.polymarket import stream as stream_module
 from bot.polymarket.records import Trade
@@ -387,18 +387,18 @@ class LatencyResult:
 
 @dataclass
 class World:
-    bot: PolymarketBot
+    app: Application
     discord: TimedDiscord
     rtds: FakeRTDS
     polymarket: FakePolymarket
     tokens: list[tuple[str, str]] = field(default_factory=list)  # (token id, condition id)
 
 
-async def wait_idle(bot: PolymarketBot, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+async def wait_idle(app: Application, timeout: float = 30.0) -> None:  # noqa: ASYNC109
     """Until the ingest queue is empty and no alert worker is running."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
-        if bot.ingest.queue_depth() == 0 and bot.alerts.active_channels == 0:
+        if app.ingest.queue_depth() == 0 and app.alerts.active_channels == 0:
             return
         await asyncio.sleep(0.05)
     progress("warning: the bot did not become idle")
@@ -409,7 +409,7 @@ async def make_channels(discord: TimedDiscord, prefix: str, n: int) -> list[int]
 
 
 async def follow_all(world: World, pairs: Sequence[tuple[str, int]], label: str) -> None:
-    follows = world.bot.follows
+    follows = world.app.follows
     sem = asyncio.Semaphore(8)
 
     async def one(i: int, wallet: str, channel_id: int) -> None:
@@ -437,11 +437,11 @@ async def bench_latency(
     n_wallets: int,
     n_channels: int,
 ) -> LatencyResult:
-    bot, discord, rtds = world.bot, world.discord, world.rtds
+    app, discord, rtds = world.app, world.discord, world.rtds
     channels = await make_channels(discord, label, n_channels)
     wallets = [random_wallet(rng) for _ in range(n_wallets)]
     await follow_all(world, [(w, channels[i % n_channels]) for i, w in enumerate(wallets)], label)
-    await wait_idle(bot)
+    await wait_idle(app)
     await asyncio.sleep(0.5)
 
     n = int(rate * seconds)
@@ -465,7 +465,7 @@ async def bench_latency(
         )
     limited0 = discord.rate_limited_count
     requests0 = len(discord.request_log)
-    sent0 = bot.alerts.stats.sent_alerts
+    sent0 = app.alerts.stats.sent_alerts
     pushed_at: dict[str, float] = {}
     lag_max = 0.0
     progress(
@@ -497,7 +497,7 @@ async def bench_latency(
 
     deadline = time.perf_counter() + max(30.0, seconds)
     while time.perf_counter() < deadline:
-        if bot.alerts.stats.sent_alerts - sent0 >= n and sum(seen().values()) >= n:
+        if app.alerts.stats.sent_alerts - sent0 >= n and sum(seen().values()) >= n:
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)  # a doubled alert would arrive by now
@@ -548,7 +548,7 @@ async def bench_latency(
         peak_channel_messages_per_5s=max(
             (max_in_window(sorted(ts), 5.0) for ts in per_channel_times.values()), default=0
         ),
-        sent_alerts_stat=bot.alerts.stats.sent_alerts - sent0,
+        sent_alerts_stat=app.alerts.stats.sent_alerts - sent0,
     )
 
 
@@ -574,14 +574,14 @@ class FanoutResult:
 
 
 async def bench_fanout(world: World, rng: random.Random, n_channels: int) -> FanoutResult:
-    bot, discord, rtds = world.bot, world.discord, world.rtds
+    app, discord, rtds = world.app, world.discord, world.rtds
     progress(f"(c) creating {n_channels} channels and following one trader in each")
     channels = await make_channels(discord, "fan", n_channels)
     wallet = random_wallet(rng)
     f0 = time.perf_counter()
     await follow_all(world, [(wallet, ch) for ch in channels], "fan")
     follow_setup = time.perf_counter() - f0
-    await wait_idle(bot)
+    await wait_idle(app)
     await asyncio.sleep(1.5)  # let the global limiter's bucket drain fully
 
     token, condition = world.tokens[-1]
@@ -606,7 +606,7 @@ async def bench_fanout(world: World, rng: random.Random, n_channels: int) -> Fan
             timed_out = True
             break
         await asyncio.sleep(0.05)
-    await wait_idle(bot, timeout=10)
+    await wait_idle(app, timeout=10)
     await asyncio.sleep(0.5)
 
     stored: list[float] = []
@@ -651,10 +651,10 @@ async def run_live(
         async with migrated_pool("stream", scratch_on_embedded=True) as (pool, description):
             settings = settings_for(discord, polymarket, rtds.url)
             progress("starting the bot against the fakes")
-            async with running_bot(discord, pool, settings) as bot:
+            async with running_bot(discord, pool, settings) as app:
                 await rtds.wait_for_subscribers(1, timeout=10)
                 for _ in range(200):  # the first leaderboard refresh costs CPU: let it end
-                    if bot.leaderboard.board("all") is not None:
+                    if app.leaderboard.board("all") is not None:
                         break
                     await asyncio.sleep(0.1)
                 tokens = [
@@ -663,18 +663,18 @@ async def run_live(
                     if not m.closed
                     for token in m.token_ids
                 ]
-                world = World(bot, discord, rtds, polymarket, tokens)
+                world = World(app, discord, rtds, polymarket, tokens)
                 light = await bench_latency(
                     world, rng, label="light", rate=LIGHT_RATE, seconds=LIGHT_SECONDS,
                     n_wallets=LIGHT_CHANNELS, n_channels=LIGHT_CHANNELS,
                 )  # fmt: skip
-                await wait_idle(bot)
+                await wait_idle(app)
                 await asyncio.sleep(1.0)
                 main = await bench_latency(
                     world, rng, label="main", rate=args.rate, seconds=args.seconds,
                     n_wallets=LATENCY_WALLETS, n_channels=LATENCY_CHANNELS,
                 )  # fmt: skip
-                await wait_idle(bot)
+                await wait_idle(app)
                 fanout = await bench_fanout(world, rng, args.fanout)
     finally:
         await rtds.stop()

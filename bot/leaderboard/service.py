@@ -18,14 +18,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from bot.cache import HotCache, SingleFlight
-from bot.events import (
-    ADMIN_REFRESH,
-    FOLLOW_ADDED,
-    LEADERBOARD_REPLACED,
-    TRADE_STORED,
-    Event,
-    EventBus,
-)
+from bot.events import EventBus, FollowAdded, TradeStored
 from bot.leaderboard.boards import (
     PERIODS,
     BoardEntry,
@@ -106,8 +99,8 @@ class LeaderboardService:
         self.states: dict[str, PeriodState] = {period: PeriodState() for period in PERIODS}
         self.last_report: RefreshReport | None = None
         self._standings: dict[str, tuple[PeriodBoard, dict[str, tuple[int, BoardEntry]]]] = {}
-        bus.subscribe(TRADE_STORED, self._expire_trader)
-        bus.subscribe(FOLLOW_ADDED, self._expire_trader)
+        bus.subscribe(TradeStored, self._expire_trader)
+        bus.subscribe(FollowAdded, self._expire_trader)
 
     # ---- reading (the hot path) -------------------------------------------------------------
 
@@ -311,8 +304,6 @@ class LeaderboardService:
             state.last_error = None
             state.consecutive_failures = 0
         self._mark_failed(failed)
-        if boards:
-            self._bus.publish(LEADERBOARD_REPLACED, periods=tuple(candidates))
         return rows_written
 
     async def _fetch_candidates(self) -> tuple[dict[str, list[LeaderboardRow]], dict[str, str]]:
@@ -350,11 +341,9 @@ class LeaderboardService:
 
     # ---- events ---------------------------------------------------------------------------------
 
-    async def _expire_trader(self, event: Event) -> None:
+    async def _expire_trader(self, event: TradeStored | FollowAdded) -> None:
         """A trade or a new follow: that trader's score inputs are re-fetched next refresh."""
-        wallet = str(event.data.get("wallet", "")).lower()
-        if wallet:
-            self.stats.expire(wallet)
+        self.stats.expire(event.wallet.lower())
 
     async def request_refresh(self, *, refetch_details: bool) -> tuple[RefreshReport, bool]:
         """An admin's refresh: (report, joined a refresh already running).
@@ -368,5 +357,4 @@ class LeaderboardService:
             if joined:
                 await self.refresh()
                 joined = False
-        self._bus.publish(ADMIN_REFRESH, target="traders" if refetch_details else "leaderboard")
         return await self.refresh(), joined

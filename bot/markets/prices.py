@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from bot.cache import TTLCache
+from bot.cache import HotCache
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.records import Market
 from db import market_queries as queries
@@ -40,8 +40,7 @@ class PriceService:
         pool: asyncpg.Pool,
         gamma: GammaAPI,
         clob: ClobAPI,
-        quotes: TTLCache[Quote],
-        midpoints: TTLCache[float],
+        cache: HotCache,
         *,
         alert_timeout: float = 0.5,
         clock: Callable[[], float] = time.time,
@@ -49,8 +48,8 @@ class PriceService:
         self._pool = pool
         self._gamma = gamma
         self._clob = clob
-        self._quotes = quotes
-        self._midpoints = midpoints
+        self._quotes = cache.ttl_cache("quotes", ttl=2.5, stale_ttl=0.0, max_size=5_000)
+        self._midpoints = cache.ttl_cache("midpoints", ttl=3.0, stale_ttl=60.0, max_size=20_000)
         self._alert_timeout = alert_timeout
         self._clock = clock
         self._last_good: OrderedDict[str, Quote] = OrderedDict()
@@ -113,6 +112,11 @@ class PriceService:
         except Exception as exc:
             log.debug("no current price for %s: %s", token_id, exc)
             return self._midpoints.peek(f"mid:{token_id}")
+
+    def forget_prices(self) -> None:
+        """Admin refresh of markets: the next lookups read prices upstream again."""
+        self._quotes.clear()
+        self._midpoints.clear()
 
     async def flush_demand(self) -> int:
         demand, self.demand = self.demand, {}

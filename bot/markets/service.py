@@ -127,9 +127,10 @@ class MarketService:
             if market is not None:
                 await self.prices.quote(market, demand=False)
                 refreshed += 1
+        log.info("markets: described %d new, refreshed %d demanded", described, refreshed)
         return described, refreshed
 
-    def invalidate(self) -> None:
+    def forget_markets(self) -> None:
         """Admin refresh of markets: forget cached metadata and searches."""
         self._markets.clear()
         self._searches.clear()

@@ -36,6 +36,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from bot.polymarket.records import RecordError, Trade, to_float
+from bot.workers import Role, WorkerStatus
 
 try:  # orjson parses a trade frame several times faster than the stdlib
     import orjson
@@ -181,7 +182,10 @@ class TradeStream:
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> None:
+    name = "trade-stream"
+    role = Role.LEADER
+
+    async def start(self) -> None:
         """Run in the background until ``stop``; a second call while running is a no-op."""
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self.run(), name="rtds-stream")
@@ -198,6 +202,10 @@ class TradeStream:
         self._side_tasks.clear()
         self.stats.connected = False
         self.stats.connected_since = None
+
+    def status(self) -> WorkerStatus:
+        state = "connected" if self.stats.connected else "disconnected"
+        return WorkerStatus(self.name, self.role, self._task is not None, f"{state} to {self.url}")
 
     async def run(self) -> None:
         """Connect, subscribe, read; on any failure reconnect with backoff. Never returns.

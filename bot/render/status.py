@@ -1,15 +1,14 @@
-"""/admin status embed: loops, periods, cache, upstream calls. Pure."""
+"""/admin status embed: workers, periods, live trades, cache, upstream calls. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import time
 
 import discord
 
-from bot.leaderboard.service import PeriodState
-from bot.loops import LoopStatus
+from bot.admin import StatusReport
 from bot.render.text import relative_time
+from bot.workers import LoopStatus, WorkerStatus
 
 FIELD_LIMIT = 1024
 
@@ -43,38 +42,55 @@ def loop_line(status: LoopStatus) -> str:
     return line
 
 
-def status_embed(
-    *,
-    loops: Sequence[LoopStatus],
-    cache: Sequence[Mapping[str, Any]],
-    calls: Mapping[str, int],
-    failures: Mapping[str, int],
-    calls_since: float,
-    periods: Mapping[str, PeriodState],
-    live: Mapping[str, str] | None = None,
-) -> discord.Embed:
+def worker_line(status: WorkerStatus) -> str:
+    if status.loop is not None:
+        return loop_line(status.loop)
+    state = "running" if status.running else "stopped"
+    detail = f" · {status.detail}" if status.detail else ""
+    return f"**{status.name}** {state}{detail}"
+
+
+def live_lines(report: StatusReport) -> dict[str, str]:
+    stream, ingest, counts = report.stream, report.ingest, report.alert_counts
+    now = time.time()
+    since = relative_time(stream.connected_since) if stream.connected_since else "—"
+    last = f"{now - stream.last_message_at:.1f}s ago" if stream.last_message_at else "never"
+    return {
+        "Stream": ("connected since " + since) if stream.connected else "disconnected",
+        "Messages": f"{stream.messages_per_second():.1f}/s · last {last} · total "
+        f"{stream.messages} · trades {stream.trades} · matched {stream.matched}",
+        "Problems": f"reconnects {stream.reconnects} (silent {stream.silent_reconnects}) · "
+        f"junk frames {stream.junk} · shed {ingest.shed}",
+        "Queues": f"ingest {report.ingest_queue} · channels sending {report.sending_channels}",
+        "Trades": f"stored {ingest.stored} · duplicates {ingest.duplicates} · "
+        f"backfilled {ingest.backfilled}",
+        "Alerts": f"sent {counts.get('SENT', 0)} · pending {counts.get('PENDING', 0)} · "
+        f"failed {counts.get('FAILED', 0)}",
+    }
+
+
+def status_embed(report: StatusReport) -> discord.Embed:
     embed = discord.Embed(title="Bot status", colour=discord.Colour.dark_grey())
     embed.add_field(
-        name="Background loops",
-        value=_clip("\n".join(loop_line(s) for s in loops) or "none running"),
+        name="Background work",
+        value=_clip("\n".join(worker_line(s) for s in report.workers) or "none running"),
         inline=False,
     )
     period_lines = []
-    for period, state in periods.items():
+    for period, state in report.periods.items():
         ok = relative_time(state.last_success_at) if state.last_success_at else "never"
         line = f"**{period}** last success {ok}, failures in a row {state.consecutive_failures}"
         if state.last_error:
             line += f" ({discord.utils.escape_markdown(state.last_error[:80])})"
         period_lines.append(line)
     embed.add_field(name="Leaderboard periods", value=_clip("\n".join(period_lines)), inline=False)
-    if live:
-        embed.add_field(
-            name="Live trades",
-            value=_clip("\n".join(f"{label}: {value}" for label, value in live.items())),
-            inline=False,
-        )
+    embed.add_field(
+        name="Live trades",
+        value=_clip("\n".join(f"{label}: {value}" for label, value in live_lines(report).items())),
+        inline=False,
+    )
     cache_lines = []
-    for item in cache:
+    for item in report.cache:
         age = item.get("age") if item.get("kind") == "snapshot" else item.get("oldest_age")
         cache_lines.append(
             f"`{item['name']}` {item.get('kind')} · entries {item.get('entries', 0)} · "
@@ -82,13 +98,14 @@ def status_embed(
             f"misses {item.get('misses', 0)}"
         )
     embed.add_field(name="Cache", value=_clip("\n".join(cache_lines) or "empty"), inline=False)
+    failures = report.failures
     call_lines = [
         f"`{endpoint}` {count}"
         + (f" ({failures[endpoint]} failed)" if failures.get(endpoint) else "")
-        for endpoint, count in sorted(calls.items())
+        for endpoint, count in sorted(report.calls.items())
     ]
     embed.add_field(
-        name=f"Upstream calls since {relative_time(calls_since)}",
+        name=f"Upstream calls since {relative_time(report.calls_since)}",
         value=_clip("\n".join(call_lines) or "none yet"),
         inline=False,
     )

@@ -19,8 +19,8 @@ from typing import Any
 
 import asyncpg
 
-from bot.cache import TTLCache
-from bot.events import TRADE_STORED, Event, EventBus
+from bot.cache import HotCache
+from bot.events import EventBus, TradeStored
 from bot.leaderboard.boards import PERIODS
 from bot.leaderboard.scoring import ScoreBreakdown, TraderStats, copy_score, summarize
 from bot.leaderboard.service import LeaderboardService
@@ -32,6 +32,7 @@ from db import profile_queries as queries
 log = logging.getLogger(__name__)
 
 TOP_POSITIONS = 5
+TOP_TRADERS = 50  # the traders whose positions and daily statistics loops keep current
 LATEST_TRADES = 5
 
 
@@ -114,20 +115,22 @@ class ProfileService:
         pool: asyncpg.Pool,
         data_api: DataAPI,
         leaderboard: LeaderboardService,
-        cache: TTLCache[TraderProfile],
+        cache: HotCache,
         bus: EventBus,
         *,
+        ttl: float,
         details_ttl: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._pool = pool
         self._api = data_api
         self._leaderboard = leaderboard
-        self._cache = cache
+        # stale-while-revalidate for an hour: a profile a little old beats a wait on PostgreSQL
+        self._cache = cache.ttl_cache("traders", ttl=ttl, stale_ttl=3600.0, max_size=2_000)
         self._details_ttl = details_ttl
         self._clock = clock
         self.upstream_loads = 0
-        bus.subscribe(TRADE_STORED, self._on_trade)
+        bus.subscribe(TradeStored, self._on_trade)
 
     async def get(self, wallet: str) -> TraderProfile:
         return await self._cache.get(f"trader:{wallet}", lambda: self._load(wallet))
@@ -135,10 +138,8 @@ class ProfileService:
     def cached(self, wallet: str) -> TraderProfile | None:
         return self._cache.peek(f"trader:{wallet}")
 
-    async def _on_trade(self, event: Event) -> None:
-        wallet = str(event.data.get("wallet", "")).lower()
-        if wallet:
-            self._cache.invalidate(f"trader:{wallet}")
+    async def _on_trade(self, event: TradeStored) -> None:
+        self._cache.invalidate(f"trader:{event.wallet}")
 
     async def record_details(
         self,
@@ -263,6 +264,23 @@ class ProfileService:
             pnl_series=tuple(series),
             details_at=row["details_at"].timestamp() if row["details_at"] else 0.0,
         )
+
+    def top_wallets(self) -> list[str]:
+        """The week's top traders by copy score: the ones people look up most."""
+        board = self._leaderboard.board("week")
+        return [e.wallet for e in board.by_metric["score"][:TOP_TRADERS]] if board else []
+
+    async def sync_top_positions(self) -> int:
+        """The "trader-positions" loop: open positions of the top traders."""
+        synced = await self.sync_positions(self.top_wallets())
+        log.info("trader positions synced for %d traders", synced)
+        return synced
+
+    async def refresh_top_details(self) -> int:
+        """The "trader-daily-stats" loop: daily statistics of the top traders."""
+        updated = await self.refresh_details(self.top_wallets())
+        log.info("daily statistics updated for %d traders", updated)
+        return updated
 
     async def sync_positions(self, wallets: Sequence[str], concurrency: int = 4) -> int:
         """The trader-sync loop: open positions of the top ranked traders, one call each."""

@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from bot.errors import UserError
 from bot.leaderboard.service import LeaderboardService
 from bot.polymarket.records import WALLET_RE
 
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 MAX_QUERY = 100
 DEFAULT_NAME_RE = re.compile(r"^0x[0-9a-fA-F]{40}-\d+$")
+
+
+class StoredNames(Protocol):
+    """Names of traders whose profiles were stored (ProfileService)."""
+
+    async def wallet_for_name(self, name: str) -> str | None: ...
+
+    async def name_suggestions(self, typed: str, limit: int = 25) -> dict[str, str]: ...
 
 
 class TraderNotFound(UserError):
@@ -56,3 +72,52 @@ def suggestions(
             if len(found) >= limit:
                 break
     return found
+
+
+@dataclass(frozen=True)
+class TraderRef:
+    """A trader named in a command: the wallet, and the name to show (may be empty)."""
+
+    wallet: str
+    label: str
+
+
+class TraderDirectory:
+    """Every command that takes a trader resolves and suggests through this one place.
+
+    The leaderboard's names answer from memory; names of traders looked up before (stored
+    profiles) come from PostgreSQL, with a short timeout so a slow database only costs those
+    extra names, never the answer."""
+
+    def __init__(
+        self, leaderboard: LeaderboardService, profiles: StoredNames, *, timeout: float = 1.0
+    ) -> None:
+        self._leaderboard = leaderboard
+        self._profiles = profiles
+        self._timeout = timeout
+
+    async def resolve(self, text: str) -> TraderRef:
+        try:
+            wallet, label = resolve_trader(text, self._leaderboard)
+            return TraderRef(wallet, label)
+        except TraderNotFound:
+            query = text.strip()[:MAX_QUERY]
+            if not query or query.lower().startswith("0x"):
+                raise
+            wallet = await self._stored(self._profiles.wallet_for_name(query))
+            if not wallet:
+                raise
+            return TraderRef(wallet, query)
+
+    async def suggest(self, current: str) -> list[tuple[str, str]]:
+        """(label, wallet) pairs for autocomplete: leaderboard names, then stored ones."""
+        typed = current.strip()[:MAX_QUERY]
+        extra = await self._stored(self._profiles.name_suggestions(typed)) if typed else None
+        return suggestions(current, self._leaderboard, extra or {})
+
+    async def _stored(self, lookup: Awaitable[T]) -> T | None:
+        try:
+            return await asyncio.wait_for(lookup, self._timeout)
+        except Exception as exc:  # a slow or absent database must not fail the command
+            log.debug("stored trader names unavailable: %s", exc)
+            return None

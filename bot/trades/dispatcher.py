@@ -22,6 +22,7 @@ from aiolimiter import AsyncLimiter
 
 from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
+from bot.workers import Role, WorkerStatus
 from db import trade_queries as queries
 
 log = logging.getLogger(__name__)
@@ -143,8 +144,17 @@ class AlertDispatcher:
         self._closed = False
         self.stats = DeliveryStats()
 
+    name = "alert-dispatcher"
+    role = Role.LEADER
+
+    def status(self) -> WorkerStatus:
+        return WorkerStatus(
+            self.name, self.role, not self._closed, f"{self.active_channels} channels sending"
+        )
+
     async def start(self) -> None:
         """Resume what a previous run left pending (composed messages first)."""
+        self._closed = False
         async with self._pool.acquire() as conn:
             channels = await queries.channels_with_work(conn)
         if channels:
@@ -167,7 +177,8 @@ class AlertDispatcher:
     def active_channels(self) -> int:
         return sum(1 for w in self._workers.values() if not w.done())
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
+        """Cancel the channel workers: a message being sent is resent (same nonce) next start."""
         self._closed = True
         workers = list(self._workers.values())
         for worker in workers:

@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.events import FOLLOW_ADDED, EventBus
+from bot.events import EventBus, FollowAdded
 from bot.polymarket.records import Trade
 from db import follow_queries as queries
 
@@ -173,7 +173,7 @@ class FollowService:
         follow = Follow.from_record(row)
         others = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
         self._by_wallet[wallet] = [*others, follow]
-        self._bus.publish(FOLLOW_ADDED, wallet=wallet, channel_id=channel_id)
+        self._bus.publish(FollowAdded(wallet=wallet, channel_id=channel_id))
         return follow
 
     async def unfollow(self, channel_id: int, wallet: str) -> bool:

@@ -18,11 +18,12 @@ from typing import Protocol
 
 import asyncpg
 
-from bot.events import TRADE_STORED, EventBus
+from bot.events import EventBus, TradeStored
 from bot.polymarket.data_api import parse_rows
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
 from bot.trades.follows import BACKDATE_TOLERANCE, FollowService
+from bot.workers import Role, WorkerStatus
 from db import trade_queries as queries
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,14 @@ class TradeIngest:
             self._watched is not None and self._watched.is_copied(wallet)
         )
 
-    def start(self) -> None:
+    name = "ingest-writer"
+    role = Role.LEADER
+
+    def status(self) -> WorkerStatus:
+        running = self._writer is not None and not self._writer.done()
+        return WorkerStatus(self.name, self.role, running, f"queue {self.queue.qsize()}")
+
+    async def start(self) -> None:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="ingest")
 
@@ -172,7 +180,7 @@ class TradeIngest:
         self.stats.duplicates += len(trades) - len(new)
         self.stats.deliveries += len(rows)
         for trade in new:
-            self._bus.publish(TRADE_STORED, wallet=trade.wallet, trade_key=trade.key)
+            self._bus.publish(TradeStored(wallet=trade.wallet, trade_key=trade.key))
         if rows:
             self._on_deliveries({row[1] for row in rows})
         return new
@@ -225,9 +233,15 @@ class TradeIngest:
         return len(new)
 
     async def prune(self, retention_days: float) -> int:
-        """Daily retention: old trades and the delivery records that point to them."""
+        """Old trades and the delivery records that point to them."""
         async with self._pool.acquire() as conn:
             return await queries.prune_trades(conn, retention_days)
+
+    async def prune_expired(self) -> int:
+        """The daily "trade-retention" loop: trades older than TRADES_RETENTION_DAYS."""
+        deleted = await self.prune(self._retention_days)
+        log.info("retention: deleted %d trades older than %g days", deleted, self._retention_days)
+        return deleted
 
     def queue_depth(self) -> int:
         return self.queue.qsize()

@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-import aiohttp
 import asyncpg
 import discord
 
-from bot.client import PolymarketBot
+from bot.app import Application, open_application
 from bot.config import Settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
@@ -46,20 +45,20 @@ def settings_for(
 @contextlib.asynccontextmanager
 async def running_bot(
     discord_fake: FakeDiscord, pool: asyncpg.Pool, settings: Settings
-) -> AsyncIterator[PolymarketBot]:
-    """Log in, connect, wait until the fake saw READY; close the bot on exit."""
+) -> AsyncIterator[Application]:
+    """The application as ``python -m bot`` builds it: started, connected, READY seen by the
+    fake; closed on exit."""
     discord_fake.install()
-    async with aiohttp.ClientSession() as session:
-        bot = PolymarketBot(settings, pool, session)
-        await bot.login(discord_fake.token)
-        task = asyncio.create_task(bot.connect(reconnect=False))
+    async with open_application(settings, pool=pool) as app:
+        await app.start(discord_fake.token)
+        task = asyncio.create_task(app.bot.connect(reconnect=False))
         try:
             # setup_hook ran inside login(); the gateway is up once the fake sent GUILD_CREATE.
             # (bot.wait_until_ready would add discord.py's 2 s guild_ready_timeout per test.)
             await discord_fake.wait_ready()
-            yield bot
+            yield app
         finally:
-            await bot.close()
+            await app.close()
             with contextlib.suppress(asyncio.CancelledError, discord.DiscordException):
                 await asyncio.wait_for(task, 10)
 

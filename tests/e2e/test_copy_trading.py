@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from bot.client import PolymarketBot
+from bot.app import Application
 from tests.e2e.harness import running_bot, settings_for, wait_until
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
@@ -25,13 +25,13 @@ async def polymarket() -> AsyncIterator[FakePolymarket]:
 
 
 @pytest.fixture
-async def bot(
+async def app(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS, pool: asyncpg.Pool
-) -> AsyncIterator[PolymarketBot]:
+) -> AsyncIterator[Application]:
     settings = settings_for(discord_fake, polymarket, rtds.url)
-    async with running_bot(discord_fake, pool, settings) as bot:
+    async with running_bot(discord_fake, pool, settings) as app:
         await rtds.wait_for_subscribers(1)
-        yield bot
+        yield app
 
 
 def fields_of(message: dict) -> dict[str, str]:
@@ -39,7 +39,7 @@ def fields_of(message: dict) -> dict[str, str]:
 
 
 async def test_copy_a_trade_see_it_in_the_portfolio_and_settle_it(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     trader = sorted(polymarket.traders)[0]
     start = await discord_fake.invoke(
@@ -63,9 +63,9 @@ async def test_copy_a_trade_see_it_in_the_portfolio_and_settle_it(
         outcome="Yes",
     )
     await rtds.push(payload)
-    await wait_until(lambda: bot.orders.stats.orders_created >= 1, timeout=10)
+    await wait_until(lambda: app.copytrading.stats.orders_created >= 1, timeout=10)
     for _ in range(200):  # the order is written first, then filled against the book
-        view = await bot.orders.portfolio(discord_fake.guild_id, discord_fake.user_id)
+        view = await app.copytrading.portfolio(discord_fake.guild_id, discord_fake.user_id)
         if view is not None and view.positions:
             break
         await asyncio.sleep(0.05)
@@ -76,17 +76,17 @@ async def test_copy_a_trade_see_it_in_the_portfolio_and_settle_it(
     assert "Will the copy pay?" in fields["Open positions"]
     assert "FILLED" in fields["Latest orders"] or "PARTIAL" in fields["Latest orders"]
     assert message["embeds"][0]["image"]["url"] == "attachment://portfolio.png"
-    view = await bot.orders.portfolio(discord_fake.guild_id, discord_fake.user_id)
+    view = await app.copytrading.portfolio(discord_fake.guild_id, discord_fake.user_id)
     assert view is not None and view.positions and view.cash < 500
 
     polymarket.resolve_market(market["conditionId"], 0)  # "Yes" wins: 1 per share
-    assert await bot.loops["orders"].run_once()
-    settled = await bot.orders.portfolio(discord_fake.guild_id, discord_fake.user_id)
+    assert await app.order_sync_loop.run_once()
+    settled = await app.copytrading.portfolio(discord_fake.guild_id, discord_fake.user_id)
     assert settled is not None and not settled.positions
     assert settled.realized_pnl > 0 and settled.win_rate == 1.0
     # a second sync changes nothing: settled exactly once
-    assert await bot.loops["orders"].run_once()
-    again = await bot.orders.portfolio(discord_fake.guild_id, discord_fake.user_id)
+    assert await app.order_sync_loop.run_once()
+    again = await app.copytrading.portfolio(discord_fake.guild_id, discord_fake.user_id)
     assert again is not None and again.cash == settled.cash
 
     stop = await discord_fake.invoke(
@@ -96,7 +96,7 @@ async def test_copy_a_trade_see_it_in_the_portfolio_and_settle_it(
 
 
 async def test_portfolio_of_someone_without_one_explains(
-    bot: PolymarketBot, discord_fake: FakeDiscord
+    app: Application, discord_fake: FakeDiscord
 ) -> None:
     interaction = await discord_fake.invoke("portfolio", {}, user_id=discord_fake.other_user_id)
     message = await interaction.wait_response()

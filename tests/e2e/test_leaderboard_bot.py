@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from bot.client import PolymarketBot
+from bot.app import Application
 from tests.e2e.harness import running_bot, settings_for, wait_until
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
@@ -29,15 +29,15 @@ async def polymarket() -> AsyncIterator[FakePolymarket]:
 
 
 @pytest.fixture
-async def bot(
+async def app(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, pool: asyncpg.Pool
-) -> AsyncIterator[PolymarketBot]:
-    async with running_bot(discord_fake, pool, settings_for(discord_fake, polymarket)) as bot:
+) -> AsyncIterator[Application]:
+    async with running_bot(discord_fake, pool, settings_for(discord_fake, polymarket)) as app:
         # the first refresh has finished (not just published its boards)
         await wait_until(
-            lambda: bot.leaderboard.last_report is not None and not bot.leaderboard.refreshing
+            lambda: app.leaderboard.last_report is not None and not app.leaderboard.refreshing
         )
-        yield bot
+        yield app
 
 
 def ranked(message: dict) -> list[tuple[int, str]]:
@@ -57,7 +57,7 @@ def top_by(polymarket: FakePolymarket, period: str, key: str) -> list[str]:
 
 
 async def test_commands_are_synced_with_admin_hidden(
-    bot: PolymarketBot, discord_fake: FakeDiscord
+    app: Application, discord_fake: FakeDiscord
 ) -> None:
     commands = {c["name"]: c for c in discord_fake.guild_commands[discord_fake.guild_id]}
     assert {"leaderboard", "admin"} <= commands.keys()
@@ -71,7 +71,7 @@ async def test_commands_are_synced_with_admin_hidden(
 
 
 async def test_leaderboard_answers_with_the_right_rows(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     interaction = await discord_fake.invoke(
         "leaderboard", {"period": "week", "metric": "pnl"}, user_id=discord_fake.user_id
@@ -96,12 +96,12 @@ async def test_leaderboard_answers_with_the_right_rows(
     by_score = await discord_fake.invoke("leaderboard", {})  # defaults: week, score, page 1
     message = await by_score.wait_response()
     assert "This week · by Copy score" in message["embeds"][0]["title"]
-    board = bot.leaderboard.board("week")
+    board = app.leaderboard.board("week")
     assert [w for _, w in ranked(message)] == [e.wallet for e in board.by_metric["score"][:10]]
 
 
 async def test_paging_buttons_only_work_for_the_invoker(
-    bot: PolymarketBot, discord_fake: FakeDiscord
+    app: Application, discord_fake: FakeDiscord
 ) -> None:
     interaction = await discord_fake.invoke(
         "leaderboard", {"metric": "pnl"}, user_id=discord_fake.user_id
@@ -127,7 +127,7 @@ async def test_paging_buttons_only_work_for_the_invoker(
 
 
 async def test_admin_commands_are_refused_to_non_admins(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     polymarket.reset_calls()
     refused = await discord_fake.invoke(
@@ -142,7 +142,7 @@ async def test_admin_commands_are_refused_to_non_admins(
 
 
 async def test_admin_refresh_reports_duration_and_count(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     polymarket.reset_calls()
     interaction = await discord_fake.invoke(
@@ -157,11 +157,11 @@ async def test_admin_refresh_reports_duration_and_count(
 
 
 async def test_admin_refresh_joins_a_running_refresh(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     polymarket.latency = 0.3
-    running = asyncio.create_task(bot.leaderboard.refresh())
-    await wait_until(lambda: bot.leaderboard.refreshing)
+    running = asyncio.create_task(app.leaderboard.refresh())
+    await wait_until(lambda: app.leaderboard.refreshing)
     polymarket.reset_calls()
     interaction = await discord_fake.invoke(
         "admin", {}, subcommand="refresh", user_id=discord_fake.admin_user_id
@@ -173,7 +173,7 @@ async def test_admin_refresh_joins_a_running_refresh(
 
 
 async def test_admin_status_shows_loops_cache_and_calls(
-    bot: PolymarketBot, discord_fake: FakeDiscord
+    app: Application, discord_fake: FakeDiscord
 ) -> None:
     interaction = await discord_fake.invoke(
         "admin", subcommand="status", user_id=discord_fake.admin_user_id
@@ -181,18 +181,18 @@ async def test_admin_status_shows_loops_cache_and_calls(
     message = await interaction.wait_response()
     assert interaction.ephemeral
     fields = {f["name"].split(" since ")[0]: f["value"] for f in message["embeds"][0]["fields"]}
-    assert "**leaderboard** every 60s" in fields["Background loops"]
-    assert "failures in a row: 0" in fields["Background loops"]
+    assert "**leaderboard** every 60s" in fields["Background work"]
+    assert "failures in a row: 0" in fields["Background work"]
     assert "`leaderboard:week` snapshot" in fields["Cache"]
     assert "`data:/v1/leaderboard` 8" in fields["Upstream calls"]
     assert "`data:/positions` 40" in fields["Upstream calls"]
 
 
 async def test_leaderboard_is_served_stale_when_polymarket_fails(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     polymarket.fail_all("500")
-    assert await bot.loops["leaderboard"].run_once() is False
+    assert await app.leaderboard_loop.run_once() is False
     interaction = await discord_fake.invoke("leaderboard", {"metric": "pnl"})
     message = await interaction.wait_response()
     embed = message["embeds"][0]
@@ -201,12 +201,12 @@ async def test_leaderboard_is_served_stale_when_polymarket_fails(
 
 
 async def test_an_unexpected_error_shows_an_error_id(
-    bot: PolymarketBot, discord_fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+    app: Application, discord_fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(bot.leaderboard, "page", broken)
+    monkeypatch.setattr(app.leaderboard, "page", broken)
     interaction = await discord_fake.invoke("leaderboard", {})
     message = await interaction.wait_response()
     assert interaction.ephemeral
@@ -246,7 +246,7 @@ async def test_first_ever_command_waits_for_the_first_refresh(
 
 
 async def test_paging_buttons_are_disabled_when_the_view_times_out(
-    bot: PolymarketBot, discord_fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
+    app: Application, discord_fake: FakeDiscord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # load_extension registers the module in sys.modules only
     monkeypatch.setattr(sys.modules["cogs.leaderboard"], "VIEW_TIMEOUT", 0.3)

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.client import PolymarketBot
+from bot.app import Application
 from tests.e2e.harness import running_bot, settings_for, wait_until
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
@@ -25,13 +25,13 @@ async def polymarket() -> AsyncIterator[FakePolymarket]:
 
 
 @pytest.fixture
-async def bot(
+async def app(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS, pool: asyncpg.Pool
-) -> AsyncIterator[PolymarketBot]:
+) -> AsyncIterator[Application]:
     settings = settings_for(discord_fake, polymarket, rtds.url)
-    async with running_bot(discord_fake, pool, settings) as bot:
+    async with running_bot(discord_fake, pool, settings) as app:
         await rtds.wait_for_subscribers(1)
-        yield bot
+        yield app
 
 
 def wallet_of(polymarket: FakePolymarket, index: int = 0) -> str:
@@ -73,7 +73,7 @@ def alerted_txs(discord_fake: FakeDiscord, channel_id: int) -> list[str]:
 
 
 async def test_follow_then_trade_gives_exactly_one_alert_with_the_right_fields(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket)
     reply = await follow(discord_fake, wallet, discord_fake.other_channel_id)
@@ -111,7 +111,7 @@ async def test_follow_then_trade_gives_exactly_one_alert_with_the_right_fields(
 
 
 async def test_filters_on_size_and_side_hold(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket, 1)
     channel = discord_fake.other_channel_id
@@ -127,7 +127,7 @@ async def test_filters_on_size_and_side_hold(
 
 
 async def test_whale_trades_reach_the_whale_channel_and_small_ones_do_not(
-    bot: PolymarketBot, discord_fake: FakeDiscord, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, rtds: FakeRTDS
 ) -> None:
     interaction = await discord_fake.invoke(
         "whales",
@@ -157,7 +157,7 @@ async def test_whale_trades_reach_the_whale_channel_and_small_ones_do_not(
 
 
 async def test_duplicate_frames_and_orders_matched_give_one_alert(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket, 2)
     channel = discord_fake.other_channel_id
@@ -169,11 +169,11 @@ async def test_duplicate_frames_and_orders_matched_give_one_alert(
     await discord_fake.wait_until(lambda: discord_fake.channel_messages.get(channel), timeout=5)
     await asyncio.sleep(0.5)
     assert alerted_txs(discord_fake, channel) == [payload["transactionHash"].lower()]
-    assert bot.ingest.stats.duplicates >= 2
+    assert app.ingest.stats.duplicates >= 2
 
 
 async def test_junk_frames_are_skipped_and_counted(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket, 3)
     channel = discord_fake.other_channel_id
@@ -183,12 +183,12 @@ async def test_junk_frames_are_skipped_and_counted(
     payload = rtds.make_payload(wallet=wallet)
     await rtds.push(payload)
     await discord_fake.wait_until(lambda: discord_fake.channel_messages.get(channel), timeout=5)
-    assert bot.stream.stats.junk >= 4
+    assert app.stream.stats.junk >= 4
     assert alerted_txs(discord_fake, channel) == [payload["transactionHash"].lower()]
 
 
 async def test_a_burst_of_fills_is_merged_into_one_card(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket, 4)
     channel = discord_fake.other_channel_id
@@ -204,7 +204,7 @@ async def test_a_burst_of_fills_is_merged_into_one_card(
     ]
     for payload in fills:
         await rtds.push(payload)
-    await wait_until(lambda: bot.alerts.stats.sent_alerts >= 5, timeout=10)
+    await wait_until(lambda: app.alerts.stats.sent_alerts >= 5, timeout=10)
     embeds = alert_embeds(discord_fake, channel)
     assert sum(1 for e in embeds if "fills merged" in e["title"]) >= 1
     merged_fills = sum(
@@ -215,7 +215,7 @@ async def test_a_burst_of_fills_is_merged_into_one_card(
 
 
 async def test_a_429_delays_alerts_but_loses_none(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket, 5)
     channel = discord_fake.other_channel_id
@@ -226,7 +226,7 @@ async def test_a_429_delays_alerts_but_loses_none(
     ]
     for payload in payloads:
         await rtds.push(payload)
-    await wait_until(lambda: bot.alerts.stats.sent_alerts >= 12, timeout=15)
+    await wait_until(lambda: app.alerts.stats.sent_alerts >= 12, timeout=15)
     assert discord_fake.rate_limited_count >= 3
     assert sorted(alerted_txs(discord_fake, channel)) == sorted(
         p["transactionHash"].lower() for p in payloads
@@ -234,7 +234,7 @@ async def test_a_429_delays_alerts_but_loses_none(
 
 
 async def test_dropped_socket_and_trades_while_down_are_alerted_once_after_backfill(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket, 6)
     channel = discord_fake.other_channel_id
@@ -243,7 +243,7 @@ async def test_dropped_socket_and_trades_while_down_are_alerted_once_after_backf
     for payload in before:
         record_upstream(polymarket, payload)
         await rtds.push(payload)
-    await wait_until(lambda: bot.alerts.stats.sent_alerts >= 3, timeout=10)
+    await wait_until(lambda: app.alerts.stats.sent_alerts >= 3, timeout=10)
 
     rtds.refuse_connections(True)
     await rtds.drop_all()
@@ -253,7 +253,7 @@ async def test_dropped_socket_and_trades_while_down_are_alerted_once_after_backf
     await asyncio.sleep(0.3)
     rtds.refuse_connections(False)
     await rtds.wait_for_subscribers(1, timeout=10)
-    await wait_until(lambda: bot.alerts.stats.sent_alerts >= 7, timeout=15)
+    await wait_until(lambda: app.alerts.stats.sent_alerts >= 7, timeout=15)
     await asyncio.sleep(0.5)
     txs = alerted_txs(discord_fake, channel)
     expected = [p["transactionHash"].lower() for p in before + during]
@@ -264,17 +264,17 @@ async def test_dropped_socket_and_trades_while_down_are_alerted_once_after_backf
         if "Delayed" in e.get("footer", {}).get("text", "")
     ]
     assert len(delayed) >= 1
-    assert bot.stream.stats.reconnects >= 1
+    assert app.stream.stats.reconnects >= 1
 
 
 async def test_a_silent_socket_is_detected_and_replaced(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket, 7)
     channel = discord_fake.other_channel_id
     await follow(discord_fake, wallet, channel)
     rtds.go_silent(True)
-    await wait_until(lambda: bot.stream.stats.silent_reconnects >= 1, timeout=10)
+    await wait_until(lambda: app.stream.stats.silent_reconnects >= 1, timeout=10)
     rtds.go_silent(False)
     await rtds.wait_for_subscribers(1, timeout=10)
     payload = rtds.make_payload(wallet=wallet)
@@ -283,22 +283,22 @@ async def test_a_silent_socket_is_detected_and_replaced(
 
 
 async def test_a_deleted_channel_disables_its_follow_and_says_so(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket, 8)
     channel = await discord_fake.add_channel("doomed")
     await follow(discord_fake, wallet, channel)
     await discord_fake.delete_channel(channel)
     await rtds.push(rtds.make_payload(wallet=wallet))
-    await wait_until(lambda: bot.alerts.stats.channels_disabled == 1, timeout=10)
+    await wait_until(lambda: app.alerts.stats.channels_disabled == 1, timeout=10)
     interaction = await discord_fake.invoke("alerts", {}, user_id=discord_fake.user_id)
     listing = (await interaction.wait_response())["embeds"][0]["description"]
     assert "disabled: the channel was deleted" in listing
-    assert not bot.follows.is_followed(wallet)
+    assert not app.follows.is_followed(wallet)
 
 
 async def test_follow_commands_need_manage_channels_and_validate_input(
-    bot: PolymarketBot, discord_fake: FakeDiscord
+    app: Application, discord_fake: FakeDiscord
 ) -> None:
     refused = await discord_fake.invoke(
         "follow", {"trader": "0x" + "1" * 40}, user_id=discord_fake.user_id
@@ -320,10 +320,10 @@ async def test_follow_commands_need_manage_channels_and_validate_input(
 
 
 async def test_username_autocomplete_and_alerts_listing(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
-    await wait_until(lambda: bot.leaderboard.board("all") is not None)
-    entry = next(e for e in bot.leaderboard.board("all").by_metric["pnl"] if e.user_name.isalnum())
+    await wait_until(lambda: app.leaderboard.board("all") is not None)
+    entry = next(e for e in app.leaderboard.board("all").by_metric["pnl"] if e.user_name.isalnum())
     choices = await discord_fake.autocomplete(
         "follow", {"trader": entry.user_name[:4]}, "trader", user_id=discord_fake.admin_user_id
     )
@@ -336,13 +336,13 @@ async def test_username_autocomplete_and_alerts_listing(
 
 
 async def test_admin_status_shows_the_stream_queues_and_alert_counts(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     wallet = wallet_of(polymarket, 9)
     await follow(discord_fake, wallet, discord_fake.other_channel_id)
     await rtds.push(rtds.make_payload(wallet=wallet))
     await rtds.push_raw("junk")
-    await wait_until(lambda: bot.alerts.stats.sent_alerts >= 1, timeout=10)
+    await wait_until(lambda: app.alerts.stats.sent_alerts >= 1, timeout=10)
     interaction = await discord_fake.invoke(
         "admin", subcommand="status", user_id=discord_fake.admin_user_id
     )
@@ -354,20 +354,20 @@ async def test_admin_status_shows_the_stream_queues_and_alert_counts(
     assert "junk frames 1" in live and "shed 0" in live
     assert "Queues: ingest 0" in live
     assert "Alerts: sent 1 · pending 0 · failed 0" in live
-    assert "**trade-retention**" in fields["Background loops"]
-    assert "**memory**" in fields["Background loops"]
+    assert "**trade-retention**" in fields["Background work"]
+    assert "**memory**" in fields["Background work"]
 
 
 async def test_follow_says_so_when_the_bot_cannot_post_there_and_a_forbidden_channel_disables(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     send_messages = 1 << 11
     closed = await discord_fake.add_channel("closed")
     await discord_fake.set_channel_permissions(closed, discord_fake.bot_user_id, deny=send_messages)
 
     def bot_cannot_send() -> bool:
-        channel = bot.get_channel(closed)
-        guild = bot.get_guild(discord_fake.guild_id)
+        channel = app.bot.get_channel(closed)
+        guild = app.bot.get_guild(discord_fake.guild_id)
         if channel is None or guild is None:
             return False
         return not channel.permissions_for(guild.me).send_messages
@@ -376,7 +376,7 @@ async def test_follow_says_so_when_the_bot_cannot_post_there_and_a_forbidden_cha
     wallet = wallet_of(polymarket, 10)
     refused = await follow(discord_fake, wallet, closed)
     assert "I can't post alerts in" in refused["content"] and "Send Messages" in refused["content"]
-    assert not bot.follows.is_followed(wallet)
+    assert not app.follows.is_followed(wallet)
 
     # Permissions taken away after the follow: the first alert is refused (403) and the
     # follow is disabled with the reason instead of being retried forever.
@@ -386,7 +386,7 @@ async def test_follow_says_so_when_the_bot_cannot_post_there_and_a_forbidden_cha
         open_channel, discord_fake.bot_user_id, deny=send_messages
     )
     await rtds.push(rtds.make_payload(wallet=wallet))
-    await wait_until(lambda: bot.alerts.stats.channels_disabled == 1, timeout=10)
+    await wait_until(lambda: app.alerts.stats.channels_disabled == 1, timeout=10)
     interaction = await discord_fake.invoke("alerts", {}, user_id=discord_fake.user_id)
     listing = (await interaction.wait_response())["embeds"][0]["description"]
     assert "disabled: the bot may not post there (missing permissions)" in listing

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.client import PolymarketBot
+from bot.app import Application
 from tests.e2e.harness import running_bot, settings_for, wait_until
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
@@ -27,15 +27,15 @@ async def polymarket() -> AsyncIterator[FakePolymarket]:
 
 
 @pytest.fixture
-async def bot(
+async def app(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, pool: asyncpg.Pool
-) -> AsyncIterator[PolymarketBot]:
-    async with running_bot(discord_fake, pool, settings_for(discord_fake, polymarket)) as bot:
+) -> AsyncIterator[Application]:
+    async with running_bot(discord_fake, pool, settings_for(discord_fake, polymarket)) as app:
         await wait_until(
-            lambda: bot.leaderboard.last_report is not None and not bot.leaderboard.refreshing,
+            lambda: app.leaderboard.last_report is not None and not app.leaderboard.refreshing,
             timeout=20,
         )
-        yield bot
+        yield app
 
 
 def detail_calls(polymarket: FakePolymarket) -> int:
@@ -55,9 +55,9 @@ def png_attached(discord_fake: FakeDiscord, message: dict[str, Any]) -> bytes:
 
 
 async def test_trader_by_wallet_is_built_from_the_refresh_with_no_upstream_call(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
-    top = bot.leaderboard.board("all").by_metric["score"][0]
+    top = app.leaderboard.board("all").by_metric["score"][0]
     polymarket.reset_calls()
     interaction = await discord_fake.invoke(
         "trader",
@@ -78,9 +78,9 @@ async def test_trader_by_wallet_is_built_from_the_refresh_with_no_upstream_call(
 
 
 async def test_trader_by_username_and_autocomplete(
-    bot: PolymarketBot, discord_fake: FakeDiscord
+    app: Application, discord_fake: FakeDiscord
 ) -> None:
-    entry = next(e for e in bot.leaderboard.board("all").by_metric["pnl"] if e.user_name.isalnum())
+    entry = next(e for e in app.leaderboard.board("all").by_metric["pnl"] if e.user_name.isalnum())
     choices = await discord_fake.autocomplete("trader", {"trader": entry.user_name[:3]}, "trader")
     assert entry.wallet in [c["value"] for c in choices]
     interaction = await discord_fake.invoke("trader", {"trader": entry.user_name.lower()})
@@ -89,12 +89,12 @@ async def test_trader_by_username_and_autocomplete(
 
 
 async def test_unknown_wallet_is_built_on_demand_once_for_100_concurrent_lookups(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     stranger = polymarket.make_trader(500)
     polymarket.add_trader(stranger)
     polymarket.reset_calls()
-    profiles = await asyncio.gather(*(bot.profiles.get(stranger.wallet) for _ in range(100)))
+    profiles = await asyncio.gather(*(app.profiles.get(stranger.wallet) for _ in range(100)))
     assert all(p is profiles[0] for p in profiles)
     assert {path: polymarket.calls[path] for path in DETAIL_PATHS} == dict.fromkeys(DETAIL_PATHS, 1)
     interaction = await discord_fake.invoke("trader", {"trader": stranger.wallet})
@@ -105,7 +105,7 @@ async def test_unknown_wallet_is_built_on_demand_once_for_100_concurrent_lookups
 
 
 async def test_malformed_and_unknown_trader_inputs_explain_themselves(
-    bot: PolymarketBot, discord_fake: FakeDiscord
+    app: Application, discord_fake: FakeDiscord
 ) -> None:
     bad = await discord_fake.invoke("trader", {"trader": "0x12345"})
     message = await bad.wait_response()
@@ -115,7 +115,7 @@ async def test_malformed_and_unknown_trader_inputs_explain_themselves(
 
 
 async def test_market_by_slug_shows_outcomes_prices_and_status(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     market = polymarket.add_market(
         "Will the test pass?", prices=(0.62, 0.38), slug="will-the-test-pass"
@@ -132,7 +132,7 @@ async def test_market_by_slug_shows_outcomes_prices_and_status(
 
 
 async def test_market_by_text_offers_a_menu(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     polymarket.add_market("Will zebras fly in 2027?", slug="zebras-fly-2027")
     polymarket.add_market("Will zebras swim in 2027?", slug="zebras-swim-2027")
@@ -149,21 +149,21 @@ async def test_market_by_text_offers_a_menu(
 
 
 async def test_a_resolved_market_is_not_fetched_again(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     market = polymarket.add_market("Will it be resolved?", slug="will-it-be-resolved")
     polymarket.resolve_market(market["conditionId"], 0)
     first = await discord_fake.invoke("market", {"query": "will-it-be-resolved"})
     assert fields_of(await first.wait_response(timeout=10))["Status"] == "Resolved: **Yes** won"
     polymarket.reset_calls()
-    bot.markets.invalidate()  # even without the in-memory cache, PostgreSQL answers
+    app.markets.forget_markets()  # even without the in-memory cache, PostgreSQL answers
     second = await discord_fake.invoke("market", {"query": "will-it-be-resolved"})
     assert fields_of(await second.wait_response(timeout=10))["Status"] == "Resolved: **Yes** won"
     assert sum(polymarket.calls.values()) == 0
 
 
 async def test_market_prices_are_served_stale_when_upstream_is_down(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     polymarket.add_market("Will the lights stay on?", prices=(0.7, 0.3), slug="lights-stay-on")
     first = await discord_fake.invoke("market", {"query": "lights-stay-on"})
@@ -178,19 +178,19 @@ async def test_market_prices_are_served_stale_when_upstream_is_down(
 
 
 async def test_1000_concurrent_price_lookups_make_one_upstream_call(
-    bot: PolymarketBot, polymarket: FakePolymarket
+    app: Application, polymarket: FakePolymarket
 ) -> None:
     gamma = polymarket.add_market("Will it coalesce?", slug="will-it-coalesce")
-    market = await bot.markets.by_slug("will-it-coalesce")
+    market = await app.markets.by_slug("will-it-coalesce")
     assert market is not None and market.condition_id == gamma["conditionId"]
     polymarket.reset_calls()
-    quotes = await asyncio.gather(*(bot.prices.quote(market) for _ in range(1000)))
+    quotes = await asyncio.gather(*(app.prices.quote(market) for _ in range(1000)))
     assert len({q.prices for q in quotes}) == 1 and not quotes[0].stale
     assert sum(polymarket.calls.values()) == 1
 
 
 async def test_upstream_down_for_an_unknown_wallet_says_try_again(
-    bot: PolymarketBot, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
     polymarket.fail_all("500")
     interaction = await discord_fake.invoke("trader", {"trader": "0x" + "5" * 40})

@@ -173,7 +173,7 @@ async def make_dispatcher(
 
     yield build
     for dispatcher in made:
-        await dispatcher.close()
+        await dispatcher.stop()
 
 
 async def whales(follows: FollowService, channel_id: int = CHANNEL, min_usd: float = 1) -> None:
@@ -326,7 +326,7 @@ async def test_a_restart_resumes_the_composed_message_with_its_nonce(
     before = make_dispatcher(crashing)
     await before.start()
     await asyncio.wait_for(crashing.hanging.wait(), timeout=5)
-    await before.close()  # the process dies after Discord posted, before mark_sent
+    await before.stop()  # the process dies after Discord posted, before mark_sent
 
     (pending,) = await messages(pool)
     assert pending["status"] == "PENDING"
@@ -363,7 +363,7 @@ async def test_a_composed_message_whose_trades_were_pruned_is_closed_silently(
     before = make_dispatcher(crashing)
     await before.start()
     await asyncio.wait_for(crashing.hanging.wait(), timeout=5)
-    await before.close()
+    await before.stop()
     await ingest.prune(30)
 
     resumed = ScriptedSender(FakeDiscord())
@@ -519,7 +519,7 @@ async def test_after_close_notifications_are_ignored(
 ) -> None:
     await whales(follows)
     dispatcher = make_dispatcher(ScriptedSender(FakeDiscord()))
-    await dispatcher.close()
+    await dispatcher.stop()
     await ingest.store([make_trade()], "stream")
     dispatcher.notify({CHANNEL})
     assert dispatcher.active_channels == 0

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from bot.cache import HotCache
-from bot.events import TRADE_STORED, EventBus
+from bot.events import EventBus, TradeStored
 from bot.leaderboard.boards import PERIODS, PeriodBoard, build_board, page_of
 from bot.leaderboard.scoring import COMPONENTS, TraderStats
 from bot.leaderboard.service import LeaderboardRefreshError, LeaderboardService
@@ -121,7 +121,7 @@ async def test_a_trade_event_expires_that_traders_details(make_service: Factory)
     await service.refresh()
     wallet = service.board("all").by_metric["pnl"][0].wallet
     bus: EventBus = service._bus
-    bus.publish(TRADE_STORED, wallet=wallet.upper())
+    bus.publish(TradeStored(wallet=wallet.upper(), trade_key="k"))
     await bus.drain()
     report = await service.refresh()
     assert report.details_fetched == 1

@@ -31,8 +31,7 @@ async def service(pool: asyncpg.Pool) -> AsyncIterator[tuple[MarketService, Fake
             pool,
             GammaAPI(http),
             ClobAPI(http),
-            cache.ttl_cache("q", ttl=2.5),
-            cache.ttl_cache("m", ttl=3.0),
+            cache,
         )
         yield MarketService(pool, GammaAPI(http), prices, cache), fake
     await fake.stop()

@@ -16,7 +16,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from bot.events import TRADE_STORED, EventBus
+from bot.events import EventBus
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade, trade_key
 from bot.trades.follows import FollowService
@@ -162,7 +162,7 @@ async def test_the_same_fill_is_one_row_and_one_alert_however_often_it_arrives(
     assert notified == [{10}]  # the dispatcher is woken for new deliveries only
     assert ingest.stats.stored == 1 and ingest.stats.duplicates == 3
     assert ingest.stats.deliveries == 1
-    assert bus_counts[TRADE_STORED] == 1
+    assert bus_counts["TradeStored"] == 1
 
 
 async def test_one_delivery_per_target_and_backfilled_ones_are_delayed(
@@ -271,7 +271,7 @@ async def test_full_queue_sheds_unfollowed_whales_but_followed_trades_wait(
     assert not waiting.done()  # the stream is held back instead of the trade being dropped
     assert ingest.stats.shed == 1
 
-    ingest.start()
+    await ingest.start()
     await asyncio.wait_for(waiting, timeout=5)
     await ingest.stop()  # flushes the queue
 
@@ -289,7 +289,7 @@ async def test_a_database_failure_delays_a_batch_and_loses_nothing(
 ) -> None:
     await follow(follows, 10)
     ingest = make_ingest()
-    ingest.start()
+    await ingest.start()
     trades = [make_trade(usd=10 + n) for n in range(5)]
 
     # A real failure from PostgreSQL (UndefinedTable) on every attempt until it is undone.
@@ -316,7 +316,7 @@ async def test_one_unstorable_trade_does_not_block_the_others(
 ) -> None:
     await follow(follows, 10)
     ingest = make_ingest()
-    ingest.start()
+    await ingest.start()
     poison = make_trade(name="bad\x00name")  # valid JSON ("\u0000"), invalid PostgreSQL text
     good = make_trade()
     await ingest.submit(poison)

@@ -1,26 +1,26 @@
 from __future__ import annotations
 
-from bot.events import Event, EventBus
+from bot.events import EventBus, FollowAdded, TradeStored
 
 
 async def test_handlers_get_events_and_a_failing_handler_does_not_break_others() -> None:
     bus = EventBus()
-    seen: list[Event] = []
+    seen: list[TradeStored] = []
 
-    async def broken(event: Event) -> None:
+    async def broken(event: TradeStored) -> None:
         raise RuntimeError("boom")
 
-    async def good(event: Event) -> None:
+    async def good(event: TradeStored) -> None:
         seen.append(event)
 
-    bus.subscribe("x", broken)
-    bus.subscribe("x", good)
-    bus.publish("x", wallet="0xabc")
-    bus.publish("y")  # no subscribers: fine
+    bus.subscribe(TradeStored, broken)
+    bus.subscribe(TradeStored, good)
+    bus.publish(TradeStored(wallet="0xabc", trade_key="k1"))
+    bus.publish(FollowAdded(wallet="0xabc", channel_id=1))  # no subscribers: fine
     await bus.drain()
-    assert [e.data for e in seen] == [{"wallet": "0xabc"}]
-    assert bus.published["x"] == 1
-    bus.unsubscribe("x", good)
-    bus.publish("x")
+    assert seen == [TradeStored(wallet="0xabc", trade_key="k1")]
+    assert bus.published["TradeStored"] == 1
+    bus.unsubscribe(TradeStored, good)
+    bus.publish(TradeStored(wallet="0xabc", trade_key="k2"))
     await bus.drain()
     assert len(seen) == 1

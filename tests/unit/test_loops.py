@@ -16,12 +16,12 @@ async def test_a_failing_iteration_is_recorded_and_the_loop_keeps_going() -> Non
 
     task = PeriodicTask("t", 0.01, body, max_backoff=0.02)
     assert await task.run_once() is False
-    assert task.status.consecutive_failures == 1
-    assert task.status.last_outcome == "failed" and "upstream down" in (
-        task.status.last_error or ""
+    assert task.loop_status.consecutive_failures == 1
+    assert task.loop_status.last_outcome == "failed" and "upstream down" in (
+        task.loop_status.last_error or ""
     )
     assert await task.run_once() is True
-    assert task.status.consecutive_failures == 0 and task.status.runs == 2
+    assert task.loop_status.consecutive_failures == 0 and task.loop_status.runs == 2
 
 
 async def test_backoff_grows_with_failures_and_is_capped() -> None:
@@ -45,9 +45,9 @@ async def test_trigger_runs_now_and_stop_cancels() -> None:
         ran.set()
 
     task = PeriodicTask("t", 3600, body, run_first_immediately=False)
-    task.start()
+    await task.start()
     await asyncio.sleep(0.01)
-    assert count == 0 and task.status.next_run_at is not None
+    assert count == 0 and task.loop_status.next_run_at is not None
     task.trigger()
     await asyncio.wait_for(ran.wait(), 1)
     assert count == 1

@@ -84,7 +84,7 @@ def new_stream(
 
 @contextlib.asynccontextmanager
 async def running(stream: TradeStream, rtds: FakeRTDS) -> AsyncIterator[TradeStream]:
-    stream.start()
+    await stream.start()
     try:
         await rtds.wait_for_subscribers(1)
         yield stream
@@ -435,6 +435,6 @@ async def test_stop_is_clean(rtds: FakeRTDS) -> None:
     assert leftovers == []
     assert not stream.stats.connected
     await stream.stop()  # idempotent
-    stream.start()  # and restartable
+    await stream.start()  # and restartable
     await rtds.wait_for_subscribers(1)
     await stream.stop()

@@ -1,0 +1,122 @@
+"""Background work behind one small interface, owned by one registry.
+
+Every long-lived piece of background work (the periodic loops, the trade stream, the ingest
+writer, the alert dispatcher, the order writer) is a ``Worker``: it can be started and stopped,
+it describes itself for ``/admin status``, and it has a role. ``Role.LEADER`` work (anything
+that talks to Polymarket or writes shared state) runs in one process of a deployment;
+``Role.EVERY_PROCESS`` work runs in each. The application registers workers in the order they
+must start and the registry stops them in reverse, so "what starts the order sync, and what
+stops it?" has one answer: ``bot/app.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, TypeVar, runtime_checkable
+
+log = logging.getLogger(__name__)
+
+
+class Role(StrEnum):
+    EVERY_PROCESS = "every process"
+    LEADER = "leader"
+
+
+@dataclass
+class LoopStatus:
+    """A periodic loop's health: last run, its outcome, failures in a row, next run."""
+
+    name: str
+    interval: float
+    runs: int = 0
+    last_started_at: float | None = None
+    last_duration: float | None = None
+    last_outcome: str = "never run"
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    next_run_at: float | None = None
+    running: bool = False
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    """What ``/admin status`` shows of a worker; ``loop`` only for periodic loops."""
+
+    name: str
+    role: Role
+    running: bool
+    detail: str = ""
+    loop: LoopStatus | None = None
+
+
+@runtime_checkable
+class Worker(Protocol):
+    name: str
+    role: Role
+
+    async def start(self) -> None:
+        """Begin working in the background; returns at once."""
+        ...
+
+    async def stop(self) -> None:
+        """Finish or abandon the work in flight (each worker says which) and return."""
+        ...
+
+    def status(self) -> WorkerStatus: ...
+
+
+W = TypeVar("W")
+
+
+class WorkerRegistry:
+    """The application's workers, in start order."""
+
+    def __init__(self) -> None:
+        self._workers: list[Worker] = []
+        self._started: list[Worker] = []
+
+    def add(self, worker: Worker) -> None:
+        if any(w.name == worker.name for w in self._workers):
+            raise ValueError(f"two workers are called {worker.name!r}")
+        self._workers.append(worker)
+
+    def all(self) -> list[Worker]:
+        return list(self._workers)
+
+    def find(self, kind: type[W]) -> W:
+        """The one registered worker of this class (typed, so callers name no strings)."""
+        found = [w for w in self._workers if isinstance(w, kind)]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} workers of type {kind.__name__}")
+        return found[0]
+
+    def with_role(self, role: Role) -> list[Worker]:
+        return [w for w in self._workers if w.role is role]
+
+    def statuses(self) -> list[WorkerStatus]:
+        return [w.status() for w in self._workers]
+
+    async def start(self, roles: Iterable[Role] = tuple(Role)) -> None:
+        """Start the workers of these roles that are not running yet, in registration order."""
+        wanted = set(roles)
+        for worker in self._workers:
+            if worker.role in wanted and worker not in self._started:
+                await worker.start()
+                self._started.append(worker)
+                log.debug("started worker %s", worker.name)
+
+    async def stop(self, roles: Iterable[Role] = tuple(Role)) -> None:
+        """Stop the started workers of these roles in reverse start order; one failing to stop
+        never keeps the others running."""
+        wanted = set(roles)
+        for worker in reversed(list(self._started)):
+            if worker.role not in wanted:
+                continue
+            try:
+                await worker.stop()
+            except Exception:
+                log.exception("stopping worker %s failed", worker.name)
+            self._started.remove(worker)
