@@ -1,8 +1,10 @@
-"""SQL for follows and whale watches."""
+"""SQL for follows and whale watches; rows come back as the trades feature's domain objects."""
 
 from __future__ import annotations
 
 import asyncpg
+
+from bot.trades.models import Follow, WhaleWatch
 
 FOLLOW_COLUMNS = (
     "id, guild_id, channel_id, wallet, label, min_usd, side, created_at, enabled,"
@@ -13,12 +15,40 @@ WHALE_COLUMNS = (
 )
 
 
-async def all_follows(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {FOLLOW_COLUMNS} FROM follows")
+def _follow(row: asyncpg.Record) -> Follow:
+    return Follow(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        wallet=row["wallet"],
+        label=row["label"],
+        min_usd=row["min_usd"],
+        side=row["side"],
+        created_at=row["created_at"].timestamp(),
+        enabled=row["enabled"],
+        disabled_reason=row["disabled_reason"],
+        alerts_sent=row["alerts_sent"],
+    )
 
 
-async def all_whales(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {WHALE_COLUMNS} FROM whale_watches")
+def _whale(row: asyncpg.Record) -> WhaleWatch:
+    return WhaleWatch(
+        channel_id=row["channel_id"],
+        guild_id=row["guild_id"],
+        min_usd=row["min_usd"],
+        include_near_certain=row["include_near_certain"],
+        enabled=row["enabled"],
+        disabled_reason=row["disabled_reason"],
+        alerts_sent=row["alerts_sent"],
+    )
+
+
+async def all_follows(conn: asyncpg.Connection) -> list[Follow]:
+    return [_follow(r) for r in await conn.fetch(f"SELECT {FOLLOW_COLUMNS} FROM follows")]
+
+
+async def all_whales(conn: asyncpg.Connection) -> list[WhaleWatch]:
+    return [_whale(r) for r in await conn.fetch(f"SELECT {WHALE_COLUMNS} FROM whale_watches")]
 
 
 async def upsert_follow(
@@ -31,9 +61,9 @@ async def upsert_follow(
     min_usd: float,
     side: str,
     created_by: int,
-) -> asyncpg.Record:
+) -> Follow:
     """A follow again for the same channel and wallet updates its filters and re-enables it."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         "INSERT INTO follows (guild_id, channel_id, wallet, label, min_usd, side, created_by)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7)"
         " ON CONFLICT (channel_id, wallet) DO UPDATE SET label = EXCLUDED.label,"
@@ -47,6 +77,7 @@ async def upsert_follow(
         side,
         created_by,
     )
+    return _follow(row)
 
 
 async def delete_follow(conn: asyncpg.Connection, channel_id: int, wallet: str) -> bool:
@@ -64,8 +95,8 @@ async def upsert_whales(
     min_usd: float,
     include_near_certain: bool,
     created_by: int,
-) -> asyncpg.Record:
-    return await conn.fetchrow(
+) -> WhaleWatch:
+    row = await conn.fetchrow(
         "INSERT INTO whale_watches (channel_id, guild_id, min_usd, include_near_certain,"
         " created_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id) DO UPDATE SET"
         " min_usd = EXCLUDED.min_usd, include_near_certain = EXCLUDED.include_near_certain,"
@@ -76,6 +107,7 @@ async def upsert_whales(
         include_near_certain,
         created_by,
     )
+    return _whale(row)
 
 
 async def delete_whales(conn: asyncpg.Connection, channel_id: int) -> bool:
@@ -100,15 +132,17 @@ async def disable_channel(conn: asyncpg.Connection, channel_id: int, reason: str
     return int(follows.split()[-1]) + int(whales.split()[-1])
 
 
-async def guild_follows(conn: asyncpg.Connection, guild_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def guild_follows(conn: asyncpg.Connection, guild_id: int) -> list[Follow]:
+    rows = await conn.fetch(
         f"SELECT {FOLLOW_COLUMNS} FROM follows WHERE guild_id = $1 ORDER BY channel_id, wallet",
         guild_id,
     )
+    return [_follow(r) for r in rows]
 
 
-async def guild_whales(conn: asyncpg.Connection, guild_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def guild_whales(conn: asyncpg.Connection, guild_id: int) -> list[WhaleWatch]:
+    rows = await conn.fetch(
         f"SELECT {WHALE_COLUMNS} FROM whale_watches WHERE guild_id = $1 ORDER BY channel_id",
         guild_id,
     )
+    return [_whale(r) for r in rows]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from bot.polymarket.records import Trade
+from bot.trades.models import Delivery, PendingMessage
 
 TRADE_COLUMNS = (
     "trade_key, wallet, asset, condition_id, side, size, price, traded_at, transaction_hash,"
@@ -102,28 +103,34 @@ async def channels_with_work(conn: asyncpg.Connection) -> list[int]:
     return [row["channel_id"] for row in rows]
 
 
-async def pending_message(conn: asyncpg.Connection, channel_id: int) -> asyncpg.Record | None:
+async def pending_message(conn: asyncpg.Connection, channel_id: int) -> PendingMessage | None:
     """The oldest message composed but not confirmed sent (a crash or an error interrupted it)."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         "SELECT id, nonce, attempts FROM alert_messages WHERE channel_id = $1"
         " AND status = 'PENDING' ORDER BY id LIMIT 1",
         channel_id,
     )
+    return None if row is None else PendingMessage(row["id"], row["nonce"], row["attempts"])
 
 
-async def message_deliveries(conn: asyncpg.Connection, message_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
+def _delivery(row: asyncpg.Record) -> Delivery:
+    return Delivery(trade_from_record(row), row["kind"], row["delayed"])
+
+
+async def message_deliveries(conn: asyncpg.Connection, message_id: int) -> list[Delivery]:
+    rows = await conn.fetch(
         f"SELECT d.kind, d.delayed, {', '.join('t.' + c.strip() for c in TRADE_COLUMNS.split(','))}"
         " FROM alert_deliveries d JOIN trades t USING (trade_key)"
         " WHERE d.message_id = $1 ORDER BY t.traded_at, t.trade_key",
         message_id,
     )
+    return [_delivery(r) for r in rows]
 
 
 async def unassigned_deliveries(
     conn: asyncpg.Connection, channel_id: int, limit: int
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
+) -> list[Delivery]:
+    rows = await conn.fetch(
         f"SELECT d.kind, d.delayed, {', '.join('t.' + c.strip() for c in TRADE_COLUMNS.split(','))}"
         " FROM alert_deliveries d JOIN trades t USING (trade_key)"
         " WHERE d.channel_id = $1 AND d.status = 'PENDING' AND d.message_id IS NULL"
@@ -131,6 +138,7 @@ async def unassigned_deliveries(
         channel_id,
         limit,
     )
+    return [_delivery(r) for r in rows]
 
 
 async def create_message(

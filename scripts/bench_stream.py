@@ -76,7 +76,8 @@ from bot.events import EventBus
 from bot.polymarket import stream as stream_module
 from bot.polymarket.records import Trade
 from bot.polymarket.stream import TradeStream, parse_frame
-from bot.trades.follows import Follow, FollowService, WhaleWatch
+from bot.trades.follows import FollowService
+from bot.trades.models import Follow, WhaleWatch
 from tests.e2e.harness import running_bot, settings_for
 from tests.fakes.discord import API_PREFIX, FakeDiscord
 from tests.fakes.polymarket import FakePolymarket

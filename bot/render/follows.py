@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.render.text import display_name, money, short_wallet
-from bot.trades.follows import Follow, WhaleWatch
+from bot.trades.models import Follow, WhaleWatch
 
 DESCRIPTION_LIMIT = 4000
 

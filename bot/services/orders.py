@@ -39,7 +39,7 @@ from bot.events import Event
 from bot.polymarket.gamma import ClobAPI
 from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Market, RecordError, Trade, normalize_wallet, to_float
-from bot.trades.follows import BACKDATE_TOLERANCE
+from bot.trades.models import BACKDATE_TOLERANCE
 from db import order_queries as queries
 from db import trade_queries
 

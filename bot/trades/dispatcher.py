@@ -22,6 +22,7 @@ from aiolimiter import AsyncLimiter
 
 from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
+from bot.trades.models import Delivery
 from bot.workers import Role, WorkerStatus
 from db import trade_queries as queries
 
@@ -82,7 +83,7 @@ class AlertSender(Protocol):
         ...
 
 
-def compose(rows: Sequence[tuple[Trade, str, bool]]) -> list[AlertCard]:
+def compose(rows: Sequence[Delivery] | Sequence[tuple[Trade, str, bool]]) -> list[AlertCard]:
     """Cards from (trade, kind, delayed) in time order: consecutive fills of one wallet in one
     asset and side within BURST_WINDOW of the burst's first fill are merged."""
     cards: list[AlertCard] = []
@@ -225,16 +226,16 @@ class AlertDispatcher:
         await self._channel_limiter(channel_id).acquire()
         async with self._pool.acquire() as conn:
             if pending is not None:
-                message_id, nonce = pending["id"], pending["nonce"]
+                message_id, nonce = pending.id, pending.nonce
                 rows = await queries.message_deliveries(conn, message_id)
             else:
                 rows = _first_cards_rows(
                     await queries.unassigned_deliveries(conn, channel_id, FETCH_LIMIT)
                 )
-                keys = [row["trade_key"] for row in rows]
+                keys = [row.trade.key for row in rows]
                 nonce = nonce_for(channel_id, keys)
                 message_id = await queries.create_message(conn, channel_id, nonce, keys)
-        cards = compose([(queries.trade_from_record(r), r["kind"], r["delayed"]) for r in rows])
+        cards = compose(rows)
         if not cards:  # its trades were pruned: nothing left to say
             async with self._pool.acquire() as conn:
                 await queries.mark_sent(conn, message_id, 0)
@@ -279,8 +280,8 @@ class AlertDispatcher:
             return await queries.delivery_counts(conn)
 
 
-def _first_cards_rows(rows: Sequence[asyncpg.Record]) -> list[asyncpg.Record]:
-    """The rows that make up the first MAX_CARDS cards, so one message holds whole cards."""
-    cards = compose([(queries.trade_from_record(r), r["kind"], r["delayed"]) for r in rows])
+def _first_cards_rows(rows: Sequence[Delivery]) -> list[Delivery]:
+    """The deliveries that make up the first MAX_CARDS cards, so one message holds whole cards."""
+    cards = compose(rows)
     keep = {t.key for card in cards[:MAX_CARDS] for t in card.trades}
-    return [row for row in rows if row["trade_key"] in keep]
+    return [row for row in rows if row.trade.key in keep]

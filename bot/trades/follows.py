@@ -10,88 +10,15 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
-from typing import Any
 
 import asyncpg
 
 from bot.events import EventBus, FollowAdded
 from bot.polymarket.records import Trade
+from bot.trades.models import Follow, Target, WhaleWatch
 from db import follow_queries as queries
 
 log = logging.getLogger(__name__)
-
-NEAR_CERTAIN_PRICE = 0.95
-BACKDATE_TOLERANCE = 60.0  # seconds: a trade a little older than its follow still alerts
-
-
-@dataclass(frozen=True, slots=True)
-class Follow:
-    id: int
-    guild_id: int
-    channel_id: int
-    wallet: str
-    label: str
-    min_usd: float
-    side: str  # buy, sell, both
-    created_at: float
-    enabled: bool = True
-    disabled_reason: str | None = None
-    alerts_sent: int = 0
-
-    @classmethod
-    def from_record(cls, row: asyncpg.Record | dict[str, Any]) -> Follow:
-        return cls(
-            id=row["id"],
-            guild_id=row["guild_id"],
-            channel_id=row["channel_id"],
-            wallet=row["wallet"],
-            label=row["label"],
-            min_usd=row["min_usd"],
-            side=row["side"],
-            created_at=row["created_at"].timestamp(),
-            enabled=row["enabled"],
-            disabled_reason=row["disabled_reason"],
-            alerts_sent=row["alerts_sent"],
-        )
-
-    def accepts(self, trade: Trade) -> bool:
-        if self.side != "both" and trade.side.lower() != self.side:
-            return False
-        if trade.usd < self.min_usd:
-            return False
-        return trade.timestamp >= self.created_at - BACKDATE_TOLERANCE
-
-
-@dataclass(frozen=True, slots=True)
-class WhaleWatch:
-    channel_id: int
-    guild_id: int
-    min_usd: float
-    include_near_certain: bool
-    enabled: bool = True
-    disabled_reason: str | None = None
-    alerts_sent: int = 0
-
-    @classmethod
-    def from_record(cls, row: asyncpg.Record | dict[str, Any]) -> WhaleWatch:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
-
-    def accepts(self, trade: Trade) -> bool:
-        if trade.usd < self.min_usd:
-            return False
-        return self.include_near_certain or trade.price < NEAR_CERTAIN_PRICE
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A channel a trade must be alerted in; a follow wins over a whale watch for one channel."""
-
-    channel_id: int
-    guild_id: int
-    kind: str  # follow | whale
-    follow_id: int | None
-
 
 class FollowService:
     def __init__(self, pool: asyncpg.Pool, bus: EventBus) -> None:
@@ -103,8 +30,8 @@ class FollowService:
 
     async def load(self) -> None:
         async with self._pool.acquire() as conn:
-            follows = [Follow.from_record(r) for r in await queries.all_follows(conn)]
-            whales = [WhaleWatch.from_record(r) for r in await queries.all_whales(conn)]
+            follows = await queries.all_follows(conn)
+            whales = await queries.all_whales(conn)
         self._rebuild(follows, whales)
         log.info("loaded %d follows and %d whale watches", len(follows), len(whales))
 
@@ -160,7 +87,7 @@ class FollowService:
         user_id: int,
     ) -> Follow:
         async with self._pool.acquire() as conn:
-            row = await queries.upsert_follow(
+            follow = await queries.upsert_follow(
                 conn,
                 guild_id=guild_id,
                 channel_id=channel_id,
@@ -170,7 +97,6 @@ class FollowService:
                 side=side,
                 created_by=user_id,
             )
-        follow = Follow.from_record(row)
         others = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
         self._by_wallet[wallet] = [*others, follow]
         self._bus.publish(FollowAdded(wallet=wallet, channel_id=channel_id))
@@ -201,7 +127,7 @@ class FollowService:
                 await queries.delete_whales(conn, channel_id)
                 watch = None
             else:
-                row = await queries.upsert_whales(
+                watch = await queries.upsert_whales(
                     conn,
                     guild_id=guild_id,
                     channel_id=channel_id,
@@ -209,7 +135,6 @@ class FollowService:
                     include_near_certain=include_near_certain,
                     created_by=user_id,
                 )
-                watch = WhaleWatch.from_record(row)
         whales = {c: w for c, w in self._whales.items() if c != channel_id}
         if watch is not None:
             whales[channel_id] = watch
@@ -227,6 +152,6 @@ class FollowService:
 
     async def guild_overview(self, guild_id: int) -> tuple[list[Follow], list[WhaleWatch]]:
         async with self._pool.acquire() as conn:
-            follows = [Follow.from_record(r) for r in await queries.guild_follows(conn, guild_id)]
-            whales = [WhaleWatch.from_record(r) for r in await queries.guild_whales(conn, guild_id)]
+            follows = await queries.guild_follows(conn, guild_id)
+            whales = await queries.guild_whales(conn, guild_id)
         return follows, whales

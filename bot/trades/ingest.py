@@ -22,7 +22,8 @@ from bot.events import EventBus, TradeStored
 from bot.polymarket.data_api import parse_rows
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
-from bot.trades.follows import BACKDATE_TOLERANCE, FollowService
+from bot.trades.follows import FollowService
+from bot.trades.models import BACKDATE_TOLERANCE
 from bot.workers import Role, WorkerStatus
 from db import trade_queries as queries
 

@@ -21,7 +21,7 @@ from bot.render.alerts import (
 )
 from bot.render.follows import alerts_embed
 from bot.trades.dispatcher import AlertCard
-from bot.trades.follows import Follow, WhaleWatch
+from bot.trades.models import Follow, WhaleWatch
 
 WALLET = "0xfe787d2da716d60e8acff57fb87eb13cd4d10319"
 TS = 1_800_000_000.0

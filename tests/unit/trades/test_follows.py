@@ -15,14 +15,8 @@ import pytest
 
 from bot.events import EventBus
 from bot.polymarket.records import Trade, trade_key
-from bot.trades.follows import (
-    BACKDATE_TOLERANCE,
-    NEAR_CERTAIN_PRICE,
-    Follow,
-    FollowService,
-    Target,
-    WhaleWatch,
-)
+from bot.trades.follows import FollowService
+from bot.trades.models import BACKDATE_TOLERANCE, NEAR_CERTAIN_PRICE, Follow, Target, WhaleWatch
 
 WALLET = "0x" + "a" * 40
 OTHER = "0x" + "b" * 40
