@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.leaderboard.boards import BoardEntry, PeriodBoard
+from bot.leaderboard.models import BoardEntry, PeriodBoard, SnapshotState
 
 _ENTRY_COLUMNS = (
     "snapshot_id",
@@ -227,13 +227,13 @@ def _reorder(
     return tuple(entries[i] for i in sorted(range(len(ranks)), key=ranks.__getitem__))
 
 
-async def last_refresh_states(conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
+async def last_refresh_states(conn: asyncpg.Connection) -> dict[str, SnapshotState]:
     """The most recent meta row of each period (whatever its status)."""
     rows = await conn.fetch(
-        "SELECT DISTINCT ON (period) id, period, status, started_at, finished_at, error"
+        "SELECT DISTINCT ON (period) period, status, error"
         " FROM leaderboard_snapshots ORDER BY period, id DESC"
     )
-    return {row["period"]: row for row in rows}
+    return {row["period"]: SnapshotState(row["status"], row["error"]) for row in rows}
 
 
 async def prune(conn: asyncpg.Connection, retention_days: float) -> tuple[int, int]:

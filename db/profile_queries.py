@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from bot.polymarket.records import Position
+from bot.traders.models import DailyStat, StoredTrader
 
 
 async def record_trader(
@@ -93,39 +94,73 @@ async def _replace_positions(
         )
 
 
-async def load_trader(conn: asyncpg.Connection, wallet: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def load_trader(conn: asyncpg.Connection, wallet: str) -> StoredTrader | None:
+    row = await conn.fetchrow(
         "SELECT wallet, user_name, pseudonym, profile_image, stats, latest_trades,"
         " markets_traded, details_at FROM traders WHERE wallet = $1",
         wallet,
     )
+    if row is None:
+        return None
+    return StoredTrader(
+        wallet=row["wallet"],
+        user_name=row["user_name"],
+        pseudonym=row["pseudonym"],
+        profile_image=row["profile_image"],
+        stats=row["stats"],
+        latest_trades=list(row["latest_trades"]),
+        markets_traded=row["markets_traded"],
+        details_at=row["details_at"].timestamp() if row["details_at"] else None,
+    )
 
 
-async def load_positions(conn: asyncpg.Connection, wallet: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def load_positions(conn: asyncpg.Connection, wallet: str) -> list[Position]:
+    """Open positions as last synced, largest first (realized PnL is not kept: 0)."""
+    rows = await conn.fetch(
         "SELECT asset, condition_id, title, slug, outcome, size, avg_price, cur_price,"
         " current_value, cash_pnl FROM trader_positions WHERE wallet = $1"
         " ORDER BY current_value DESC",
         wallet,
     )
+    return [
+        Position(
+            wallet=wallet,
+            asset=r["asset"],
+            condition_id=r["condition_id"],
+            size=r["size"],
+            avg_price=r["avg_price"],
+            initial_value=r["size"] * r["avg_price"],
+            current_value=r["current_value"],
+            cash_pnl=r["cash_pnl"],
+            realized_pnl=0.0,
+            cur_price=r["cur_price"],
+            title=r["title"],
+            slug=r["slug"],
+            outcome=r["outcome"],
+        )
+        for r in rows
+    ]
 
 
-async def load_daily(conn: asyncpg.Connection, wallet: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def load_daily(conn: asyncpg.Connection, wallet: str) -> list[DailyStat]:
+    rows = await conn.fetch(
         "SELECT day, realized_pnl, volume, trades FROM trader_daily_stats WHERE wallet = $1"
         " ORDER BY day",
         wallet,
     )
+    return [DailyStat(r["day"], r["realized_pnl"], r["volume"], r["trades"]) for r in rows]
 
 
-async def search_names(conn: asyncpg.Connection, typed: str, limit: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def search_names(conn: asyncpg.Connection, typed: str, limit: int) -> dict[str, str]:
+    """wallet -> username of stored traders whose name contains, or wallet starts with, typed."""
+    rows = await conn.fetch(
         "SELECT wallet, user_name FROM traders WHERE user_name <> '' AND"
         " (user_name ILIKE '%' || $1 || '%' ESCAPE '\\' OR wallet LIKE $1 || '%' ESCAPE '\\')"
         " ORDER BY last_seen DESC LIMIT $2",
         typed.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"),
         limit,
     )
+    return {row["wallet"]: row["user_name"] for row in rows}
 
 
 async def wallet_for_name(conn: asyncpg.Connection, name: str) -> str | None:

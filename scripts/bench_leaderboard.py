@@ -89,17 +89,8 @@ from benchlib import (
 
 from bot.cache import HotCache
 from bot.events import EventBus
-from bot.leaderboard.boards import (
-    METRICS,
-    PAGE_SIZE,
-    PERIODS,
-    BoardEntry,
-    BoardPage,
-    PeriodBoard,
-    build_board,
-    merge_candidates,
-    page_of,
-)
+from bot.leaderboard.boards import build_board, merge_candidates, page_of
+from bot.leaderboard.models import METRICS, PAGE_SIZE, PERIODS, BoardEntry, BoardPage, PeriodBoard
 from bot.leaderboard.scoring import (
     CONSISTENCY_WEEKS,
     DAY,

@@ -8,56 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from operator import attrgetter
 
+from bot.leaderboard.models import PAGE_SIZE, BoardEntry, BoardPage, PeriodBoard
 from bot.leaderboard.scoring import COMPONENTS, TrackRecord, TraderStats, score_row, track_record
 from bot.polymarket.records import LeaderboardRow
-
-PERIODS: tuple[str, ...] = ("day", "week", "month", "all")
-METRICS: tuple[str, ...] = ("pnl", "volume", "score")
-PAGE_SIZE = 10
-
-
-@dataclass(frozen=True, slots=True)
-class BoardEntry:
-    """A trader's row; its rank is its position in the metric's tuple (1-based), not stored."""
-
-    wallet: str
-    user_name: str
-    x_username: str
-    verified: bool
-    pnl: float
-    volume: float
-    score: float
-    components: tuple[float, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PeriodBoard:
-    """One period's ranking by every metric; replaced whole, never edited in place."""
-
-    period: str
-    snapshot_id: int
-    updated_at: float
-    component_names: tuple[str, ...]
-    by_metric: Mapping[str, tuple[BoardEntry, ...]]
-
-    @property
-    def trader_count(self) -> int:
-        return len(self.by_metric.get("score", ()))
-
-
-@dataclass(frozen=True, slots=True)
-class BoardPage:
-    period: str
-    metric: str
-    page: int
-    total_pages: int
-    entries: tuple[BoardEntry, ...]
-    first_rank: int
-    updated_at: float
-    trader_count: int
 
 
 def merge_candidates(*lists: Iterable[LeaderboardRow]) -> list[LeaderboardRow]:

@@ -19,15 +19,8 @@ import asyncpg
 
 from bot.cache import HotCache, SingleFlight
 from bot.events import EventBus, FollowAdded, TradeStored
-from bot.leaderboard.boards import (
-    PERIODS,
-    BoardEntry,
-    BoardPage,
-    PeriodBoard,
-    build_board,
-    merge_candidates,
-    page_of,
-)
+from bot.leaderboard.boards import build_board, merge_candidates, page_of
+from bot.leaderboard.models import PERIODS, BoardEntry, BoardPage, PeriodBoard
 from bot.leaderboard.scoring import TrackRecord, population_win_rate
 from bot.leaderboard.stats_store import TraderStatsStore
 from bot.polymarket.data_api import ORDERS, DataAPI
@@ -168,11 +161,11 @@ class LeaderboardService:
         for period, board in boards.items():
             self._cache.snapshot(slot_name(period)).swap(board, updated_at=board.updated_at)
             self.states[period].last_success_at = board.updated_at
-        for period, row in last.items():
-            if row["status"] == "FAILED" and period in self.states:
+        for period, snapshot in last.items():
+            if snapshot.status == "FAILED" and period in self.states:
                 state = self.states[period]
                 state.consecutive_failures = 1
-                state.last_error = row["error"]
+                state.last_error = snapshot.error
         loaded = await self.stats.load()
         log.info("warm start: %d periods, %d trader stats from PostgreSQL", len(boards), loaded)
         return len(boards)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from bot.cache import HotCache
 from bot.render.charts import pnl_chart, value_chart
 from bot.render.text import display_name
-from bot.traders.profiles import TraderProfile
+from bot.traders.models import TraderProfile
 
 
 class ChartRenderer:

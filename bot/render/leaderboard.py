@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.leaderboard.boards import BoardPage
+from bot.leaderboard.models import BoardPage
 from bot.leaderboard.service import Freshness
 from bot.render.text import display_name, full_time, money, profile_url, relative_time
 

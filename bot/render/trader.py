@@ -15,7 +15,7 @@ from bot.render.text import (
     relative_time,
     short_wallet,
 )
-from bot.traders.profiles import TraderProfile
+from bot.traders.models import TraderProfile
 
 PERIOD_NAMES = {"day": "Day", "week": "Week", "month": "Month", "all": "All"}
 COMPONENT_NAMES = {

@@ -13,7 +13,6 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,12 +20,13 @@ import asyncpg
 
 from bot.cache import HotCache
 from bot.events import EventBus, TradeStored
-from bot.leaderboard.boards import PERIODS
-from bot.leaderboard.scoring import ScoreBreakdown, TraderStats, copy_score, summarize
+from bot.leaderboard.models import PERIODS
+from bot.leaderboard.scoring import TraderStats, copy_score, summarize
 from bot.leaderboard.service import LeaderboardService
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Activity, ClosedPosition, Position
+from bot.traders.models import DailyStat, Standing, StoredTrader, TraderProfile
 from db import profile_queries as queries
 
 log = logging.getLogger(__name__)
@@ -34,33 +34,6 @@ log = logging.getLogger(__name__)
 TOP_POSITIONS = 5
 TOP_TRADERS = 50  # the traders whose positions and daily statistics loops keep current
 LATEST_TRADES = 5
-
-
-@dataclass(frozen=True)
-class Standing:
-    rank: int  # by copy score
-    pnl: float
-    volume: float
-    score: float
-
-
-@dataclass(frozen=True)
-class TraderProfile:
-    wallet: str
-    name: str
-    pseudonym: str
-    standings: dict[str, Standing]  # period -> standing, only where ranked
-    score: ScoreBreakdown
-    stats: TraderStats
-    markets_traded: int
-    positions: tuple[Position, ...]
-    latest_trades: tuple[dict[str, Any], ...]
-    pnl_series: tuple[tuple[float, float], ...]  # (unix seconds, cumulative PnL)
-    details_at: float
-
-    @property
-    def win_rate(self) -> float | None:
-        return self.stats.wins / self.stats.closed_count if self.stats.closed_count else None
 
 
 def daily_stats(
@@ -94,6 +67,23 @@ def daily_stats(
         cut = max(cut, min(day(a.timestamp) for a in trade_rows))
     days = (set(pnl) | set(volume)) - {d for d in set(pnl) | set(volume) if d <= cut}
     return {d: (pnl.get(d, 0.0), volume.get(d, 0.0), trades.get(d, 0)) for d in sorted(days)}
+
+
+def pnl_series(
+    daily: Sequence[DailyStat], positions: Sequence[Position], now: float
+) -> tuple[tuple[tuple[float, float], ...], float]:
+    """(cumulative PnL points for the chart, realized total): one point per stored day's end,
+    then now with the open positions' unrealized PnL on top."""
+    series: list[tuple[float, float]] = []
+    total = 0.0
+    for d in daily:
+        total += d.realized_pnl
+        day_end = datetime(d.day.year, d.day.month, d.day.day, tzinfo=UTC)
+        series.append((min(day_end.timestamp() + 86_399, now - 1), total))
+    unrealized = sum(p.cash_pnl for p in positions)
+    if series or unrealized:
+        series.append((now, total + unrealized))
+    return tuple(series), total
 
 
 def trade_summary(a: Activity) -> dict[str, Any]:
@@ -183,8 +173,8 @@ class ProfileService:
             row = await queries.load_trader(conn, wallet)
         fresh_enough = (
             row is not None
-            and row["details_at"] is not None
-            and (self._clock() - row["details_at"].timestamp() < self._details_ttl)
+            and row.details_at is not None
+            and (self._clock() - row.details_at < self._details_ttl)
         )
         if not fresh_enough:
             self.upstream_loads += 1
@@ -203,67 +193,45 @@ class ProfileService:
             row = None  # re-read what was just stored
         return await self._build(wallet, row)
 
-    async def _build(self, wallet: str, row: asyncpg.Record | None) -> TraderProfile:
+    async def _build(self, wallet: str, row: StoredTrader | None) -> TraderProfile:
         async with self._pool.acquire() as conn:
             if row is None:
                 row = await queries.load_trader(conn, wallet)
-            position_rows = await queries.load_positions(conn, wallet)
+            positions = await queries.load_positions(conn, wallet)
             daily = await queries.load_daily(conn, wallet)
         assert row is not None  # _load stored it
-        stats = TraderStats.from_dict(row["stats"])
-        names = self._leaderboard.known_traders()
+        stats = TraderStats.from_dict(row.stats)
+        standings = self._standings(wallet)
+        series, realized = pnl_series(daily, positions, self._clock())
+        unrealized = sum(p.cash_pnl for p in positions)
+        basis = standings.get("week") or standings.get("all")
+        pnl, volume = (
+            (basis.pnl, basis.volume)
+            if basis
+            else (realized + unrealized, sum(d.volume for d in daily))
+        )
+        return TraderProfile(
+            wallet=wallet,
+            name=row.user_name or self._leaderboard.known_traders().get(wallet, ""),
+            pseudonym=row.pseudonym,
+            standings=standings,
+            score=copy_score(pnl, volume, stats, self._clock()),
+            stats=stats,
+            markets_traded=row.markets_traded,
+            positions=tuple(positions[:TOP_POSITIONS]),
+            latest_trades=tuple(row.latest_trades),
+            pnl_series=series,
+            details_at=row.details_at or 0.0,
+        )
+
+    def _standings(self, wallet: str) -> dict[str, Standing]:
         standings: dict[str, Standing] = {}
         for period in PERIODS:
             found = self._leaderboard.entry(wallet, period)
             if found is not None:
                 rank, entry = found
                 standings[period] = Standing(rank, entry.pnl, entry.volume, entry.score)
-        positions = tuple(
-            Position(
-                wallet=wallet,
-                asset=r["asset"],
-                condition_id=r["condition_id"],
-                size=r["size"],
-                avg_price=r["avg_price"],
-                initial_value=r["size"] * r["avg_price"],
-                current_value=r["current_value"],
-                cash_pnl=r["cash_pnl"],
-                realized_pnl=0.0,
-                cur_price=r["cur_price"],
-                title=r["title"],
-                slug=r["slug"],
-                outcome=r["outcome"],
-            )
-            for r in position_rows[:TOP_POSITIONS]
-        )
-        series: list[tuple[float, float]] = []
-        total = 0.0
-        for r in daily:
-            total += r["realized_pnl"]
-            day_end = datetime(r["day"].year, r["day"].month, r["day"].day, tzinfo=UTC)
-            series.append((min(day_end.timestamp() + 86_399, self._clock() - 1), total))
-        unrealized = sum(r["cash_pnl"] for r in position_rows)
-        if series or unrealized:
-            series.append((self._clock(), total + unrealized))
-        basis = standings.get("week") or standings.get("all")
-        pnl, volume = (
-            (basis.pnl, basis.volume)
-            if basis
-            else (total + unrealized, sum(r["volume"] for r in daily))
-        )
-        return TraderProfile(
-            wallet=wallet,
-            name=row["user_name"] or names.get(wallet, ""),
-            pseudonym=row["pseudonym"],
-            standings=standings,
-            score=copy_score(pnl, volume, stats, self._clock()),
-            stats=stats,
-            markets_traded=row["markets_traded"],
-            positions=positions,
-            latest_trades=tuple(row["latest_trades"]),
-            pnl_series=tuple(series),
-            details_at=row["details_at"].timestamp() if row["details_at"] else 0.0,
-        )
+        return standings
 
     def top_wallets(self) -> list[str]:
         """The week's top traders by copy score: the ones people look up most."""
@@ -331,5 +299,4 @@ class ProfileService:
 
     async def name_suggestions(self, typed: str, limit: int = 25) -> dict[str, str]:
         async with self._pool.acquire() as conn:
-            rows = await queries.search_names(conn, typed, limit)
-        return {row["wallet"]: row["user_name"] for row in rows}
+            return await queries.search_names(conn, typed, limit)

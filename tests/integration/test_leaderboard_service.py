@@ -12,7 +12,8 @@ import pytest
 
 from bot.cache import HotCache
 from bot.events import EventBus, TradeStored
-from bot.leaderboard.boards import PERIODS, PeriodBoard, build_board, page_of
+from bot.leaderboard.boards import build_board, page_of
+from bot.leaderboard.models import PERIODS, PeriodBoard
 from bot.leaderboard.scoring import COMPONENTS, TraderStats
 from bot.leaderboard.service import LeaderboardRefreshError, LeaderboardService
 from bot.leaderboard.stats_store import TraderStatsStore

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from bot.leaderboard.boards import BoardEntry, build_board, merge_candidates, page_of
+from bot.leaderboard.boards import build_board, merge_candidates, page_of
+from bot.leaderboard.models import BoardEntry
 from bot.leaderboard.scoring import COMPONENTS, TraderStats, copy_score
 from bot.polymarket.records import LeaderboardRow
 
