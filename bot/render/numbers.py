@@ -1,0 +1,105 @@
+"""Every number a user reads, formatted one way: money, prices in cents, percentages, counts.
+
+One module so that a card, a board and a portfolio never disagree on how "$5K" or "−$43" is
+written. Rules: compact money drops trailing zeros (``$5K``, ``$25.05K``, never ``$5.00K``);
+signed money uses a real minus sign (``+$409``, ``−$43``) and never shows ``−$0``; exact money
+is to the cent with thousands separators (``$1,093.71``); prices are cents with at most one
+decimal (``5¢``, ``83.5¢``); counts agree with their noun (``1 alert``, ``2 alerts``).
+Pure functions, no Discord: the domain's numbers in, text out.
+"""
+
+from __future__ import annotations
+
+import math
+
+MINUS = "\u2212"  # a real minus sign: a hyphen reads as a dash in Discord's font
+_UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def _trim(number: str) -> str:
+    """'5.00' -> '5', '25.50' -> '25.5'."""
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def _compact(amount: float) -> str:
+    """A non-negative amount with a unit: 950 -> '950', 5000 -> '5K', 25_050 -> '25.05K'."""
+    for threshold, unit in _UNITS:
+        if amount >= threshold * 0.9995:  # 999,950 rounds to 1M, not 1000K
+            return f"{_trim(f'{amount / threshold:.2f}')}{unit}"
+    return f"{amount:,.0f}"
+
+
+def money(value: float, *, signed: bool = False, exact: bool = False) -> str:
+    """Dollars: compact by default (``$5K``), to the cent with ``exact`` (``$1,093.71``),
+    with a leading ``+``/``−`` with ``signed``. Non-finite values show as ``—``."""
+    if not math.isfinite(value):
+        return "—"
+    body = f"{abs(value):,.2f}" if exact else _compact(abs(value))
+    if float(body.replace(",", "").rstrip("KMBT") or 0) == 0:
+        return "$0.00" if exact else "$0"  # never −$0 or +$0
+    if value < 0:
+        return f"{MINUS}${body}"
+    return f"+${body}" if signed else f"${body}"
+
+
+def cents(price: float) -> str:
+    """A price in [0, 1] dollars as cents: 0.05 -> '5¢', 0.835 -> '83.5¢', 0.0004 -> '0.04¢'."""
+    if not math.isfinite(price):
+        return "—"
+    value = price * 100
+    if 0 < abs(value) < 0.1:
+        return f"{_trim(f'{value:.2f}')}¢"
+    return f"{_trim(f'{value:.1f}')}¢"
+
+
+def percent(fraction: float, *, digits: int = 0, signed: bool = False) -> str:
+    """0.835 -> '84%' (``digits=1``: '83.5%'); ``signed`` for returns: '+12%', '−3%'."""
+    if not math.isfinite(fraction):
+        return "—"
+    text = _trim(f"{abs(fraction) * 100:.{digits}f}")
+    if float(text) == 0:
+        return "0%"
+    if fraction < 0:
+        return f"{MINUS}{text}%" if signed else f"-{text}%"
+    return f"+{text}%" if signed else f"{text}%"
+
+
+def chance(price: float) -> str:
+    """The implied chance of an outcome priced ``price``: '84%', or '<1%' / '>99%' at the ends."""
+    if not math.isfinite(price):
+        return "—"
+    if 0 < price < 0.005:
+        return "<1%"
+    if 0.995 < price < 1:
+        return ">99%"
+    return percent(price)
+
+
+def count(amount: float) -> str:
+    """Shares and other quantities: '950', '12.5K', '1.2M' (no currency)."""
+    if not math.isfinite(amount):
+        return "—"
+    sign = MINUS if amount < 0 else ""
+    if abs(amount) < 1000 and amount != int(amount):
+        return f"{sign}{_trim(f'{abs(amount):.2f}')}"
+    return sign + _compact(abs(amount))
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """'1 alert', '2 alerts', '1,200 alerts'; ``many`` for irregular plurals."""
+    word = noun if n == 1 else (many or noun + "s")
+    return f"{n:,} {word}"
+
+
+def duration(seconds: float) -> str:
+    """An interval as people say it: '45s', '1m', '90m' -> '1.5h', '1h', '24h', '7d'."""
+    if not math.isfinite(seconds):
+        return "—"
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{_trim(f'{seconds:.1f}')}s"
+    if seconds < 3600:
+        return f"{_trim(f'{seconds / 60:.1f}')}m"
+    if seconds < 2 * 86_400:
+        return f"{_trim(f'{seconds / 3600:.1f}')}h"
+    return f"{_trim(f'{seconds / 86_400:.1f}')}d"
