@@ -2193,7 +2193,9 @@ async def _serve(port: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Run the fake Discord server standalone.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fakes.discord", description="Run the fake Discord server standalone."
+    )
     parser.add_argument("--port", type=int, default=8999)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
