@@ -1,43 +1,17 @@
 """The local fake Discord (REST API and gateway) for end-to-end tests with the real discord.py.
 
-``from tests.fakes.discord import FakeDiscord`` is the way in; the package re-exports the names
-that tests and scripts import. See :mod:`tests.fakes.discord.server`.
+``from tests.fakes.discord import FakeDiscord`` is the way in. The fake is split by protocol
+area (see :mod:`tests.fakes.discord.server` for the map); this package re-exports the names that
+tests and scripts import, so none of them needs to know which module a name lives in.
 """
 
-from tests.fakes.discord.server import (
-    ADD_REACTIONS,
-    ADMINISTRATOR,
-    ALL_PERMISSIONS,
-    ALLOWED_CALLBACKS,
-    API_PREFIX,
-    APPLICATION_COMMAND,
-    ATTACH_FILES,
-    AUTOCOMPLETE,
-    AUTOCOMPLETE_RESULT,
-    BOT_ROLE_PERMISSIONS,
-    CHANGE_NICKNAME,
-    CHANNEL_MESSAGE,
+from tests.fakes.discord.commands import (
     COMMAND_NAME,
-    CONNECT,
-    CREATE_INSTANT_INVITE,
-    CREATE_PUBLIC_THREADS,
-    DEFERRED_CHANNEL_MESSAGE,
-    DEFERRED_UPDATE_MESSAGE,
+)
+from tests.fakes.discord.gateway import (
     DIRECT_MESSAGES_INTENT,
-    DISCORD_EPOCH_MS,
-    EMBED_LINKS,
-    EPHEMERAL,
-    EVERYONE_PERMISSIONS,
     GUILD_MEMBERS_INTENT,
     GUILD_MESSAGES_INTENT,
-    IS_COMPONENTS_V2,
-    JSON,
-    LOADING,
-    MANAGE_CHANNELS,
-    MANAGE_GUILD,
-    MESSAGE_COMPONENT,
-    MODAL,
-    MODAL_SUBMIT,
     OP_DISPATCH,
     OP_HEARTBEAT,
     OP_HEARTBEAT_ACK,
@@ -49,22 +23,63 @@ from tests.fakes.discord.server import (
     OP_REQUEST_MEMBERS,
     OP_RESUME,
     OP_VOICE_STATE,
+)
+from tests.fakes.discord.interactions import (
+    APPLICATION_COMMAND,
+    AUTOCOMPLETE,
+    AUTOCOMPLETE_RESULT,
+    CHANNEL_MESSAGE,
+    DEFERRED_CHANNEL_MESSAGE,
+    DEFERRED_UPDATE_MESSAGE,
+    MESSAGE_COMPONENT,
+    MODAL,
+    MODAL_SUBMIT,
     PING,
-    PRIVATE_MESSAGE_KEYS,
-    READ_MESSAGE_HISTORY,
     SELECT_TYPES,
+    UPDATE_MESSAGE,
+    FakeInteraction,
+)
+from tests.fakes.discord.messages import (
+    EPHEMERAL,
+    IS_COMPONENTS_V2,
+    LOADING,
+    PRIVATE_MESSAGE_KEYS,
+)
+from tests.fakes.discord.responses import (
+    ALLOWED_CALLBACKS,
+)
+from tests.fakes.discord.rest import (
+    API_PREFIX,
+    ApiError,
+    UploadedFile,
+)
+from tests.fakes.discord.server import (
+    FakeDiscord,
+    main,
+)
+from tests.fakes.discord.state import (
+    ADD_REACTIONS,
+    ADMINISTRATOR,
+    ALL_PERMISSIONS,
+    ATTACH_FILES,
+    BOT_ROLE_PERMISSIONS,
+    CHANGE_NICKNAME,
+    CONNECT,
+    CREATE_INSTANT_INVITE,
+    CREATE_PUBLIC_THREADS,
+    DISCORD_EPOCH_MS,
+    EMBED_LINKS,
+    EVERYONE_PERMISSIONS,
+    JSON,
+    MANAGE_CHANNELS,
+    MANAGE_GUILD,
+    READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
     SEND_MESSAGES_IN_THREADS,
     SPEAK,
-    UPDATE_MESSAGE,
     USE_APPLICATION_COMMANDS,
     USE_EXTERNAL_EMOJIS,
     VIEW_CHANNEL,
-    ApiError,
-    FakeDiscord,
-    FakeInteraction,
-    UploadedFile,
-    main,
 )
 
 __all__ = [
