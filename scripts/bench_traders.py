@@ -5,7 +5,7 @@ Run from the repository root::
     python scripts/bench_traders.py            # plain-text table
     python scripts/bench_traders.py --json     # the same figures as one JSON document
 
-Nothing here touches the internet. Polymarket is the local fake (``tests/fakes/polymarket.py``)
+Nothing here touches the internet. Polymarket is the local fake (``tests/fakes/polymarket/``)
 on 127.0.0.1 with 150 ms of latency added to every request; PostgreSQL is an embedded server
 started in a temporary directory and stopped at the end, unless ``BENCH_DATABASE_URL`` is set
 (then a scratch database is created on that server and dropped at the end; if it cannot be

@@ -181,7 +181,7 @@ async def migrated_pool(
 async def polymarket_fake(
     n_traders: int, seed: int, latency: float
 ) -> AsyncIterator[FakePolymarket]:
-    """The fake Polymarket (``tests/fakes/polymarket.py``) on 127.0.0.1, stopped afterwards.
+    """The fake Polymarket (``tests/fakes/polymarket/``) on 127.0.0.1, stopped afterwards.
 
     ``latency`` seconds are added to every request, so upstream calls cost what real ones
     would and a cache's saving shows in the wall times.
