@@ -19,6 +19,7 @@ from discord.ext import commands
 from bot.alert_sender import DiscordAlertSender
 from bot.cache import HotCache
 from bot.config import Settings
+from bot.copytrading import OrderService
 from bot.events import TRADE_STORED, EventBus
 from bot.loops import PeriodicTask
 from bot.polymarket.data_api import DataAPI
@@ -29,7 +30,6 @@ from bot.services.alerts import AlertDispatcher
 from bot.services.follows import FollowService
 from bot.services.leaderboard import LeaderboardService
 from bot.services.markets import MarketService
-from bot.services.orders import OrderService
 from bot.services.prices import PriceService
 from bot.services.profiles import ProfileService
 from bot.services.trader_stats import TraderStatsStore

@@ -44,10 +44,10 @@ import aiohttp
 import asyncpg
 from benchlib import arg_parser, migrated_pool, polymarket_fake, progress, run, run_meta
 
+from bot.copytrading.sync import OrderService, SyncReport, limit_price
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP
 from bot.polymarket.records import Market
-from bot.services.orders import OrderService, SyncReport, limit_price
 from tests.fakes.polymarket import FakePolymarket
 
 MARKETS = 500

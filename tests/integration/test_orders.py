@@ -20,16 +20,16 @@ import aiohttp
 import asyncpg
 import pytest
 
-from bot.events import TRADE_STORED, Event, EventBus
-from bot.polymarket.gamma import ClobAPI, GammaAPI
-from bot.polymarket.http import PolymarketHTTP
-from bot.polymarket.records import Market, Trade, trade_key
-from bot.services.orders import (
+from bot.copytrading.sync import (
     OrderService,
     OrderStatus,
     PaperOrder,
     parse_levels,
 )
+from bot.events import TRADE_STORED, Event, EventBus
+from bot.polymarket.gamma import ClobAPI, GammaAPI
+from bot.polymarket.http import PolymarketHTTP
+from bot.polymarket.records import Market, Trade, trade_key
 from db import trade_queries
 from tests.fakes.polymarket import FakePolymarket
 

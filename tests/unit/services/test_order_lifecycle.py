@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from bot.services.orders import (
+from bot.copytrading.sync import (
     INITIAL_STATUS,
     OPEN_STATUSES,
     TERMINAL_STATUSES,

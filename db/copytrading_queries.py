@@ -5,7 +5,7 @@ Why the guards look the way they do: every write that moves money is conditional
 caller last read (``status`` and ``version`` of an order, the UNIQUE key of a settlement or an
 order), so a retry after a crash, a sync cancelled mid-way and restarted, or two processes over
 one database each apply a fill or a settlement at most once. Callers run the money-moving
-functions inside one transaction (see ``bot/services/orders.py``).
+functions inside one transaction (see ``bot/copytrading/``).
 """
 
 from __future__ import annotations

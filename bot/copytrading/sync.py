@@ -40,7 +40,7 @@ from bot.polymarket.gamma import ClobAPI
 from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Market, RecordError, Trade, normalize_wallet, to_float
 from bot.services.follows import BACKDATE_TOLERANCE
-from db import order_queries as queries
+from db import copytrading_queries as queries
 from db import trade_queries
 
 log = logging.getLogger(__name__)
