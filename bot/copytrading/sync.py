@@ -29,16 +29,29 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import asyncpg
 
+from bot.copytrading.fills import (
+    SHARE_DUST,
+    add_taken,
+    book_mid,
+    fill_totals,
+    limit_price,
+    parse_levels,
+    sell_fraction,
+    status_after_fill,
+    walk_book,
+    without_taken,
+)
+from bot.copytrading.lifecycle import OPEN_STATUSES, sources_of, transition
+from bot.copytrading.models import Fill, Level, OrderStatus
 from bot.errors import UserError
 from bot.events import Event
 from bot.polymarket.gamma import ClobAPI
 from bot.polymarket.http import UpstreamError
-from bot.polymarket.records import Market, RecordError, Trade, normalize_wallet, to_float
+from bot.polymarket.records import Market, RecordError, Trade, normalize_wallet
 from bot.services.follows import BACKDATE_TOLERANCE
 from db import copytrading_queries as queries
 from db import trade_queries
@@ -52,221 +65,10 @@ MIN_BUDGET_USD = 1.0
 MAX_BUDGET_USD = 1_000_000.0
 MAX_ACTIVE_COPIES = 10  # per user per guild: bounds the orders one user can make per trade
 LOST_AFTER_SYNCS = 3  # a market missing this many syncs in a row makes its orders LOST
-USD_DUST = 0.01  # a BUY with less than a cent left to spend is filled
-SHARE_DUST = 1e-6  # a SELL (or a position) with less than this many shares left is done
-PRICE_EPS = 1e-9  # float noise when comparing book prices to a limit
 SNAPSHOT_SECONDS = 3600  # one value point per portfolio per hour
 
 MarketLookup = Callable[[str], Awaitable[Market | None] | Market | None]
 PositionLookup = Callable[[str, str], Awaitable[float | None] | float | None]
-
-
-# ---- lifecycle -----------------------------------------------------------------------------
-
-
-class OrderStatus(StrEnum):
-    PLACED = "PLACED"
-    PENDING = "PENDING"
-    PARTIAL = "PARTIAL"
-    FILLED = "FILLED"
-    CANCELLED = "CANCELLED"
-    LOST = "LOST"
-
-
-# The whole lifecycle. A status maps to the statuses it may move to; terminal ones to nothing.
-# PENDING -> PENDING and PARTIAL -> PARTIAL are a retried fill that found nothing / a bit more.
-TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.PLACED: frozenset(
-        {
-            OrderStatus.PENDING,
-            OrderStatus.PARTIAL,
-            OrderStatus.FILLED,
-            OrderStatus.CANCELLED,
-            OrderStatus.LOST,
-        }
-    ),
-    OrderStatus.PENDING: frozenset(
-        {
-            OrderStatus.PENDING,
-            OrderStatus.PARTIAL,
-            OrderStatus.FILLED,
-            OrderStatus.CANCELLED,
-            OrderStatus.LOST,
-        }
-    ),
-    OrderStatus.PARTIAL: frozenset(
-        {OrderStatus.PARTIAL, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.LOST}
-    ),
-    OrderStatus.FILLED: frozenset(),
-    OrderStatus.CANCELLED: frozenset(),
-    OrderStatus.LOST: frozenset(),
-}
-INITIAL_STATUS = OrderStatus.PLACED
-TERMINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
-OPEN_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if targets)
-
-
-class IllegalTransition(ValueError):
-    """A status change the lifecycle forbids; raised before anything is written."""
-
-
-def can_transition(current: OrderStatus | str, target: OrderStatus | str) -> bool:
-    return OrderStatus(target) in TRANSITIONS[OrderStatus(current)]
-
-
-def transition(current: OrderStatus | str, target: OrderStatus | str) -> OrderStatus:
-    """The one check of the lifecycle: returns ``target`` or raises :class:`IllegalTransition`."""
-    source, goal = OrderStatus(current), OrderStatus(target)
-    if goal not in TRANSITIONS[source]:
-        raise IllegalTransition(f"order cannot go from {source} to {goal}")
-    return goal
-
-
-def sources_of(target: OrderStatus) -> list[str]:
-    """Statuses that may move to ``target``: the WHERE clause of a batch transition."""
-    return sorted(s.value for s, targets in TRANSITIONS.items() if target in targets)
-
-
-# ---- fill model (pure) ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Level:
-    price: float
-    size: float
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    price: float
-    shares: float
-
-    @property
-    def usd(self) -> float:
-        return self.price * self.shares
-
-
-def parse_levels(raw: Any) -> list[Level]:
-    """Book levels as sent (price and size strings, any order); junk and empty levels dropped."""
-    if not isinstance(raw, list):
-        return []
-    levels = []
-    for item in raw:
-        if not isinstance(item, dict):
-            continue
-        price = to_float(item.get("price"), -1.0)
-        size = to_float(item.get("size"), 0.0)
-        if 0.0 < price <= 1.0 and size > 0.0:
-            levels.append(Level(price, size))
-    return levels
-
-
-def best_bid(levels: Sequence[Level]) -> float | None:
-    return max((level.price for level in levels), default=None)
-
-
-def best_ask(levels: Sequence[Level]) -> float | None:
-    return min((level.price for level in levels), default=None)
-
-
-def book_mid(book: Mapping[str, Any]) -> float | None:
-    """A value for marking positions: the mid of the best levels, else the last trade, else the
-    one side there is."""
-    bid = best_bid(parse_levels(book.get("bids")))
-    ask = best_ask(parse_levels(book.get("asks")))
-    if bid is not None and ask is not None:
-        return (bid + ask) / 2.0
-    last = to_float(book.get("last_trade_price"), -1.0)
-    if 0.0 <= last <= 1.0:
-        return last
-    return bid if bid is not None else ask
-
-
-def limit_price(side: str, trade_price: float, max_slippage: float) -> float:
-    """The worst price a copy accepts: the copied price plus (BUY) or minus (SELL) the slippage."""
-    if side == "BUY":
-        return min(1.0, trade_price + max_slippage)
-    return max(0.0, trade_price - max_slippage)
-
-
-def walk_book(levels: Sequence[Level], side: str, amount: float, limit: float) -> list[Fill]:
-    """Fills for an order of ``amount`` (BUY: dollars, SELL: shares) taking liquidity best-first
-    (asks cheapest first for a BUY, bids dearest first for a SELL) and stopping at ``limit``."""
-    if amount <= 0:
-        return []
-    buying = side == "BUY"
-    ordered = sorted(levels, key=lambda level: level.price, reverse=not buying)
-    fills: list[Fill] = []
-    remaining = amount
-    for level in ordered:
-        if buying and level.price > limit + PRICE_EPS:
-            break
-        if not buying and level.price < limit - PRICE_EPS:
-            break
-        wanted = remaining / level.price if buying else remaining
-        shares = min(level.size, wanted)
-        if shares <= 0:
-            break
-        fills.append(Fill(level.price, shares))
-        remaining -= shares * level.price if buying else shares
-        if remaining <= (USD_DUST / 100 if buying else SHARE_DUST / 100):
-            break
-    return fills
-
-
-def price_key(price: float) -> str:
-    """A level's price as a stable dict key (the book sends strings like "0.51")."""
-    return f"{price:.6f}"
-
-
-def without_taken(levels: Sequence[Level], taken: Mapping[str, float]) -> list[Level]:
-    """The book as one order may still use it: each level minus what that order already took
-    at that price. A static book then cannot fill the same liquidity twice, while a moved book
-    (new prices, or more size than was taken) can."""
-    if not taken:
-        return list(levels)
-    left = []
-    for level in levels:
-        size = level.size - taken.get(price_key(level.price), 0.0)
-        if size > SHARE_DUST:
-            left.append(Level(level.price, size))
-    return left
-
-
-def add_taken(taken: Mapping[str, float], fills: Iterable[Fill]) -> dict[str, float]:
-    merged = dict(taken)
-    for fill in fills:
-        key = price_key(fill.price)
-        merged[key] = merged.get(key, 0.0) + fill.shares
-    return merged
-
-
-def fill_totals(fills: Iterable[Fill]) -> tuple[float, float]:
-    """(shares, dollars) of a walk."""
-    shares = usd = 0.0
-    for fill in fills:
-        shares += fill.shares
-        usd += fill.usd
-    return shares, usd
-
-
-def is_complete(side: str, requested: float, filled: float) -> bool:
-    """Whether nothing worth filling is left (BUY in dollars, SELL in shares)."""
-    dust = USD_DUST if side == "BUY" else SHARE_DUST
-    return requested - filled < dust
-
-
-def status_after_fill(side: str, requested: float, filled_total: float) -> OrderStatus:
-    if is_complete(side, requested, filled_total):
-        return OrderStatus.FILLED
-    return OrderStatus.PARTIAL if filled_total > 0 else OrderStatus.PENDING
-
-
-def sell_fraction(trade_size: float, trader_position_before: float | None) -> float:
-    """The share of their position a trader sold; unknown position -> everything (1.0)."""
-    if trader_position_before is None or trade_size <= 0:
-        return 1.0
-    return min(1.0, trade_size / max(trade_size, trader_position_before))
 
 
 # ---- records -------------------------------------------------------------------------------
