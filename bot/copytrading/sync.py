@@ -27,7 +27,6 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +45,19 @@ from bot.copytrading.fills import (
     without_taken,
 )
 from bot.copytrading.lifecycle import OPEN_STATUSES, sources_of, transition
-from bot.copytrading.models import Fill, Level, OrderStatus
+from bot.copytrading.models import (
+    CopyConfig,
+    Fill,
+    Level,
+    OrderStats,
+    OrderStatus,
+    PaperOrder,
+    PaperPosition,
+    PortfolioView,
+    PositionView,
+    StopResult,
+    SyncReport,
+)
 from bot.errors import UserError
 from bot.events import Event
 from bot.polymarket.gamma import ClobAPI
@@ -54,7 +65,7 @@ from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Market, RecordError, Trade, normalize_wallet
 from bot.services.follows import BACKDATE_TOLERANCE
 from db import copytrading_queries as queries
-from db import trade_queries
+from db import portfolio_queries, trade_queries
 
 log = logging.getLogger(__name__)
 
@@ -76,191 +87,6 @@ PositionLookup = Callable[[str, str], Awaitable[float | None] | float | None]
 
 class CopyConfigError(UserError):
     """A copy cannot be started as asked; the message is fit to show the user."""
-
-
-@dataclass(frozen=True, slots=True)
-class CopyConfig:
-    id: int
-    portfolio_id: int
-    guild_id: int
-    user_id: int
-    wallet: str
-    budget_usd: float
-    per_trade_usd: float
-    active: bool
-    created_at: float
-    stopped_at: float | None
-
-    @classmethod
-    def from_record(cls, row: asyncpg.Record) -> CopyConfig:
-        stopped = row["stopped_at"]
-        return cls(
-            id=row["id"],
-            portfolio_id=row["portfolio_id"],
-            guild_id=row["guild_id"],
-            user_id=row["user_id"],
-            wallet=row["wallet"],
-            budget_usd=row["budget_usd"],
-            per_trade_usd=row["per_trade_usd"],
-            active=row["active"],
-            created_at=row["created_at"].timestamp(),
-            stopped_at=stopped.timestamp() if stopped is not None else None,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class PaperOrder:
-    id: int
-    config_id: int
-    portfolio_id: int
-    trade_key: str
-    wallet: str
-    asset: str
-    condition_id: str
-    title: str
-    outcome: str
-    side: str
-    trade_price: float
-    limit_price: float
-    size_usd: float
-    size_shares: float
-    filled_shares: float
-    filled_usd: float
-    taken: dict[str, float]
-    status: OrderStatus
-    reason: str
-    version: int
-    attempts: int
-    missing_syncs: int
-    created_at: float
-    updated_at: float
-
-    @classmethod
-    def from_record(cls, row: asyncpg.Record) -> PaperOrder:
-        return cls(
-            id=row["id"],
-            config_id=row["config_id"],
-            portfolio_id=row["portfolio_id"],
-            trade_key=row["trade_key"],
-            wallet=row["wallet"],
-            asset=row["asset"],
-            condition_id=row["condition_id"],
-            title=row["title"],
-            outcome=row["outcome"],
-            side=row["side"],
-            trade_price=row["trade_price"],
-            limit_price=row["limit_price"],
-            size_usd=row["size_usd"],
-            size_shares=row["size_shares"],
-            filled_shares=row["filled_shares"],
-            filled_usd=row["filled_usd"],
-            taken=dict(row["taken"] or {}),
-            status=OrderStatus(row["status"]),
-            reason=row["reason"],
-            version=row["version"],
-            attempts=row["attempts"],
-            missing_syncs=row["missing_syncs"],
-            created_at=row["created_at"].timestamp(),
-            updated_at=row["updated_at"].timestamp(),
-        )
-
-    @property
-    def requested(self) -> float:
-        """Dollars (BUY) or shares (SELL) the order is for."""
-        return self.size_usd if self.side == "BUY" else self.size_shares
-
-    @property
-    def remaining(self) -> float:
-        filled = self.filled_usd if self.side == "BUY" else self.filled_shares
-        return max(0.0, self.requested - filled)
-
-
-@dataclass(frozen=True, slots=True)
-class PositionView:
-    asset: str
-    condition_id: str
-    title: str
-    outcome: str
-    size: float
-    avg_price: float
-    cost_basis: float
-    price: float | None  # last mark (book mid at the latest sync); None before the first
-    value: float
-    unrealized_pnl: float
-    realized_pnl: float
-
-
-@dataclass(frozen=True, slots=True)
-class ValuePoint:
-    at: float  # unix seconds, start of the hour
-    cash: float
-    value: float
-
-
-@dataclass(frozen=True, slots=True)
-class PortfolioView:
-    """Everything /portfolio shows, read from PostgreSQL only (no upstream call)."""
-
-    guild_id: int
-    user_id: int
-    cash: float
-    deposited: float
-    realized_pnl: float
-    unrealized_pnl: float
-    value: float
-    positions: tuple[PositionView, ...]
-    closed_positions: int
-    winning_positions: int
-    orders: tuple[PaperOrder, ...]
-    history: tuple[ValuePoint, ...]
-    copies: tuple[CopyConfig, ...]
-
-    @property
-    def win_rate(self) -> float | None:
-        """Closed (sold or settled) positions with a positive PnL; None before the first."""
-        if not self.closed_positions:
-            return None
-        return self.winning_positions / self.closed_positions
-
-
-@dataclass(frozen=True, slots=True)
-class StopResult:
-    config: CopyConfig
-    cancelled_orders: int
-
-
-@dataclass
-class SyncReport:
-    """What one sync pass did (for logs, /admin status and the benchmark)."""
-
-    open_orders: int = 0
-    books_fetched: int = 0
-    book_errors: int = 0
-    books_missing: int = 0
-    markets_checked: int = 0
-    filled: int = 0
-    partial: int = 0
-    unfilled: int = 0
-    expired: int = 0
-    cancelled_closed: int = 0
-    lost: int = 0
-    conflicts: int = 0
-    settled: int = 0
-    snapshots: int = 0
-    seconds: float = 0.0
-
-
-@dataclass
-class OrderStats:
-    queued: int = 0
-    deduplicated: int = 0
-    orders_created: int = 0
-    duplicates: int = 0
-    write_failures: int = 0
-    dropped: int = 0
-    syncs: int = 0
-    last_sync: SyncReport | None = None
-    by_reason: dict[str, int] = field(default_factory=dict)
 
 
 _MISSING = object()  # a book that does not exist (404): the market closed or is unknown
@@ -337,14 +163,16 @@ class OrderService:
             async with self._pool.acquire() as conn, conn.transaction():
                 if await queries.count_active_configs(conn, guild_id, user_id) >= MAX_ACTIVE_COPIES:
                     raise CopyConfigError(f"You can copy at most {MAX_ACTIVE_COPIES} traders.")
-                portfolio_id = await queries.deposit(conn, guild_id, user_id, budget_usd, now)
-                row = await queries.insert_config(
+                portfolio_id = await portfolio_queries.deposit(
+                    conn, guild_id, user_id, budget_usd, now
+                )
+                config = await queries.insert_config(
                     conn, portfolio_id, guild_id, user_id, wallet, budget_usd, per_trade_usd, now
                 )
         except asyncpg.UniqueViolationError:
             raise CopyConfigError("You already copy that trader; stop it first.") from None
         await self._refresh_copied()
-        return CopyConfig.from_record(row)
+        return config
 
     async def stop_copy(self, guild_id: int, user_id: int, wallet: str) -> StopResult | None:
         """Stop a copy and cancel its open orders; positions stay until sold or resolved."""
@@ -354,24 +182,23 @@ class OrderService:
             return None
         now = _dt(self._clock())
         async with self._pool.acquire() as conn, conn.transaction():
-            row = await queries.deactivate_config(conn, guild_id, user_id, wallet, now)
-            if row is None:
+            config = await queries.deactivate_config(conn, guild_id, user_id, wallet, now)
+            if config is None:
                 return None
             cancelled = await queries.cancel_where(
                 conn,
                 from_statuses=sources_of(OrderStatus.CANCELLED),
                 reason="copy stopped",
                 now=now,
-                config_id=row["id"],
+                config_id=config.id,
             )
         await self._refresh_copied()
         self._count_reason("copy stopped", len(cancelled))
-        return StopResult(CopyConfig.from_record(row), len(cancelled))
+        return StopResult(config, len(cancelled))
 
     async def copies(self, guild_id: int, user_id: int) -> list[CopyConfig]:
         async with self._pool.acquire() as conn:
-            rows = await queries.configs_of(conn, guild_id, user_id)
-        return [CopyConfig.from_record(row) for row in rows]
+            return await queries.configs_of(conn, guild_id, user_id)
 
     # ---- trades in: enqueue, then the writer ------------------------------------------------
 
@@ -492,17 +319,16 @@ class OrderService:
             trade = await trade_queries.trade_by_key(conn, trade_key)
             if trade is None:
                 return []
-            rows = (
+            configs = (
                 await queries.all_configs_for_wallet(conn, trade.wallet)
                 if trade.side == "SELL"
                 else await queries.active_configs_for_wallet(conn, trade.wallet)
             )
-            configs = [CopyConfig.from_record(r) for r in rows]
             configs = [c for c in configs if trade.timestamp >= c.created_at - BACKDATE_TOLERANCE]
-            done = await queries.existing_orders(conn, [f"{c.id}:{trade.key}" for c in configs])
+            done = await queries.configs_with_order(conn, [c.id for c in configs], trade.key)
         if done:
             self.stats.duplicates += len(done)
-            configs = [c for c in configs if f"{c.id}:{trade.key}" not in done]
+            configs = [c for c in configs if c.id not in done]
         if not configs:
             return []
         fraction = 1.0
@@ -518,9 +344,9 @@ class OrderService:
             await self._fill_pass(placed, SyncReport(), in_sync=False)
         async with self._pool.acquire() as conn:
             return [
-                PaperOrder.from_record(r)
+                order
                 for o in created
-                if (r := await queries.order_by_id(conn, o.id)) is not None
+                if (order := await queries.order_by_id(conn, o.id)) is not None
             ]
 
     async def _trader_position(self, trade: Trade) -> float | None:
@@ -544,7 +370,7 @@ class OrderService:
         limit = limit_price(trade.side, trade.price, self.max_slippage)
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await queries.lock_config(conn, config.id)
-            if locked is None or (not locked["active"] and trade.side == "BUY"):
+            if locked is None or (not locked.active and trade.side == "BUY"):
                 return None
             size_usd = size_shares = 0.0
             reject = ""
@@ -558,36 +384,26 @@ class OrderService:
             else:
                 # Only this copy's own shares: another copy's may hold the same token.
                 held = min(
-                    await queries.position_size(conn, config.portfolio_id, trade.asset),
+                    await portfolio_queries.position_size(conn, config.portfolio_id, trade.asset),
                     await queries.config_net_shares(conn, config.id, trade.asset),
                 )
-                if not locked["active"] and held <= SHARE_DUST:
+                if not locked.active and held <= SHARE_DUST:
                     return None  # a stopped copy with nothing left has nothing to follow
                 size_shares = held * fraction
                 if size_shares <= SHARE_DUST:
                     reject, size_shares = "nothing to sell", 0.0
-            row = await queries.insert_order(
+            order = await queries.insert_order(
                 conn,
-                idempotency_key=f"{config.id}:{trade.key}",
-                config_id=config.id,
-                portfolio_id=config.portfolio_id,
-                trade_key=trade.key,
-                wallet=trade.wallet,
-                asset=trade.asset,
-                condition_id=trade.condition_id,
-                title=trade.title,
-                outcome=trade.outcome,
-                side=trade.side,
-                trade_price=trade.price,
+                config=config,
+                trade=trade,
                 limit_price=limit,
                 size_usd=size_usd,
                 size_shares=size_shares,
                 now=now,
             )
-            if row is None:
+            if order is None:
                 self.stats.duplicates += 1
                 return None
-            order = PaperOrder.from_record(row)
             self.stats.orders_created += 1
             if trade.side == "SELL":
                 # The trader is leaving: this copy stops trying to buy what it still has open.
@@ -607,7 +423,7 @@ class OrderService:
                     conn, order.id, order.status, order.version, target, reject, now
                 )
                 self._count_reason(reject)
-                return PaperOrder.from_record(await queries.order_by_id(conn, order.id))
+                return await queries.order_by_id(conn, order.id)
         return order
 
     def _count_reason(self, reason: str, n: int = 1) -> None:
@@ -637,15 +453,12 @@ class OrderService:
                 )
                 report.expired = len(expired)
                 self._count_reason("expired", len(expired))
-                orders = [
-                    PaperOrder.from_record(r)
-                    for r in await queries.open_orders(conn, sorted(OPEN_STATUSES))
-                ]
-                positions = await queries.open_positions(conn)
+                orders = await queries.open_orders(conn, sorted(OPEN_STATUSES))
+                positions = await portfolio_queries.open_positions(conn)
             report.open_orders = len(orders)
             tokens = {o.asset: o.condition_id for o in orders}
             for p in positions:
-                tokens.setdefault(p["asset"], p["condition_id"])
+                tokens.setdefault(p.asset, p.condition_id)
             books = await self._fetch_books(tokens, report)
             markets = await self._lookup_markets(
                 {cid for token, cid in tokens.items() if books.get(token) is _MISSING}, report
@@ -658,10 +471,10 @@ class OrderService:
                 if isinstance(book, dict) and (mid := book_mid(book)) is not None
             }
             async with self._pool.acquire() as conn:
-                await queries.set_last_prices(conn, prices)
+                await portfolio_queries.set_last_prices(conn, prices)
                 hour = int(now_ts // SNAPSHOT_SECONDS) * SNAPSHOT_SECONDS
                 if hour != self._snapshot_hour:
-                    report.snapshots = await queries.write_snapshots(conn, _dt(hour))
+                    report.snapshots = await portfolio_queries.write_snapshots(conn, _dt(hour))
                     self._snapshot_hour = hour
             report.seconds = time.perf_counter() - started
             self.stats.syncs += 1
@@ -781,15 +594,15 @@ class OrderService:
         if not orders:
             return
         async with self._pool.acquire() as conn:
-            rows = await queries.count_missing(
+            missed = await queries.count_missing(
                 conn, [o.id for o in orders], sorted(OPEN_STATUSES), now
             )
-            for row in rows:
-                if row["missing_syncs"] < LOST_AFTER_SYNCS:
+            for miss in missed:
+                if miss.missing_syncs < LOST_AFTER_SYNCS:
                     continue
-                target = transition(row["status"], OrderStatus.LOST)
+                target = transition(miss.status, OrderStatus.LOST)
                 lost = await queries.set_status(
-                    conn, row["id"], row["status"], row["version"], target, "market not found", now
+                    conn, miss.id, miss.status, miss.version, target, "market not found", now
                 )
                 if lost:
                     report.lost += 1
@@ -838,22 +651,15 @@ class OrderService:
         async with self._pool.acquire() as conn, conn.transaction():
             applied = await queries.record_buy_fill(
                 conn,
-                order_id=order.id,
-                expected_status=order.status,
-                expected_version=order.version,
+                order,
                 status=target,
                 shares=shares,
                 usd=usd,
                 taken=add_taken(order.taken, fills),
-                portfolio_id=order.portfolio_id,
-                asset=order.asset,
-                condition_id=order.condition_id,
-                title=order.title,
-                outcome=order.outcome,
                 now=now,
             )
             if applied:
-                await queries.move_cash(conn, order.portfolio_id, -usd)
+                await portfolio_queries.move_cash(conn, order.portfolio_id, -usd)
         if not applied:
             report.conflicts += 1  # another sync filled it, or its position was settled
         elif target == OrderStatus.FILLED:
@@ -877,8 +683,8 @@ class OrderService:
         there), then shrink the position, realise the PnL and credit the cash."""
         shares, usd = fill_totals(fills)
         async with self._pool.acquire() as conn, conn.transaction():
-            position = await queries.lock_position(conn, order.portfolio_id, order.asset)
-            held = position["size"] if position is not None and not position["settled"] else 0.0
+            position = await portfolio_queries.lock_position(conn, order.portfolio_id, order.asset)
+            held = position.size if position is not None and not position.settled else 0.0
             if shares > held:
                 usd = usd * held / shares
                 shares = held
@@ -896,17 +702,17 @@ class OrderService:
             target = transition(order.status, goal)
             taken = add_taken(order.taken, fills)
             if not await queries.record_fill(
-                conn, order.id, order.status, order.version, target, shares, usd, taken, now
+                conn, order, status=target, shares=shares, usd=usd, taken=taken, now=now
             ):
                 report.conflicts += 1
                 return
-            basis = position["cost_basis"]
+            basis = position.cost_basis
             closed = held - shares <= SHARE_DUST
             # A closed position takes its whole cost basis with it (dust included), so
             # cash + cost basis - realized PnL stays equal to what was deposited.
             released = basis if closed else basis * shares / held
             realized = usd - released
-            await queries.reduce_position(
+            await portfolio_queries.reduce_position(
                 conn,
                 portfolio_id=order.portfolio_id,
                 asset=order.asset,
@@ -918,7 +724,7 @@ class OrderService:
                 price=None,
                 now=now,
             )
-            await queries.move_cash(conn, order.portfolio_id, usd, realized)
+            await portfolio_queries.move_cash(conn, order.portfolio_id, usd, realized)
         if target == OrderStatus.FILLED:
             report.filled += 1
         else:
@@ -926,7 +732,7 @@ class OrderService:
 
     async def _settle(
         self,
-        positions: Sequence[asyncpg.Record],
+        positions: Sequence[PaperPosition],
         books: Mapping[str, Any],
         markets: Mapping[str, Market | None],
         report: SyncReport,
@@ -935,37 +741,30 @@ class OrderService:
         position lock make a second pass (or process) find nothing to do."""
         now = _dt(self._clock())
         for position in positions:
-            if books.get(position["asset"]) is not _MISSING:
+            if books.get(position.asset) is not _MISSING:
                 continue  # a live book means an open market
-            market = markets.get(position["condition_id"])
+            market = markets.get(position.condition_id)
             if market is None or not market.resolved:
                 continue
-            payout = _payout(market, position["asset"])
+            payout = _payout(market, position.asset)
             if payout is None:
                 continue
             async with self._pool.acquire() as conn, conn.transaction():
-                locked = await queries.lock_position(
-                    conn, position["portfolio_id"], position["asset"]
+                locked = await portfolio_queries.lock_position(
+                    conn, position.portfolio_id, position.asset
                 )
-                if locked is None or locked["settled"] or locked["size"] <= 0:
+                if locked is None or locked.settled or locked.size <= 0:
                     continue
-                size, basis = locked["size"], locked["cost_basis"]
+                size, basis = locked.size, locked.cost_basis
                 realized = size * payout - basis
-                if not await queries.insert_settlement(
-                    conn,
-                    portfolio_id=locked["portfolio_id"],
-                    asset=locked["asset"],
-                    condition_id=locked["condition_id"],
-                    size=size,
-                    payout=payout,
-                    realized=realized,
-                    now=now,
+                if not await portfolio_queries.insert_settlement(
+                    conn, locked, payout=payout, realized=realized, now=now
                 ):
                     continue
-                await queries.reduce_position(
+                await portfolio_queries.reduce_position(
                     conn,
-                    portfolio_id=locked["portfolio_id"],
-                    asset=locked["asset"],
+                    portfolio_id=locked.portfolio_id,
+                    asset=locked.asset,
                     size=0.0,
                     cost_basis=0.0,
                     realized=realized,
@@ -974,7 +773,9 @@ class OrderService:
                     price=payout,
                     now=now,
                 )
-                await queries.move_cash(conn, locked["portfolio_id"], size * payout, realized)
+                await portfolio_queries.move_cash(
+                    conn, locked.portfolio_id, size * payout, realized
+                )
             report.settled += 1
 
     # ---- the /portfolio read model ----------------------------------------------------------
@@ -986,54 +787,52 @@ class OrderService:
         latest orders and the value history; None when the user never copied anyone."""
         since = _dt(self._clock() - history_days * 86_400)
         async with self._pool.acquire() as conn:
-            row = await queries.portfolio_row(conn, guild_id, user_id)
-            if row is None:
+            book = await portfolio_queries.portfolio_of(conn, guild_id, user_id)
+            if book is None:
                 return None
-            position_rows = await queries.positions_of(conn, row["id"])
-            order_rows = await queries.latest_orders(conn, row["id"], orders)
-            snapshot_rows = await queries.snapshots_of(conn, row["id"], since)
-            config_rows = await queries.configs_of(conn, guild_id, user_id)
+            positions = await portfolio_queries.positions_of(conn, book.id)
+            latest = await queries.latest_orders(conn, book.id, orders)
+            history = await portfolio_queries.snapshots_of(conn, book.id, since)
+            copies = await queries.configs_of(conn, guild_id, user_id)
         open_views = []
         closed = wins = 0
-        for p in position_rows:
-            if p["size"] > 0 and not p["settled"]:
-                price = p["last_price"]
-                value = p["size"] * (price if price is not None else p["avg_price"])
+        for p in positions:
+            if p.size > 0 and not p.settled:
+                price = p.last_price
+                value = p.size * (price if price is not None else p.avg_price)
                 open_views.append(
                     PositionView(
-                        asset=p["asset"],
-                        condition_id=p["condition_id"],
-                        title=p["title"],
-                        outcome=p["outcome"],
-                        size=p["size"],
-                        avg_price=p["avg_price"],
-                        cost_basis=p["cost_basis"],
+                        asset=p.asset,
+                        condition_id=p.condition_id,
+                        title=p.title,
+                        outcome=p.outcome,
+                        size=p.size,
+                        avg_price=p.avg_price,
+                        cost_basis=p.cost_basis,
                         price=price,
                         value=value,
-                        unrealized_pnl=value - p["cost_basis"],
-                        realized_pnl=p["realized_pnl"],
+                        unrealized_pnl=value - p.cost_basis,
+                        realized_pnl=p.realized_pnl,
                     )
                 )
-            elif p["closed_at"] is not None:
+            elif p.closed_at is not None:
                 closed += 1
-                wins += p["realized_pnl"] > 0
+                wins += p.realized_pnl > 0
         unrealized = sum(v.unrealized_pnl for v in open_views)
         return PortfolioView(
             guild_id=guild_id,
             user_id=user_id,
-            cash=row["cash"],
-            deposited=row["deposited"],
-            realized_pnl=row["realized_pnl"],
+            cash=book.cash,
+            deposited=book.deposited,
+            realized_pnl=book.realized_pnl,
             unrealized_pnl=unrealized,
-            value=row["cash"] + sum(v.value for v in open_views),
+            value=book.cash + sum(v.value for v in open_views),
             positions=tuple(open_views),
             closed_positions=closed,
             winning_positions=wins,
-            orders=tuple(PaperOrder.from_record(r) for r in order_rows),
-            history=tuple(
-                ValuePoint(s["hour"].timestamp(), s["cash"], s["value"]) for s in snapshot_rows
-            ),
-            copies=tuple(CopyConfig.from_record(r) for r in config_rows),
+            orders=tuple(latest),
+            history=tuple(history),
+            copies=tuple(copies),
         )
 
 
