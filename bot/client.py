@@ -19,7 +19,7 @@ from discord.ext import commands
 from bot.alert_sender import DiscordAlertSender
 from bot.cache import HotCache
 from bot.config import Settings
-from bot.copytrading import OrderService
+from bot.copytrading import CopyTradingService
 from bot.events import TRADE_STORED, EventBus
 from bot.loops import PeriodicTask
 from bot.polymarket.data_api import DataAPI
@@ -134,7 +134,7 @@ class PolymarketBot(commands.Bot):
         self.alerts = AlertDispatcher(
             pool, self.follows, DiscordAlertSender(self, self.leaderboard, self.prices)
         )
-        self.orders = OrderService(
+        self.orders = CopyTradingService(
             pool,
             self.clob,
             market_of=self.markets.fresh,

@@ -10,10 +10,11 @@ against an unchanged book cannot fill the same liquidity twice. Pure: no I/O, ch
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from bot.copytrading.models import Fill, Level, OrderStatus
-from bot.polymarket.records import to_float
+from bot.copytrading.models import MISSING_BOOK, Books, Fill, Level, OrderStatus, PaperOrder
+from bot.polymarket.records import Market, to_float
 
 USD_DUST = 0.01  # a BUY with less than a cent left to spend is filled
 SHARE_DUST = 1e-6  # a SELL (or a position) with less than this many shares left is done
@@ -146,3 +147,64 @@ def sell_fraction(trade_size: float, trader_position_before: float | None) -> fl
     if trader_position_before is None or trade_size <= 0:
         return 1.0
     return min(1.0, trade_size / max(trade_size, trader_position_before))
+
+
+# ---- one pass over many orders -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FillPlan:
+    """What a fill pass does with each order, decided before anything is written.
+
+    ``fills``: orders with something to take, by portfolio (each portfolio's in given order);
+    ``untouched``: tried without a fill (PLACED ones become PENDING); ``closed``: their market
+    closed or resolved (cancelled); ``missing``: their market was not found (one more sync
+    towards LOST)."""
+
+    fills: dict[int, list[tuple[PaperOrder, list[Fill]]]] = field(default_factory=dict)
+    untouched: list[PaperOrder] = field(default_factory=list)
+    closed: list[PaperOrder] = field(default_factory=list)
+    missing: list[PaperOrder] = field(default_factory=list)
+
+
+def plan_fills(
+    orders: Iterable[PaperOrder],
+    books: Books,
+    markets: Mapping[str, Market | None],
+    *,
+    in_sync: bool,
+) -> FillPlan:
+    """Walk each order's book (each side parsed once per pass, whatever the number of orders).
+
+    An order whose book failed to load, or whose market lookup failed, is left out: nothing is
+    decided on upstream trouble. Only a sync pass (``in_sync``) counts a vanished market towards
+    LOST ("three syncs in a row"); the writer's first try leaves such an order PENDING."""
+    plan = FillPlan()
+    levels_cache: dict[tuple[str, str], list[Level]] = {}
+    for order in orders:
+        book = books.get(order.asset)
+        if book is None:
+            continue  # upstream trouble: decide nothing
+        if book is MISSING_BOOK:
+            if order.condition_id not in markets:
+                continue
+            market = markets[order.condition_id]
+            if market is None:
+                (plan.missing if in_sync else plan.untouched).append(order)
+            elif market.closed or market.resolved:
+                plan.closed.append(order)
+            else:
+                plan.untouched.append(order)  # listed but no book yet: try again later
+            continue
+        key = (order.asset, order.side)
+        levels = levels_cache.get(key)
+        if levels is None:
+            levels = parse_levels(book.get("asks" if order.side == "BUY" else "bids"))
+            levels_cache[key] = levels
+        usable = without_taken(levels, order.taken)
+        fills = walk_book(usable, order.side, order.remaining, order.limit_price)
+        if fills:
+            plan.fills.setdefault(order.portfolio_id, []).append((order, fills))
+        else:
+            plan.untouched.append(order)
+    return plan

@@ -65,4 +65,3 @@ def transition(current: OrderStatus | str, target: OrderStatus | str) -> OrderSt
 def sources_of(target: OrderStatus) -> list[str]:
     """Statuses that may move to ``target``: the WHERE clause of a batch transition."""
     return sorted(s.value for s, targets in TRANSITIONS.items() if target in targets)
-

@@ -58,8 +58,9 @@ class NoBook(Enum):
 
 
 MISSING_BOOK = NoBook.MISSING
-Book: TypeAlias = dict[str, Any]
-Books: TypeAlias = Mapping[str, Book | NoBook | None]
+Book: TypeAlias = dict[str, Any]  # a CLOB /book answer, as sent
+BookResult: TypeAlias = Book | NoBook | None  # None: the fetch failed
+Books: TypeAlias = Mapping[str, BookResult]  # by token id
 
 
 # ---- what is stored ------------------------------------------------------------------------
@@ -172,6 +173,8 @@ class Portfolio:
 
 @dataclass(frozen=True, slots=True)
 class PositionView:
+    """An open position as /portfolio shows it: marked without an upstream call."""
+
     asset: str
     condition_id: str
     title: str
@@ -187,6 +190,8 @@ class PositionView:
 
 @dataclass(frozen=True, slots=True)
 class ValuePoint:
+    """One hourly snapshot of a portfolio: a point of the /portfolio chart."""
+
     at: float  # unix seconds, start of the hour
     cash: float
     value: float
@@ -220,6 +225,8 @@ class PortfolioView:
 
 @dataclass(frozen=True, slots=True)
 class StopResult:
+    """A stopped copy and how many of its open orders were cancelled (told to the user)."""
+
     config: CopyConfig
     cancelled_orders: int
 

@@ -1,4 +1,4 @@
-"""OrderService against real PostgreSQL and the fake Polymarket through the bot's real HTTP stack.
+"""The copy-trading service against real PostgreSQL and the fake Polymarket (real HTTP stack).
 
 The promises under test: a copied trade makes exactly one paper order per copy (whatever the
 duplicates), budgets cap what is spent, sells mirror the trader's share, fills follow the live
@@ -20,12 +20,8 @@ import aiohttp
 import asyncpg
 import pytest
 
-from bot.copytrading.sync import (
-    OrderService,
-    OrderStatus,
-    PaperOrder,
-    parse_levels,
-)
+from bot.copytrading import CopyTradingService, OrderStatus, PaperOrder
+from bot.copytrading.fills import parse_levels
 from bot.events import TRADE_STORED, Event, EventBus
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
@@ -74,7 +70,7 @@ def clock() -> Clock:
     return Clock()
 
 
-Factory = Callable[..., OrderService]
+Factory = Callable[..., CopyTradingService]
 
 
 @pytest.fixture
@@ -85,10 +81,10 @@ def make_service(pool: asyncpg.Pool, http: PolymarketHTTP, clock: Clock) -> Fact
         found = await gamma.markets_by_condition([condition_id])
         return next((m for m in found if m.condition_id == condition_id), None)
 
-    def factory(**kwargs: Any) -> OrderService:
+    def factory(**kwargs: Any) -> CopyTradingService:
         kwargs.setdefault("clock", clock)
         kwargs.setdefault("retry_delay", 0.01)
-        return OrderService(pool, ClobAPI(http), market_of=market_of, **kwargs)
+        return CopyTradingService(pool, ClobAPI(http), market_of=market_of, **kwargs)
 
     return factory
 
@@ -134,7 +130,7 @@ async def store_trade(
 
 
 async def copy_trade(
-    service: OrderService, pool: asyncpg.Pool, clock: Clock, **kw: Any
+    service: CopyTradingService, pool: asyncpg.Pool, clock: Clock, **kw: Any
 ) -> list[PaperOrder]:
     trade = await store_trade(pool, clock, **kw)
     return await service.process_trade(trade.key)
