@@ -1,7 +1,8 @@
 """The fill model on real CLOB books: pure functions, no database.
 
-The promise: the fill model walks real CLOB books (worst-first levels, best = last) best-first,
-never past the slippage limit and never beyond the order.
+The promises: the fill model walks real CLOB books (worst-first levels, best = last) best-first,
+never past the slippage limit and never beyond the order; a pass over many orders decides
+nothing on upstream trouble and counts a vanished market towards LOST only in a sync.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.copytrading.fills import (
+    FillPlan,
     best_ask,
     best_bid,
     book_mid,
@@ -21,12 +23,14 @@ from bot.copytrading.fills import (
     is_complete,
     limit_price,
     parse_levels,
+    plan_fills,
     sell_fraction,
     status_after_fill,
     walk_book,
 )
-from bot.copytrading.models import Level, OrderStatus
+from bot.copytrading.models import MISSING_BOOK, Level, OrderStatus
 from tests.conftest import FIXTURES
+from tests.unit.copytrading.factories import make_market, make_order
 
 
 def load_book(name: str) -> dict[str, object]:
@@ -157,3 +161,45 @@ def test_walk_respects_limit_amount_and_ignores_level_order(
             if (lv.price <= limit + 1e-9 if side == "BUY" else lv.price >= limit - 1e-9)
         ]
         assert shares == pytest.approx(sum(lv.size for lv in within))
+
+
+# ---- one fill pass over many orders -----------------------------------------------------------
+
+
+BOOK = {"asks": [{"price": "0.6", "size": "100"}, {"price": "0.51", "size": "100"}], "bids": []}
+
+
+def test_plan_fills_walks_each_order_on_its_own_take_of_the_book() -> None:
+    fresh = make_order(id=1, portfolio_id=1)
+    took_it_all = make_order(id=2, portfolio_id=2, taken={"0.510000": 100.0})
+    other_portfolio = make_order(id=3, portfolio_id=1)
+    plan = plan_fills([fresh, took_it_all, other_portfolio], {"yes": BOOK}, {}, in_sync=True)
+    assert [(o.id, [f.price for f in fills]) for o, fills in plan.fills[1]] == [
+        (1, [0.51]),
+        (3, [0.51]),
+    ]
+    assert plan.untouched == [took_it_all]  # 0.6 is beyond its 0.52 limit
+    assert (plan.closed, plan.missing) == ([], [])
+
+
+def test_plan_fills_decides_nothing_on_upstream_trouble() -> None:
+    order = make_order()
+    assert plan_fills([order], {"yes": None}, {}, in_sync=True) == FillPlan()
+    assert plan_fills([order], {}, {}, in_sync=True) == FillPlan()
+    # The book is gone but the market lookup failed: nothing either.
+    assert plan_fills([order], {"yes": MISSING_BOOK}, {}, in_sync=True) == FillPlan()
+
+
+def test_plan_fills_ends_orders_of_closed_and_vanished_markets() -> None:
+    order = make_order()
+    gone = {"yes": MISSING_BOOK}
+    closed = plan_fills([order], gone, {"c1": make_market(closed=True)}, in_sync=True)
+    assert closed.closed == [order]
+    resolved = plan_fills([order], gone, {"c1": make_market(resolved=True)}, in_sync=True)
+    assert resolved.closed == [order]
+    listed = plan_fills([order], gone, {"c1": make_market()}, in_sync=True)
+    assert listed.untouched == [order]  # listed but no book yet: try again later
+    vanished = plan_fills([order], gone, {"c1": None}, in_sync=True)
+    assert vanished.missing == [order]
+    first_try = plan_fills([order], gone, {"c1": None}, in_sync=False)
+    assert (first_try.missing, first_try.untouched) == ([], [order])

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.copytrading.models import OrderStats, OrderStatus, PaperOrder
+from bot.copytrading.models import OrderStats
+from tests.unit.copytrading.factories import make_order
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "bot" / "copytrading"
@@ -57,37 +58,6 @@ def test_a_query_module_can_be_imported_first(module: str) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-
-
-def make_order(side: str, **kw: float) -> PaperOrder:
-    values: dict[str, float] = {"size_usd": 0.0, "size_shares": 0.0}
-    values.update(kw)
-    return PaperOrder(
-        id=1,
-        config_id=1,
-        portfolio_id=1,
-        trade_key="k",
-        wallet="0x" + "a" * 40,
-        asset="1",
-        condition_id="c",
-        title="",
-        outcome="Yes",
-        side=side,
-        trade_price=0.5,
-        limit_price=0.52,
-        size_usd=values["size_usd"],
-        size_shares=values["size_shares"],
-        filled_shares=values.get("filled_shares", 0.0),
-        filled_usd=values.get("filled_usd", 0.0),
-        taken={},
-        status=OrderStatus.PARTIAL,
-        reason="",
-        version=0,
-        attempts=0,
-        missing_syncs=0,
-        created_at=0.0,
-        updated_at=0.0,
-    )
 
 
 def test_an_order_counts_dollars_for_a_buy_and_shares_for_a_sell() -> None:
