@@ -62,12 +62,15 @@ class CopiedWallets:
 
     @property
     def wallets(self) -> Collection[str]:
+        """Every copied wallet (none before the first refresh)."""
         return self._wallets if self._wallets is not None else frozenset()
 
     def __contains__(self, wallet: object) -> bool:
         return self._wallets is not None and wallet in self._wallets
 
     async def refresh(self) -> None:
+        """Re-read the set: after a copy starts or stops, and at each sync (a stopped copy drops
+        out once its last shares are sold or settled)."""
         async with self._pool.acquire() as conn:
             self._wallets = await queries.copied_wallets(conn)
 

@@ -120,6 +120,7 @@ class CopyTradingService:
         return await self._configs.stop(guild_id, user_id, wallet)
 
     async def copies(self, guild_id: int, user_id: int) -> list[CopyConfig]:
+        """The user's active copies, oldest first."""
         return await self._configs.of(guild_id, user_id)
 
     # ---- which wallets matter (the trade stream asks) ---------------------------------------
@@ -129,6 +130,7 @@ class CopyTradingService:
         await self._copied.refresh()
 
     def is_copied(self, wallet: str) -> bool:
+        """The trade stream's O(1) question: must this wallet's trades be kept?"""
         return wallet in self._copied
 
     def backfill_since(self) -> dict[str, float]:

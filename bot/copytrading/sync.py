@@ -217,6 +217,7 @@ class OrderSync:
     async def _cancel(
         self, order: PaperOrder, reason: str, now: datetime, report: SyncReport
     ) -> None:
+        """One guarded cancellation; an order that moved on meanwhile counts as a conflict."""
         target = transition(order.status, OrderStatus.CANCELLED)
         async with self._pool.acquire() as conn:
             done = await queries.set_status(

@@ -316,6 +316,8 @@ class OrderWriter:
         return enqueued
 
     async def _write_loop(self) -> None:
+        """Catch up first (retrying until the database answers), then drain the queue for good:
+        a key leaves the dedupe set only once its orders are written or given up on."""
         while True:  # a database still starting must not kill the writer before its first trade
             try:
                 await self._copied.refresh()
