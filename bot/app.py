@@ -25,6 +25,7 @@ from bot.alert_sender import DiscordAlertSender
 from bot.cache import HotCache
 from bot.client import CommandSyncState, PolymarketBot, Services
 from bot.config import Settings
+from bot.copytrading import CopyTradingService
 from bot.events import EventBus, TradeStored
 from bot.leaderboard.service import LeaderboardService
 from bot.leaderboard.stats_store import TraderStatsStore
@@ -37,13 +38,12 @@ from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.stream import TradeStream
 from bot.render.chart_cache import ChartRenderer
-from bot.services.orders import OrderService as CopyTradingService  # until bot/copytrading lands
 from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
 from bot.trades.dispatcher import AlertDispatcher
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
-from bot.workers import Role, WorkerRegistry, WorkerStatus
+from bot.workers import Role, WorkerRegistry
 from db import leaderboard_queries
 from db.migrate import migrate
 from db.pool import create_pool
@@ -235,7 +235,7 @@ class Application:
         )
         add(self.order_sync_loop)
         add(self.alerts)
-        add(_OrderWriter(self.copytrading))
+        add(self.copytrading.writer)
         add(self.ingest)
         add(self.stream)
 
@@ -270,25 +270,6 @@ class Application:
         await self.leaderboard.close()
         await self.bus.close()
         await self.cache.close()
-
-
-class _OrderWriter:
-    """The paper-order writer as a worker (until the copy-trading package exposes its own)."""
-
-    name = "order-writer"
-    role = Role.LEADER
-
-    def __init__(self, service: CopyTradingService) -> None:
-        self._service = service
-
-    async def start(self) -> None:
-        self._service.start()
-
-    async def stop(self) -> None:
-        await self._service.stop()
-
-    def status(self) -> WorkerStatus:
-        return WorkerStatus(self.name, self.role, True, f"queue {self._service.queue.qsize()}")
 
 
 @asynccontextmanager

@@ -18,11 +18,11 @@ from discord.ext import commands
 
 from bot.admin import AdminService
 from bot.config import Settings
+from bot.copytrading import CopyTradingService
 from bot.leaderboard.service import LeaderboardService
 from bot.markets.prices import PriceService
 from bot.markets.service import MarketService
 from bot.render.chart_cache import ChartRenderer
-from bot.services.orders import OrderService as CopyTradingService  # until bot/copytrading lands
 from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
 from bot.trades.follows import FollowService

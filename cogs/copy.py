@@ -1,4 +1,4 @@
-"""/copy start, /copy stop and /portfolio: thin adapters over the copy-trading service."""
+"""/copy start, /copy stop and /portfolio: thin adapters over CopyTradingService."""
 
 from __future__ import annotations
 

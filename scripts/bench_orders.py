@@ -16,7 +16,7 @@ Set-up (untimed): 1,000 users, each with a portfolio and one copy config (of 50 
 copy a trade at the market's price (0.50: the best ask 0.51 is within the 2¢ limit, so they
 fill), half a trade at 0.30 (nothing within the limit: they stay PENDING).
 
-Timed, each with ``time.perf_counter`` around ``OrderService.sync()``:
+Timed, each with ``time.perf_counter`` around ``CopyTradingService.sync()``:
 
 1. the first pass: 5,000 fills (one transaction each), 5,000 unfilled orders touched in one batch
    update, 500 books fetched, 1,000 portfolio snapshots written;
@@ -44,10 +44,11 @@ import aiohttp
 import asyncpg
 from benchlib import arg_parser, migrated_pool, polymarket_fake, progress, run, run_meta
 
+from bot.copytrading import CopyTradingService, SyncReport
+from bot.copytrading.fills import limit_price
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP
 from bot.polymarket.records import Market
-from bot.services.orders import OrderService, SyncReport, limit_price
 from tests.fakes.polymarket import FakePolymarket
 
 MARKETS = 500
@@ -152,7 +153,7 @@ class PassResult:
 def make_service(
     pool: asyncpg.Pool, session: aiohttp.ClientSession, fake: FakePolymarket,
     limits: Mapping[str, Limit],
-) -> OrderService:  # fmt: skip
+) -> CopyTradingService:  # fmt: skip
     http = PolymarketHTTP(
         session,
         hosts={"data": fake.base_url, "gamma": fake.base_url, "clob": fake.base_url},
@@ -164,10 +165,10 @@ def make_service(
         found = await gamma.markets_by_condition([condition_id])
         return next((m for m in found if m.condition_id == condition_id), None)
 
-    return OrderService(pool, ClobAPI(http), market_of=market_of)
+    return CopyTradingService(pool, ClobAPI(http), market_of=market_of)
 
 
-async def timed_pass(name: str, service: OrderService, fake: FakePolymarket) -> PassResult:
+async def timed_pass(name: str, service: CopyTradingService, fake: FakePolymarket) -> PassResult:
     fake.reset_calls()
     started = time.perf_counter()
     report: SyncReport = await service.sync()

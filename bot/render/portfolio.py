@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import discord
 
+from bot.copytrading import PortfolioView
 from bot.render.alerts import cents, shares
 from bot.render.text import escape_text, money, relative_time, short_wallet
-from bot.services.orders import PortfolioView
 
 STATUS_ICONS = {
     "PLACED": "🕓",

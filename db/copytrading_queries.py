@@ -1,11 +1,11 @@
-"""SQL for paper copy-trading: portfolios, copy configs, paper orders, positions, settlements and
-value snapshots.
+"""SQL for paper copy-trading: copy configs and paper orders (portfolios, positions, settlements
+and snapshots are in ``db/portfolio_queries.py``), returned as ``bot.copytrading.models`` objects.
 
 Why the guards look the way they do: every write that moves money is conditional on what the
 caller last read (``status`` and ``version`` of an order, the UNIQUE key of a settlement or an
 order), so a retry after a crash, a sync cancelled mid-way and restarted, or two processes over
 one database each apply a fill or a settlement at most once. Callers run the money-moving
-functions inside one transaction (see ``bot/services/orders.py``).
+functions inside one transaction (see ``bot/copytrading/``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ from datetime import datetime
 
 import asyncpg
 
+from bot.copytrading.models import CopyConfig, MissedSync, OrderStatus, PaperOrder
+from bot.polymarket.records import Trade
+
 ORDER_COLUMNS = (
-    "id, idempotency_key, config_id, portfolio_id, trade_key, wallet, asset, condition_id, title,"
+    "id, config_id, portfolio_id, trade_key, wallet, asset, condition_id, title,"
     " outcome, side, trade_price, limit_price, size_usd, size_shares, filled_shares, filled_usd,"
     " taken, status, reason, version, attempts, missing_syncs, created_at, updated_at"
 )
@@ -24,34 +27,58 @@ CONFIG_COLUMNS = (
     "id, portfolio_id, guild_id, user_id, wallet, budget_usd, per_trade_usd, active, created_at,"
     " stopped_at"
 )
-POSITION_COLUMNS = (
-    "portfolio_id, asset, condition_id, title, outcome, size, cost_basis, avg_price, realized_pnl,"
-    " last_price, settled, opened_at, closed_at"
-)
 
 
 def _count(result: str) -> int:
     return int(result.split()[-1])
 
 
-# ---- portfolios and copy configs -----------------------------------------------------------
-
-
-async def deposit(
-    conn: asyncpg.Connection, guild_id: int, user_id: int, amount: float, now: datetime
-) -> int:
-    """Create the portfolio on first use, add ``amount`` to its cash; returns its id."""
-    portfolio_id: int = await conn.fetchval(
-        "INSERT INTO portfolios (guild_id, user_id, cash, deposited, created_at)"
-        " VALUES ($1, $2, $3, $3, $4) ON CONFLICT (guild_id, user_id) DO UPDATE"
-        " SET cash = portfolios.cash + EXCLUDED.cash,"
-        " deposited = portfolios.deposited + EXCLUDED.deposited RETURNING id",
-        guild_id,
-        user_id,
-        amount,
-        now,
+def _config(row: asyncpg.Record) -> CopyConfig:
+    stopped = row["stopped_at"]
+    return CopyConfig(
+        id=row["id"],
+        portfolio_id=row["portfolio_id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        wallet=row["wallet"],
+        budget_usd=row["budget_usd"],
+        per_trade_usd=row["per_trade_usd"],
+        active=row["active"],
+        created_at=row["created_at"].timestamp(),
+        stopped_at=stopped.timestamp() if stopped is not None else None,
     )
-    return portfolio_id
+
+
+def _order(row: asyncpg.Record) -> PaperOrder:
+    return PaperOrder(
+        id=row["id"],
+        config_id=row["config_id"],
+        portfolio_id=row["portfolio_id"],
+        trade_key=row["trade_key"],
+        wallet=row["wallet"],
+        asset=row["asset"],
+        condition_id=row["condition_id"],
+        title=row["title"],
+        outcome=row["outcome"],
+        side=row["side"],
+        trade_price=row["trade_price"],
+        limit_price=row["limit_price"],
+        size_usd=row["size_usd"],
+        size_shares=row["size_shares"],
+        filled_shares=row["filled_shares"],
+        filled_usd=row["filled_usd"],
+        taken=dict(row["taken"] or {}),
+        status=OrderStatus(row["status"]),
+        reason=row["reason"],
+        version=row["version"],
+        attempts=row["attempts"],
+        missing_syncs=row["missing_syncs"],
+        created_at=row["created_at"].timestamp(),
+        updated_at=row["updated_at"].timestamp(),
+    )
+
+
+# ---- copy configs ----------------------------------------------------------------------------
 
 
 async def insert_config(
@@ -63,7 +90,7 @@ async def insert_config(
     budget_usd: float,
     per_trade_usd: float,
     now: datetime,
-) -> asyncpg.Record:
+) -> CopyConfig:
     """Raises UniqueViolationError when the user already copies that wallet."""
     row = await conn.fetchrow(
         "INSERT INTO copy_configs (portfolio_id, guild_id, user_id, wallet, budget_usd,"
@@ -78,7 +105,7 @@ async def insert_config(
         now,
     )
     assert row is not None
-    return row
+    return _config(row)
 
 
 async def count_active_configs(conn: asyncpg.Connection, guild_id: int, user_id: int) -> int:
@@ -92,8 +119,9 @@ async def count_active_configs(conn: asyncpg.Connection, guild_id: int, user_id:
 
 async def deactivate_config(
     conn: asyncpg.Connection, guild_id: int, user_id: int, wallet: str, now: datetime
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+) -> CopyConfig | None:
+    """Stop the user's active copy of ``wallet``; None when there is none."""
+    row = await conn.fetchrow(
         "UPDATE copy_configs SET active = false, stopped_at = $4"
         " WHERE guild_id = $1 AND user_id = $2 AND wallet = $3 AND active"
         f" RETURNING {CONFIG_COLUMNS}",
@@ -102,32 +130,34 @@ async def deactivate_config(
         wallet,
         now,
     )
+    return None if row is None else _config(row)
 
 
-async def configs_of(
-    conn: asyncpg.Connection, guild_id: int, user_id: int, *, active_only: bool = True
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def configs_of(conn: asyncpg.Connection, guild_id: int, user_id: int) -> list[CopyConfig]:
+    """The user's active copies, oldest first."""
+    rows = await conn.fetch(
         f"SELECT {CONFIG_COLUMNS} FROM copy_configs WHERE guild_id = $1 AND user_id = $2"
-        " AND (active OR NOT $3) ORDER BY created_at, id",
+        " AND active ORDER BY created_at, id",
         guild_id,
         user_id,
-        active_only,
     )
+    return [_config(row) for row in rows]
 
 
-async def active_configs_for_wallet(conn: asyncpg.Connection, wallet: str) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def active_configs_for_wallet(conn: asyncpg.Connection, wallet: str) -> list[CopyConfig]:
+    rows = await conn.fetch(
         f"SELECT {CONFIG_COLUMNS} FROM copy_configs WHERE wallet = $1 AND active ORDER BY id",
         wallet,
     )
+    return [_config(row) for row in rows]
 
 
-async def all_configs_for_wallet(conn: asyncpg.Connection, wallet: str) -> list[asyncpg.Record]:
+async def all_configs_for_wallet(conn: asyncpg.Connection, wallet: str) -> list[CopyConfig]:
     """Stopped copies too: a stopped copy still follows the trader's sells out of its shares."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         f"SELECT {CONFIG_COLUMNS} FROM copy_configs WHERE wallet = $1 ORDER BY id", wallet
     )
+    return [_config(row) for row in rows]
 
 
 _NET_SHARES = (
@@ -157,11 +187,12 @@ async def copied_wallets(conn: asyncpg.Connection) -> set[str]:
     return {row["wallet"] for row in rows}
 
 
-async def lock_config(conn: asyncpg.Connection, config_id: int) -> asyncpg.Record | None:
+async def lock_config(conn: asyncpg.Connection, config_id: int) -> CopyConfig | None:
     """Serialises order creation per config, so two writers cannot both spend the last dollar."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         f"SELECT {CONFIG_COLUMNS} FROM copy_configs WHERE id = $1 FOR UPDATE", config_id
     )
+    return None if row is None else _config(row)
 
 
 async def committed_usd(
@@ -197,62 +228,63 @@ async def trades_without_orders(
     return [row["trade_key"] for row in rows]
 
 
-# ---- orders --------------------------------------------------------------------------------
+# ---- orders ----------------------------------------------------------------------------------
+
+
+def idempotency_key(config_id: int, trade_key: str) -> str:
+    """The order's UNIQUE key: one order per (copy, copied trade), whoever writes it. The same
+    text is built in SQL by :func:`trades_without_orders`."""
+    return f"{config_id}:{trade_key}"
 
 
 async def insert_order(
     conn: asyncpg.Connection,
     *,
-    idempotency_key: str,
-    config_id: int,
-    portfolio_id: int,
-    trade_key: str,
-    wallet: str,
-    asset: str,
-    condition_id: str,
-    title: str,
-    outcome: str,
-    side: str,
-    trade_price: float,
+    config: CopyConfig,
+    trade: Trade,
     limit_price: float,
     size_usd: float,
     size_shares: float,
     now: datetime,
-) -> asyncpg.Record | None:
-    """A new PLACED order, or None when this (config, trade) already has one."""
-    return await conn.fetchrow(
+) -> PaperOrder | None:
+    """A new PLACED order copying ``trade`` for ``config``, or None when that pair already has
+    one."""
+    row = await conn.fetchrow(
         "INSERT INTO paper_orders (idempotency_key, config_id, portfolio_id, trade_key, wallet,"
         " asset, condition_id, title, outcome, side, trade_price, limit_price, size_usd,"
         " size_shares, created_at, updated_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)"
         f" ON CONFLICT (idempotency_key) DO NOTHING RETURNING {ORDER_COLUMNS}",
-        idempotency_key,
-        config_id,
-        portfolio_id,
-        trade_key,
-        wallet,
-        asset,
-        condition_id,
-        title,
-        outcome,
-        side,
-        trade_price,
+        idempotency_key(config.id, trade.key),
+        config.id,
+        config.portfolio_id,
+        trade.key,
+        trade.wallet,
+        trade.asset,
+        trade.condition_id,
+        trade.title,
+        trade.outcome,
+        trade.side,
+        trade.price,
         limit_price,
         size_usd,
         size_shares,
         now,
     )
+    return None if row is None else _order(row)
 
 
-async def existing_orders(conn: asyncpg.Connection, keys: Sequence[str]) -> set[str]:
-    """Which of these idempotency keys already have an order."""
-    if not keys:
+async def configs_with_order(
+    conn: asyncpg.Connection, config_ids: Sequence[int], trade_key: str
+) -> set[int]:
+    """Which of these copies already have an order for the trade."""
+    if not config_ids:
         return set()
     rows = await conn.fetch(
-        "SELECT idempotency_key FROM paper_orders WHERE idempotency_key = ANY($1::text[])",
-        list(keys),
+        "SELECT config_id FROM paper_orders WHERE idempotency_key = ANY($1::text[])",
+        [idempotency_key(config_id, trade_key) for config_id in config_ids],
     )
-    return {row["idempotency_key"] for row in rows}
+    return {row["config_id"] for row in rows}
 
 
 async def set_status(
@@ -281,25 +313,24 @@ async def set_status(
 
 async def record_fill(
     conn: asyncpg.Connection,
-    order_id: int,
-    expected_status: str,
-    expected_version: int,
+    order: PaperOrder,
+    *,
     status: str,
     shares: float,
     usd: float,
     taken: dict[str, float],
     now: datetime,
 ) -> bool:
-    """Add a fill to an order if it is still exactly as read; False means someone else did.
-    ``taken`` is the order's whole per-level take after this fill."""
+    """Add a fill to ``order`` if it is still exactly as read (status and version); False means
+    someone else did. ``taken`` is the order's whole per-level take after this fill."""
     result = await conn.execute(
         "UPDATE paper_orders SET status = $4, filled_shares = filled_shares + $5,"
         " filled_usd = filled_usd + $6, taken = $7::jsonb, version = version + 1,"
         " attempts = attempts + 1, missing_syncs = 0, updated_at = $8"
         " WHERE id = $1 AND status = $2 AND version = $3",
-        order_id,
-        expected_status,
-        expected_version,
+        order.id,
+        order.status,
+        order.version,
         status,
         shares,
         usd,
@@ -311,22 +342,16 @@ async def record_fill(
 
 async def record_buy_fill(
     conn: asyncpg.Connection,
+    order: PaperOrder,
     *,
-    order_id: int,
-    expected_status: str,
-    expected_version: int,
     status: str,
     shares: float,
     usd: float,
     taken: dict[str, float],
-    portfolio_id: int,
-    asset: str,
-    condition_id: str,
-    title: str,
-    outcome: str,
     now: datetime,
 ) -> bool:
-    """A BUY fill's order and position in one statement: the guarded order update, then (only
+    """A BUY fill's order and position in one statement: the order update guarded by the status
+    and version of ``order`` as read, then (only
     if it applied) the position; a settled position refuses new shares. False: nothing changed.
     The caller debits the cash in the same transaction: the portfolio row is shared by every
     fill of the portfolio, and a concurrent update's recheck (EvalPlanQual) must not depend on
@@ -348,19 +373,19 @@ async def record_buy_fill(
         " / (paper_positions.size + EXCLUDED.size),"
         " closed_at = NULL, updated_at = EXCLUDED.updated_at RETURNING 1)"
         " SELECT count(*) FROM pos",
-        order_id,
-        expected_status,
-        expected_version,
+        order.id,
+        order.status,
+        order.version,
         status,
         shares,
         usd,
         taken,
         now,
-        portfolio_id,
-        asset,
-        condition_id,
-        title,
-        outcome,
+        order.portfolio_id,
+        order.asset,
+        order.condition_id,
+        order.title,
+        order.outcome,
     )
     return applied == 1
 
@@ -395,32 +420,33 @@ async def cancel_where(
     return [row["id"] for row in rows]
 
 
-async def open_orders(conn: asyncpg.Connection, statuses: Sequence[str]) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def open_orders(conn: asyncpg.Connection, statuses: Sequence[str]) -> list[PaperOrder]:
+    rows = await conn.fetch(
         f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE status = ANY($1::text[]) ORDER BY id",
         list(statuses),
     )
+    return [_order(row) for row in rows]
 
 
-async def order_by_id(conn: asyncpg.Connection, order_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE id = $1", order_id)
+async def order_by_id(conn: asyncpg.Connection, order_id: int) -> PaperOrder | None:
+    row = await conn.fetchrow(f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE id = $1", order_id)
+    return None if row is None else _order(row)
 
 
 async def touch_orders(
     conn: asyncpg.Connection,
     ids: Sequence[int],
     from_statuses: Sequence[str],
-    status: str | None,
+    status: str,
     now: datetime,
 ) -> int:
-    """A batch of orders tried without a fill: count the attempt, move PLACED ones to PENDING.
-
-    ``status`` None keeps each order's status. Only orders still in ``from_statuses`` change.
-    """
+    """A batch of orders tried without a fill: count the attempt and set ``status`` (PENDING
+    for PLACED ones, the same status for the others). Only orders still in ``from_statuses``
+    change."""
     if not ids:
         return 0
     result = await conn.execute(
-        "UPDATE paper_orders SET status = COALESCE($3, status), attempts = attempts + 1,"
+        "UPDATE paper_orders SET status = $3, attempts = attempts + 1,"
         " missing_syncs = 0, version = version + 1, updated_at = $4"
         " WHERE id = ANY($1::int8[]) AND status = ANY($2::text[])",
         list(ids),
@@ -433,12 +459,12 @@ async def touch_orders(
 
 async def count_missing(
     conn: asyncpg.Connection, ids: Sequence[int], from_statuses: Sequence[str], now: datetime
-) -> list[asyncpg.Record]:
-    """One more sync that could not find these orders' markets; returns (id, status, version,
-    missing_syncs) after the increment, for the caller to decide which are lost."""
+) -> list[MissedSync]:
+    """One more sync that could not find these orders' markets; returns each order's state
+    after the increment, for the caller to decide which are lost."""
     if not ids:
         return []
-    return await conn.fetch(
+    rows = await conn.fetch(
         "UPDATE paper_orders SET missing_syncs = missing_syncs + 1, attempts = attempts + 1,"
         " version = version + 1, updated_at = $3"
         " WHERE id = ANY($1::int8[]) AND status = ANY($2::text[])"
@@ -447,170 +473,19 @@ async def count_missing(
         list(from_statuses),
         now,
     )
+    return [
+        MissedSync(row["id"], OrderStatus(row["status"]), row["version"], row["missing_syncs"])
+        for row in rows
+    ]
 
 
 async def latest_orders(
     conn: asyncpg.Connection, portfolio_id: int, limit: int
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
+) -> list[PaperOrder]:
+    rows = await conn.fetch(
         f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE portfolio_id = $1"
         " ORDER BY id DESC LIMIT $2",
         portfolio_id,
         limit,
     )
-
-
-# ---- positions and cash --------------------------------------------------------------------
-
-
-async def lock_position(
-    conn: asyncpg.Connection, portfolio_id: int, asset: str
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        f"SELECT {POSITION_COLUMNS} FROM paper_positions WHERE portfolio_id = $1 AND asset = $2"
-        " FOR UPDATE",
-        portfolio_id,
-        asset,
-    )
-
-
-async def position_size(conn: asyncpg.Connection, portfolio_id: int, asset: str) -> float:
-    value = await conn.fetchval(
-        "SELECT size FROM paper_positions WHERE portfolio_id = $1 AND asset = $2 AND NOT settled",
-        portfolio_id,
-        asset,
-    )
-    return float(value or 0.0)
-
-
-async def reduce_position(
-    conn: asyncpg.Connection,
-    *,
-    portfolio_id: int,
-    asset: str,
-    size: float,
-    cost_basis: float,
-    realized: float,
-    closed: bool,
-    settled: bool,
-    price: float | None,
-    now: datetime,
-) -> None:
-    """A SELL fill or a settlement: the new size and cost basis, computed under the row lock."""
-    await conn.execute(
-        "UPDATE paper_positions SET size = $3, cost_basis = $4, realized_pnl = realized_pnl + $5,"
-        " closed_at = CASE WHEN $6::bool THEN $9::timestamptz END, settled = settled OR $7,"
-        " last_price = COALESCE($8, last_price), updated_at = $9"
-        " WHERE portfolio_id = $1 AND asset = $2",
-        portfolio_id,
-        asset,
-        size,
-        cost_basis,
-        realized,
-        closed,
-        settled,
-        price,
-        now,
-    )
-
-
-async def move_cash(
-    conn: asyncpg.Connection, portfolio_id: int, amount: float, realized: float = 0.0
-) -> None:
-    await conn.execute(
-        "UPDATE portfolios SET cash = cash + $2, realized_pnl = realized_pnl + $3 WHERE id = $1",
-        portfolio_id,
-        amount,
-        realized,
-    )
-
-
-async def open_positions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"SELECT {POSITION_COLUMNS} FROM paper_positions WHERE size > 0 AND NOT settled"
-    )
-
-
-async def insert_settlement(
-    conn: asyncpg.Connection,
-    *,
-    portfolio_id: int,
-    asset: str,
-    condition_id: str,
-    size: float,
-    payout: float,
-    realized: float,
-    now: datetime,
-) -> bool:
-    """The exactly-once key of a settlement; False when it was settled already."""
-    result = await conn.execute(
-        "INSERT INTO settlements (portfolio_id, asset, condition_id, size, payout, proceeds,"
-        " realized_pnl, settled_at) VALUES ($1, $2, $3, $4, $5, $4::float8 * $5::float8, $6, $7)"
-        " ON CONFLICT (portfolio_id, asset) DO NOTHING",
-        portfolio_id,
-        asset,
-        condition_id,
-        size,
-        payout,
-        realized,
-        now,
-    )
-    return _count(result) == 1
-
-
-async def set_last_prices(conn: asyncpg.Connection, prices: dict[str, float]) -> None:
-    if not prices:
-        return
-    await conn.execute(
-        "UPDATE paper_positions p SET last_price = u.price FROM unnest($1::text[], $2::float8[])"
-        " AS u(asset, price) WHERE p.asset = u.asset AND p.size > 0",
-        list(prices),
-        list(prices.values()),
-    )
-
-
-async def write_snapshots(conn: asyncpg.Connection, hour: datetime) -> int:
-    """Every portfolio's value (cash + open positions at their last price) for ``hour``."""
-    result = await conn.execute(
-        "INSERT INTO portfolio_snapshots (portfolio_id, hour, cash, value)"
-        " SELECT p.id, $1, p.cash, p.cash + COALESCE(sum(pos.size"
-        " * COALESCE(pos.last_price, pos.avg_price)), 0)"
-        " FROM portfolios p LEFT JOIN paper_positions pos"
-        " ON pos.portfolio_id = p.id AND pos.size > 0 AND NOT pos.settled"
-        " GROUP BY p.id, p.cash ON CONFLICT (portfolio_id, hour) DO NOTHING",
-        hour,
-    )
-    return _count(result)
-
-
-# ---- the /portfolio read model -------------------------------------------------------------
-
-
-async def portfolio_row(
-    conn: asyncpg.Connection, guild_id: int, user_id: int
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT id, guild_id, user_id, cash, deposited, realized_pnl, created_at FROM portfolios"
-        " WHERE guild_id = $1 AND user_id = $2",
-        guild_id,
-        user_id,
-    )
-
-
-async def positions_of(conn: asyncpg.Connection, portfolio_id: int) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"SELECT {POSITION_COLUMNS} FROM paper_positions WHERE portfolio_id = $1"
-        " ORDER BY size > 0 DESC, updated_at DESC",
-        portfolio_id,
-    )
-
-
-async def snapshots_of(
-    conn: asyncpg.Connection, portfolio_id: int, since: datetime
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "SELECT hour, cash, value FROM portfolio_snapshots WHERE portfolio_id = $1"
-        " AND hour >= $2 ORDER BY hour",
-        portfolio_id,
-        since,
-    )
+    return [_order(row) for row in rows]
