@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# One command to run the whole test suite (unit, integration on embedded PostgreSQL, e2e).
+# One command to run the whole test suite: lint, import rules, types, then unit, integration
+# (embedded PostgreSQL) and end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh requirements-dev.txt
 .venv/bin/python -m ruff check bot cogs db scripts tests
+.venv/bin/python -m ruff format --check bot cogs db scripts tests
+.venv/bin/lint-imports
+.venv/bin/python -m mypy
 exec .venv/bin/python -m pytest -q "$@"

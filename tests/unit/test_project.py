@@ -1,0 +1,76 @@
+"""The shape of the house, checked rather than hoped for: sizes, wiring rules, dependencies."""
+
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PRODUCT = ("bot", "cogs", "db")
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 60
+
+
+def product_modules() -> list[Path]:
+    return sorted(p for root in PRODUCT for p in (REPO / root).rglob("*.py"))
+
+
+def test_runtime_dependencies_are_declared_once_with_the_same_pins() -> None:
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    pinned = [
+        line.strip()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert sorted(declared) == sorted(pinned)
+
+
+def test_the_runtime_install_carries_no_test_tools() -> None:
+    runtime = (REPO / "requirements.txt").read_text().lower()
+    for tool in ("pytest", "ruff", "hypothesis", "mypy", "import-linter"):
+        assert tool not in runtime
+
+
+def test_no_product_module_or_function_is_too_long() -> None:
+    too_long = []
+    for path in product_modules():
+        source = path.read_text()
+        if len(source.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{path.relative_to(REPO)}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{path.relative_to(REPO)}:{node.name}: {length} lines")
+    assert too_long == []
+
+
+def test_cogs_start_no_background_work() -> None:
+    """Loops, tasks and workers belong to bot/app.py; a cog holds commands and views only."""
+    started = re.compile(r"create_task|ensure_future|PeriodicTask|tasks\.loop|\.start\(\)")
+    offenders = [
+        f"{path.relative_to(REPO)}:{n}"
+        for path in sorted((REPO / "cogs").glob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if started.search(line)
+    ]
+    assert offenders == []
+
+
+def test_paths_named_in_docstrings_exist() -> None:
+    """A docstring that sends a reader to a file must send them somewhere real."""
+    mentioned = re.compile(r"\b((?:bot|cogs|db|scripts|tests)/[a-z0-9_/]+\.(?:py|sql|sh))\b")
+    missing = []
+    for path in product_modules():
+        tree = ast.parse(path.read_text())
+        nodes = [
+            tree,
+            *(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef | ast.FunctionDef)),
+        ]
+        for node in nodes:
+            for name in mentioned.findall(ast.get_docstring(node) or ""):
+                if not (REPO / name).exists():
+                    missing.append(f"{path.relative_to(REPO)} names {name}")
+    assert missing == []
