@@ -14,7 +14,8 @@ the Discord client, then the caches and the bus.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
@@ -60,12 +61,19 @@ class Application:
     """Every long-lived object of one process, built in a written order."""
 
     def __init__(
-        self, settings: Settings, pool: asyncpg.Pool, session: aiohttp.ClientSession
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        session: aiohttp.ClientSession,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``clock`` (wall-clock seconds) is for benchmarks that simulate minutes passing."""
         self.settings = settings
         self.pool = pool
         self.session = session
-        self.cache = HotCache()
+        self.clock = clock
+        self.cache = HotCache(wall_clock=clock)
         self.bus = EventBus()
         self._closed = False
         self._build_clients()
@@ -102,6 +110,7 @@ class Application:
             ttl=settings.trader_detail_ttl_seconds,
             refresh_interval=settings.leaderboard_refresh_seconds,
             concurrency=settings.detail_concurrency,
+            clock=self.clock,
         )
         self.leaderboard = LeaderboardService(
             pool,
@@ -112,10 +121,11 @@ class Application:
             candidates=settings.leaderboard_candidates,
             refresh_interval=settings.leaderboard_refresh_seconds,
             retention_days=settings.snapshot_retention_days,
+            clock=self.clock,
         )
         self.follows = FollowService(pool, bus)
-        self.prices = PriceService(pool, self.gamma, self.clob, cache)
-        self.markets = MarketService(pool, self.gamma, self.prices, cache)
+        self.prices = PriceService(pool, self.gamma, self.clob, cache, clock=self.clock)
+        self.markets = MarketService(pool, self.gamma, self.prices, cache, clock=self.clock)
         self.profiles = ProfileService(
             pool,
             self.data_api,
@@ -124,6 +134,7 @@ class Application:
             bus,
             ttl=settings.trader_cache_ttl_seconds,
             details_ttl=settings.trader_detail_ttl_seconds,
+            clock=self.clock,
         )
         self.trader_stats.on_details = self.profiles.record_details
         self.traders = TraderDirectory(self.leaderboard, self.profiles)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import TypeVar
 
 import discord
 from discord import app_commands
+
+from bot.config import Settings
+
+T = TypeVar("T")
 
 
 class NotAdmin(app_commands.CheckFailure):
@@ -27,11 +32,11 @@ def is_admin(
     return any(role.id in admin_role_ids for role in roles)
 
 
-def admin_only() -> app_commands.check:  # type: ignore[valid-type]
+def admin_only() -> Callable[[T], T]:
     """Checked on every call: hiding the command (default permissions) is not enough."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
-        settings = interaction.client.settings  # type: ignore[attr-defined]
+        settings: Settings = interaction.client.settings  # type: ignore[attr-defined]
         if is_admin(interaction, settings.admin_role_ids, settings.owner_ids):
             return True
         raise NotAdmin("admin only")

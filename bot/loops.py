@@ -71,7 +71,7 @@ class PeriodicTask:
         failures = self.loop_status.consecutive_failures
         if failures == 0:
             return self.interval
-        return min(self._max_backoff, self.interval * (2 ** min(failures, 10)))
+        return min(self._max_backoff, self.interval * 2.0 ** min(failures, 10))
 
     async def run_once(self) -> bool:
         """One iteration with bookkeeping; returns whether it succeeded. Never raises."""

@@ -21,7 +21,7 @@ NEEDED = ("view_channel", "send_messages", "embed_links")
 
 def ensure_bot_can_post(
     interaction: discord.Interaction, channel_id: int
-) -> discord.abc.GuildChannel:
+) -> discord.TextChannel | discord.Thread:
     guild = interaction.guild
     assert guild is not None  # guild_only
     channel = guild.get_channel_or_thread(channel_id)
@@ -34,6 +34,13 @@ def ensure_bot_can_post(
             f"I can't post alerts in {channel.mention}: give me {names} there, then try again."
         )
     return channel
+
+
+def here_or(channel: discord.abc.GuildChannel | None, interaction: discord.Interaction) -> int:
+    """The channel a command names, or the one it was typed in."""
+    if channel is not None:
+        return channel.id
+    return interaction.channel_id or 0
 
 
 @app_commands.guild_only()
@@ -59,7 +66,7 @@ class FollowsCog(commands.Cog):
         side: Side = "both",
     ) -> None:
         wallet, label = trader.wallet, trader.label
-        target = ensure_bot_can_post(interaction, (channel or interaction.channel).id)
+        target = ensure_bot_can_post(interaction, here_or(channel, interaction))
         await self.follows.follow(
             guild_id=interaction.guild_id or 0,
             channel_id=target.id,
@@ -87,7 +94,7 @@ class FollowsCog(commands.Cog):
         channel: discord.TextChannel | None = None,
     ) -> None:
         wallet, label = trader.wallet, trader.label
-        channel_id = (channel or interaction.channel).id
+        channel_id = here_or(channel, interaction)
         if not await self.follows.unfollow(channel_id, wallet):
             raise UserFacingError(
                 f"`{short_wallet(wallet)}` is not followed in <#{channel_id}>; /alerts lists "
@@ -117,7 +124,7 @@ class FollowsCog(commands.Cog):
         min_usd: app_commands.Range[float, 0.0, 1e9] = 10_000.0,
         include_near_certain: bool = False,
     ) -> None:
-        channel_id = (channel or interaction.channel).id
+        channel_id = here_or(channel, interaction)
         if min_usd > 0:
             ensure_bot_can_post(interaction, channel_id)
         watch = await self.follows.set_whales(

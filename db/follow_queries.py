@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from bot.trades.models import Follow, WhaleWatch
+from db.pool import Connection
 
 FOLLOW_COLUMNS = (
     "id, guild_id, channel_id, wallet, label, min_usd, side, created_at, enabled,"
@@ -43,16 +44,16 @@ def _whale(row: asyncpg.Record) -> WhaleWatch:
     )
 
 
-async def all_follows(conn: asyncpg.Connection) -> list[Follow]:
+async def all_follows(conn: Connection) -> list[Follow]:
     return [_follow(r) for r in await conn.fetch(f"SELECT {FOLLOW_COLUMNS} FROM follows")]
 
 
-async def all_whales(conn: asyncpg.Connection) -> list[WhaleWatch]:
+async def all_whales(conn: Connection) -> list[WhaleWatch]:
     return [_whale(r) for r in await conn.fetch(f"SELECT {WHALE_COLUMNS} FROM whale_watches")]
 
 
 async def upsert_follow(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     channel_id: int,
@@ -77,10 +78,11 @@ async def upsert_follow(
         side,
         created_by,
     )
+    assert row is not None  # INSERT … RETURNING always returns the row
     return _follow(row)
 
 
-async def delete_follow(conn: asyncpg.Connection, channel_id: int, wallet: str) -> bool:
+async def delete_follow(conn: Connection, channel_id: int, wallet: str) -> bool:
     result = await conn.execute(
         "DELETE FROM follows WHERE channel_id = $1 AND wallet = $2", channel_id, wallet
     )
@@ -88,7 +90,7 @@ async def delete_follow(conn: asyncpg.Connection, channel_id: int, wallet: str) 
 
 
 async def upsert_whales(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     guild_id: int,
     channel_id: int,
@@ -107,15 +109,16 @@ async def upsert_whales(
         include_near_certain,
         created_by,
     )
+    assert row is not None  # INSERT … RETURNING always returns the row
     return _whale(row)
 
 
-async def delete_whales(conn: asyncpg.Connection, channel_id: int) -> bool:
+async def delete_whales(conn: Connection, channel_id: int) -> bool:
     result = await conn.execute("DELETE FROM whale_watches WHERE channel_id = $1", channel_id)
     return result != "DELETE 0"
 
 
-async def disable_channel(conn: asyncpg.Connection, channel_id: int, reason: str) -> int:
+async def disable_channel(conn: Connection, channel_id: int, reason: str) -> int:
     async with conn.transaction():
         follows = await conn.execute(
             "UPDATE follows SET enabled = false, disabled_reason = $2"
@@ -132,7 +135,7 @@ async def disable_channel(conn: asyncpg.Connection, channel_id: int, reason: str
     return int(follows.split()[-1]) + int(whales.split()[-1])
 
 
-async def guild_follows(conn: asyncpg.Connection, guild_id: int) -> list[Follow]:
+async def guild_follows(conn: Connection, guild_id: int) -> list[Follow]:
     rows = await conn.fetch(
         f"SELECT {FOLLOW_COLUMNS} FROM follows WHERE guild_id = $1 ORDER BY channel_id, wallet",
         guild_id,
@@ -140,7 +143,7 @@ async def guild_follows(conn: asyncpg.Connection, guild_id: int) -> list[Follow]
     return [_follow(r) for r in rows]
 
 
-async def guild_whales(conn: asyncpg.Connection, guild_id: int) -> list[WhaleWatch]:
+async def guild_whales(conn: Connection, guild_id: int) -> list[WhaleWatch]:
     rows = await conn.fetch(
         f"SELECT {WHALE_COLUMNS} FROM whale_watches WHERE guild_id = $1 ORDER BY channel_id",
         guild_id,

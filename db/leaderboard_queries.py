@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from bot.leaderboard.models import BoardEntry, PeriodBoard, SnapshotState
+from db.pool import Connection
 
 _ENTRY_COLUMNS = (
     "snapshot_id",
@@ -40,7 +41,7 @@ def _ts(value: float) -> datetime:
     return datetime.fromtimestamp(value, tz=UTC)
 
 
-async def begin_snapshots(conn: asyncpg.Connection, periods: Sequence[str]) -> dict[str, int]:
+async def begin_snapshots(conn: Connection, periods: Sequence[str]) -> dict[str, int]:
     """Record an IN_PROGRESS meta row per period; returns their ids."""
     rows = await conn.fetch(
         "INSERT INTO leaderboard_snapshots (period, status)"
@@ -50,9 +51,7 @@ async def begin_snapshots(conn: asyncpg.Connection, periods: Sequence[str]) -> d
     return {row["period"]: row["id"] for row in rows}
 
 
-async def fail_snapshot(
-    conn: asyncpg.Connection, snapshot_id: int, error: str, duration_ms: int
-) -> None:
+async def fail_snapshot(conn: Connection, snapshot_id: int, error: str, duration_ms: int) -> None:
     await conn.execute(
         "UPDATE leaderboard_snapshots SET status = 'FAILED', finished_at = now(), error = $2,"
         " duration_ms = $3 WHERE id = $1 AND status = 'IN_PROGRESS'",
@@ -109,9 +108,7 @@ _ENTRY_FIELDS = tuple(
 _ENTRY_COMPONENTS = attrgetter("components")
 
 
-async def write_boards(
-    conn: asyncpg.Connection, boards: Iterable[PeriodBoard], duration_ms: int
-) -> int:
+async def write_boards(conn: Connection, boards: Iterable[PeriodBoard], duration_ms: int) -> int:
     """Write every board (one row per trader) and mark its meta row SUCCESS, in one transaction.
 
     Returns the number of rows stored: one per trader and board, holding its rank by every
@@ -163,7 +160,7 @@ async def write_boards(
     return len(records)
 
 
-async def load_latest_boards(conn: asyncpg.Connection) -> dict[str, PeriodBoard]:
+async def load_latest_boards(conn: Connection) -> dict[str, PeriodBoard]:
     """The latest successful board of each period, for a warm start."""
     metas = await conn.fetch(
         "SELECT DISTINCT ON (period) id, period, finished_at, component_names"
@@ -227,7 +224,7 @@ def _reorder(
     return tuple(entries[i] for i in sorted(range(len(ranks)), key=ranks.__getitem__))
 
 
-async def last_refresh_states(conn: asyncpg.Connection) -> dict[str, SnapshotState]:
+async def last_refresh_states(conn: Connection) -> dict[str, SnapshotState]:
     """The most recent meta row of each period (whatever its status)."""
     rows = await conn.fetch(
         "SELECT DISTINCT ON (period) period, status, error"
@@ -236,7 +233,7 @@ async def last_refresh_states(conn: asyncpg.Connection) -> dict[str, SnapshotSta
     return {row["period"]: SnapshotState(row["status"], row["error"]) for row in rows}
 
 
-async def prune(conn: asyncpg.Connection, retention_days: float) -> tuple[int, int]:
+async def prune(conn: Connection, retention_days: float) -> tuple[int, int]:
     """Drop entries of all but the latest successful snapshot per period, and old metadata.
 
     Entries have no foreign key (so no cascade): they are deleted here by snapshot, and any
@@ -256,7 +253,7 @@ async def prune(conn: asyncpg.Connection, retention_days: float) -> tuple[int, i
     return int(entries.split()[-1]), int(metas.split()[-1])
 
 
-async def mark_stale_in_progress(conn: asyncpg.Connection) -> None:
+async def mark_stale_in_progress(conn: Connection) -> None:
     """A crash mid-refresh leaves IN_PROGRESS rows; on start they are recorded as FAILED."""
     await conn.execute(
         "UPDATE leaderboard_snapshots SET status = 'FAILED', finished_at = now(),"
@@ -265,7 +262,7 @@ async def mark_stale_in_progress(conn: asyncpg.Connection) -> None:
 
 
 async def upsert_trader_stats(
-    conn: asyncpg.Connection, rows: Sequence[tuple[str, float, dict[str, Any]]]
+    conn: Connection, rows: Sequence[tuple[str, float, dict[str, Any]]]
 ) -> None:
     if rows:
         await conn.executemany(
@@ -276,17 +273,17 @@ async def upsert_trader_stats(
         )
 
 
-async def load_trader_stats(conn: asyncpg.Connection) -> list[tuple[str, float, dict[str, Any]]]:
+async def load_trader_stats(conn: Connection) -> list[tuple[str, float, dict[str, Any]]]:
     rows = await conn.fetch("SELECT wallet, fetched_at, stats FROM trader_stats")
     return [(row["wallet"], row["fetched_at"].timestamp(), row["stats"]) for row in rows]
 
 
-async def get_state(conn: asyncpg.Connection, key: str) -> str | None:
+async def get_state(conn: Connection, key: str) -> str | None:
     value = await conn.fetchval("SELECT value FROM bot_state WHERE key = $1", key)
     return None if value is None else str(value)
 
 
-async def set_state(conn: asyncpg.Connection, key: str, value: str) -> None:
+async def set_state(conn: Connection, key: str, value: str) -> None:
     await conn.execute(
         "INSERT INTO bot_state (key, value) VALUES ($1, $2) ON CONFLICT (key)"
         " DO UPDATE SET value = EXCLUDED.value, updated_at = now()",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from bot.polymarket.records import Market
+from db.pool import Connection
 
 _COLUMNS = (
     "condition_id, gamma_id, slug, question, outcomes, token_ids, prices, volume, liquidity,"
@@ -35,7 +36,7 @@ def market_from_record(row: asyncpg.Record) -> Market:
     )
 
 
-async def upsert_markets(conn: asyncpg.Connection, markets: Sequence[Market], now: float) -> None:
+async def upsert_markets(conn: Connection, markets: Sequence[Market], now: float) -> None:
     """Store what Gamma said; a market already known resolved is never changed back."""
     if not markets:
         return
@@ -75,21 +76,21 @@ async def upsert_markets(conn: asyncpg.Connection, markets: Sequence[Market], no
     )
 
 
-async def by_condition(conn: asyncpg.Connection, condition_id: str) -> Market | None:
+async def by_condition(conn: Connection, condition_id: str) -> Market | None:
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM markets WHERE condition_id = $1", condition_id
     )
     return None if row is None else market_from_record(row)
 
 
-async def by_slug(conn: asyncpg.Connection, slug: str) -> Market | None:
+async def by_slug(conn: Connection, slug: str) -> Market | None:
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM markets WHERE slug = $1 ORDER BY updated_at DESC LIMIT 1", slug
     )
     return None if row is None else market_from_record(row)
 
 
-async def record_demand(conn: asyncpg.Connection, demand: Mapping[str, float]) -> None:
+async def record_demand(conn: Connection, demand: Mapping[str, float]) -> None:
     if demand:
         await conn.executemany(
             "UPDATE markets SET last_requested_at = $2 WHERE condition_id = $1",
@@ -97,7 +98,7 @@ async def record_demand(conn: asyncpg.Connection, demand: Mapping[str, float]) -
         )
 
 
-async def unknown_condition_ids(conn: asyncpg.Connection, limit: int) -> list[str]:
+async def unknown_condition_ids(conn: Connection, limit: int) -> list[str]:
     """Markets seen in trades or positions that the markets table does not describe yet."""
     rows = await conn.fetch(
         "SELECT DISTINCT condition_id FROM ("
@@ -111,7 +112,7 @@ async def unknown_condition_ids(conn: asyncpg.Connection, limit: int) -> list[st
     return [row["condition_id"] for row in rows]
 
 
-async def record_misses(conn: asyncpg.Connection, condition_ids: Sequence[str]) -> None:
+async def record_misses(conn: Connection, condition_ids: Sequence[str]) -> None:
     if condition_ids:
         await conn.execute(
             "INSERT INTO market_misses (condition_id, missed_at) SELECT unnest($1::text[]), now()"
@@ -120,7 +121,7 @@ async def record_misses(conn: asyncpg.Connection, condition_ids: Sequence[str]) 
         )
 
 
-async def open_demanded(conn: asyncpg.Connection, since: float, limit: int) -> list[str]:
+async def open_demanded(conn: Connection, since: float, limit: int) -> list[str]:
     """Open markets someone asked about recently: the ones worth keeping fresh."""
     rows = await conn.fetch(
         "SELECT condition_id FROM markets WHERE NOT resolved AND last_requested_at >= $1"

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
+from db.pool import Connection
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return migrations
 
 
-async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[int]:
+async def migrate(conn: Connection, directory: Path = MIGRATIONS_DIR) -> list[int]:
     """Apply pending migrations; returns the versions applied now."""
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("

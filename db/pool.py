@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# What every query function takes: a plain connection, or one borrowed from the pool.
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+Pool: TypeAlias = "asyncpg.Pool[asyncpg.Record]"
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

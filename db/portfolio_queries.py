@@ -15,6 +15,7 @@ from datetime import datetime
 import asyncpg
 
 from bot.copytrading.models import PaperPosition, Portfolio, ValuePoint
+from db.pool import Connection
 
 POSITION_COLUMNS = (
     "portfolio_id, asset, condition_id, title, outcome, size, cost_basis, avg_price, realized_pnl,"
@@ -48,7 +49,7 @@ def _position(row: asyncpg.Record) -> PaperPosition:
 
 
 async def deposit(
-    conn: asyncpg.Connection, guild_id: int, user_id: int, amount: float, now: datetime
+    conn: Connection, guild_id: int, user_id: int, amount: float, now: datetime
 ) -> int:
     """Create the portfolio on first use, add ``amount`` to its cash; returns its id."""
     portfolio_id: int = await conn.fetchval(
@@ -64,9 +65,7 @@ async def deposit(
     return portfolio_id
 
 
-async def lock_position(
-    conn: asyncpg.Connection, portfolio_id: int, asset: str
-) -> PaperPosition | None:
+async def lock_position(conn: Connection, portfolio_id: int, asset: str) -> PaperPosition | None:
     """The position, locked until the transaction ends: a fill or settlement computes the new
     size and cost basis from it."""
     row = await conn.fetchrow(
@@ -78,7 +77,7 @@ async def lock_position(
     return None if row is None else _position(row)
 
 
-async def position_size(conn: asyncpg.Connection, portfolio_id: int, asset: str) -> float:
+async def position_size(conn: Connection, portfolio_id: int, asset: str) -> float:
     value = await conn.fetchval(
         "SELECT size FROM paper_positions WHERE portfolio_id = $1 AND asset = $2 AND NOT settled",
         portfolio_id,
@@ -88,7 +87,7 @@ async def position_size(conn: asyncpg.Connection, portfolio_id: int, asset: str)
 
 
 async def reduce_position(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     portfolio_id: int,
     asset: str,
@@ -119,7 +118,7 @@ async def reduce_position(
 
 
 async def move_cash(
-    conn: asyncpg.Connection, portfolio_id: int, amount: float, realized: float = 0.0
+    conn: Connection, portfolio_id: int, amount: float, realized: float = 0.0
 ) -> None:
     await conn.execute(
         "UPDATE portfolios SET cash = cash + $2, realized_pnl = realized_pnl + $3 WHERE id = $1",
@@ -129,7 +128,7 @@ async def move_cash(
     )
 
 
-async def open_positions(conn: asyncpg.Connection) -> list[PaperPosition]:
+async def open_positions(conn: Connection) -> list[PaperPosition]:
     rows = await conn.fetch(
         f"SELECT {POSITION_COLUMNS} FROM paper_positions WHERE size > 0 AND NOT settled"
     )
@@ -137,7 +136,7 @@ async def open_positions(conn: asyncpg.Connection) -> list[PaperPosition]:
 
 
 async def insert_settlement(
-    conn: asyncpg.Connection,
+    conn: Connection,
     position: PaperPosition,
     *,
     payout: float,
@@ -160,7 +159,7 @@ async def insert_settlement(
     return _count(result) == 1
 
 
-async def set_last_prices(conn: asyncpg.Connection, prices: dict[str, float]) -> None:
+async def set_last_prices(conn: Connection, prices: dict[str, float]) -> None:
     if not prices:
         return
     await conn.execute(
@@ -171,7 +170,7 @@ async def set_last_prices(conn: asyncpg.Connection, prices: dict[str, float]) ->
     )
 
 
-async def write_snapshots(conn: asyncpg.Connection, hour: datetime) -> int:
+async def write_snapshots(conn: Connection, hour: datetime) -> int:
     """Every portfolio's value (cash + open positions at their last price) for ``hour``."""
     result = await conn.execute(
         "INSERT INTO portfolio_snapshots (portfolio_id, hour, cash, value)"
@@ -188,7 +187,7 @@ async def write_snapshots(conn: asyncpg.Connection, hour: datetime) -> int:
 # ---- the /portfolio read model ---------------------------------------------------------------
 
 
-async def portfolio_of(conn: asyncpg.Connection, guild_id: int, user_id: int) -> Portfolio | None:
+async def portfolio_of(conn: Connection, guild_id: int, user_id: int) -> Portfolio | None:
     row = await conn.fetchrow(
         "SELECT id, guild_id, user_id, cash, deposited, realized_pnl FROM portfolios"
         " WHERE guild_id = $1 AND user_id = $2",
@@ -207,7 +206,7 @@ async def portfolio_of(conn: asyncpg.Connection, guild_id: int, user_id: int) ->
     )
 
 
-async def positions_of(conn: asyncpg.Connection, portfolio_id: int) -> list[PaperPosition]:
+async def positions_of(conn: Connection, portfolio_id: int) -> list[PaperPosition]:
     """Open positions first, then the most recently changed."""
     rows = await conn.fetch(
         f"SELECT {POSITION_COLUMNS} FROM paper_positions WHERE portfolio_id = $1"
@@ -217,9 +216,7 @@ async def positions_of(conn: asyncpg.Connection, portfolio_id: int) -> list[Pape
     return [_position(row) for row in rows]
 
 
-async def snapshots_of(
-    conn: asyncpg.Connection, portfolio_id: int, since: datetime
-) -> list[ValuePoint]:
+async def snapshots_of(conn: Connection, portfolio_id: int, since: datetime) -> list[ValuePoint]:
     """The portfolio's hourly values since ``since``, oldest first."""
     rows = await conn.fetch(
         "SELECT hour, cash, value FROM portfolio_snapshots WHERE portfolio_id = $1"

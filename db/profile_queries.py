@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-import asyncpg
-
 from bot.polymarket.records import Position
 from bot.traders.models import DailyStat, StoredTrader
+from db.pool import Connection
 
 
 async def record_trader(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     wallet: str,
     user_name: str,
@@ -58,16 +57,12 @@ async def record_trader(
             )
 
 
-async def replace_positions(
-    conn: asyncpg.Connection, wallet: str, positions: Sequence[Position]
-) -> None:
+async def replace_positions(conn: Connection, wallet: str, positions: Sequence[Position]) -> None:
     async with conn.transaction():  # readers never see the wallet without positions
         await _replace_positions(conn, wallet, positions)
 
 
-async def _replace_positions(
-    conn: asyncpg.Connection, wallet: str, positions: Sequence[Position]
-) -> None:
+async def _replace_positions(conn: Connection, wallet: str, positions: Sequence[Position]) -> None:
     await conn.execute("DELETE FROM trader_positions WHERE wallet = $1", wallet)
     if positions:
         await conn.executemany(
@@ -94,7 +89,7 @@ async def _replace_positions(
         )
 
 
-async def load_trader(conn: asyncpg.Connection, wallet: str) -> StoredTrader | None:
+async def load_trader(conn: Connection, wallet: str) -> StoredTrader | None:
     row = await conn.fetchrow(
         "SELECT wallet, user_name, pseudonym, profile_image, stats, latest_trades,"
         " markets_traded, details_at FROM traders WHERE wallet = $1",
@@ -114,7 +109,7 @@ async def load_trader(conn: asyncpg.Connection, wallet: str) -> StoredTrader | N
     )
 
 
-async def load_positions(conn: asyncpg.Connection, wallet: str) -> list[Position]:
+async def load_positions(conn: Connection, wallet: str) -> list[Position]:
     """Open positions as last synced, largest first (realized PnL is not kept: 0)."""
     rows = await conn.fetch(
         "SELECT asset, condition_id, title, slug, outcome, size, avg_price, cur_price,"
@@ -142,7 +137,7 @@ async def load_positions(conn: asyncpg.Connection, wallet: str) -> list[Position
     ]
 
 
-async def load_daily(conn: asyncpg.Connection, wallet: str) -> list[DailyStat]:
+async def load_daily(conn: Connection, wallet: str) -> list[DailyStat]:
     rows = await conn.fetch(
         "SELECT day, realized_pnl, volume, trades FROM trader_daily_stats WHERE wallet = $1"
         " ORDER BY day",
@@ -151,7 +146,7 @@ async def load_daily(conn: asyncpg.Connection, wallet: str) -> list[DailyStat]:
     return [DailyStat(r["day"], r["realized_pnl"], r["volume"], r["trades"]) for r in rows]
 
 
-async def search_names(conn: asyncpg.Connection, typed: str, limit: int) -> dict[str, str]:
+async def search_names(conn: Connection, typed: str, limit: int) -> dict[str, str]:
     """wallet -> username of stored traders whose name contains, or wallet starts with, typed."""
     rows = await conn.fetch(
         "SELECT wallet, user_name FROM traders WHERE user_name <> '' AND"
@@ -163,7 +158,7 @@ async def search_names(conn: asyncpg.Connection, typed: str, limit: int) -> dict
     return {row["wallet"]: row["user_name"] for row in rows}
 
 
-async def wallet_for_name(conn: asyncpg.Connection, name: str) -> str | None:
+async def wallet_for_name(conn: Connection, name: str) -> str | None:
     value = await conn.fetchval(
         "SELECT wallet FROM traders WHERE lower(user_name) = lower($1)"
         " ORDER BY last_seen DESC LIMIT 1",
@@ -172,7 +167,7 @@ async def wallet_for_name(conn: asyncpg.Connection, name: str) -> str | None:
     return None if value is None else str(value)
 
 
-async def position_size(conn: asyncpg.Connection, wallet: str, asset: str) -> float | None:
+async def position_size(conn: Connection, wallet: str, asset: str) -> float | None:
     value = await conn.fetchval(
         "SELECT size FROM trader_positions WHERE wallet = $1 AND asset = $2", wallet, asset
     )

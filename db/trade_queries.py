@@ -9,6 +9,7 @@ import asyncpg
 
 from bot.polymarket.records import Trade
 from bot.trades.models import Delivery, PendingMessage
+from db.pool import Connection
 
 TRADE_COLUMNS = (
     "trade_key, wallet, asset, condition_id, side, size, price, traded_at, transaction_hash,"
@@ -36,12 +37,12 @@ def trade_from_record(row: asyncpg.Record) -> Trade:
     )
 
 
-async def trade_by_key(conn: asyncpg.Connection, trade_key: str) -> Trade | None:
+async def trade_by_key(conn: Connection, trade_key: str) -> Trade | None:
     row = await conn.fetchrow(f"SELECT {TRADE_COLUMNS} FROM trades WHERE trade_key = $1", trade_key)
     return None if row is None else trade_from_record(row)
 
 
-async def insert_trades(conn: asyncpg.Connection, trades: Sequence[Trade], source: str) -> set[str]:
+async def insert_trades(conn: Connection, trades: Sequence[Trade], source: str) -> set[str]:
     """Insert what is new; returns the keys actually inserted (duplicates collapse)."""
     rows = await conn.fetch(
         "INSERT INTO trades (trade_key, wallet, asset, condition_id, side, size, price, traded_at,"
@@ -71,7 +72,7 @@ async def insert_trades(conn: asyncpg.Connection, trades: Sequence[Trade], sourc
 
 
 async def insert_deliveries(
-    conn: asyncpg.Connection,
+    conn: Connection,
     rows: Sequence[tuple[str, int, int, str, int | None, bool]],
 ) -> int:
     """(trade_key, channel_id, guild_id, kind, follow_id, delayed); existing pairs are kept."""
@@ -86,7 +87,7 @@ async def insert_deliveries(
     return len(result)
 
 
-async def last_trade_times(conn: asyncpg.Connection, wallets: Sequence[str]) -> dict[str, float]:
+async def last_trade_times(conn: Connection, wallets: Sequence[str]) -> dict[str, float]:
     rows = await conn.fetch(
         "SELECT wallet, max(traded_at) AS last FROM trades WHERE wallet = ANY($1::text[])"
         " GROUP BY wallet",
@@ -95,7 +96,7 @@ async def last_trade_times(conn: asyncpg.Connection, wallets: Sequence[str]) -> 
     return {row["wallet"]: row["last"].timestamp() for row in rows}
 
 
-async def channels_with_work(conn: asyncpg.Connection) -> list[int]:
+async def channels_with_work(conn: Connection) -> list[int]:
     rows = await conn.fetch(
         "SELECT DISTINCT channel_id FROM alert_deliveries WHERE status = 'PENDING'"
         " UNION SELECT DISTINCT channel_id FROM alert_messages WHERE status = 'PENDING'"
@@ -103,7 +104,7 @@ async def channels_with_work(conn: asyncpg.Connection) -> list[int]:
     return [row["channel_id"] for row in rows]
 
 
-async def pending_message(conn: asyncpg.Connection, channel_id: int) -> PendingMessage | None:
+async def pending_message(conn: Connection, channel_id: int) -> PendingMessage | None:
     """The oldest message composed but not confirmed sent (a crash or an error interrupted it)."""
     row = await conn.fetchrow(
         "SELECT id, nonce, attempts FROM alert_messages WHERE channel_id = $1"
@@ -117,7 +118,7 @@ def _delivery(row: asyncpg.Record) -> Delivery:
     return Delivery(trade_from_record(row), row["kind"], row["delayed"])
 
 
-async def message_deliveries(conn: asyncpg.Connection, message_id: int) -> list[Delivery]:
+async def message_deliveries(conn: Connection, message_id: int) -> list[Delivery]:
     rows = await conn.fetch(
         f"SELECT d.kind, d.delayed, {', '.join('t.' + c.strip() for c in TRADE_COLUMNS.split(','))}"
         " FROM alert_deliveries d JOIN trades t USING (trade_key)"
@@ -127,9 +128,7 @@ async def message_deliveries(conn: asyncpg.Connection, message_id: int) -> list[
     return [_delivery(r) for r in rows]
 
 
-async def unassigned_deliveries(
-    conn: asyncpg.Connection, channel_id: int, limit: int
-) -> list[Delivery]:
+async def unassigned_deliveries(conn: Connection, channel_id: int, limit: int) -> list[Delivery]:
     rows = await conn.fetch(
         f"SELECT d.kind, d.delayed, {', '.join('t.' + c.strip() for c in TRADE_COLUMNS.split(','))}"
         " FROM alert_deliveries d JOIN trades t USING (trade_key)"
@@ -142,7 +141,7 @@ async def unassigned_deliveries(
 
 
 async def create_message(
-    conn: asyncpg.Connection, channel_id: int, nonce: str, trade_keys: Sequence[str]
+    conn: Connection, channel_id: int, nonce: str, trade_keys: Sequence[str]
 ) -> int:
     """Compose an outbox message from deliveries, atomically, before anything is sent."""
     async with conn.transaction():
@@ -161,7 +160,7 @@ async def create_message(
     return message_id
 
 
-async def mark_sent(conn: asyncpg.Connection, message_id: int, discord_message_id: int) -> None:
+async def mark_sent(conn: Connection, message_id: int, discord_message_id: int) -> None:
     async with conn.transaction():
         await conn.execute(
             "UPDATE alert_messages SET status = 'SENT', sent_at = now(), discord_message_id = $2,"
@@ -191,7 +190,7 @@ async def mark_sent(conn: asyncpg.Connection, message_id: int, discord_message_i
             )
 
 
-async def mark_attempt_failed(conn: asyncpg.Connection, message_id: int, error: str) -> None:
+async def mark_attempt_failed(conn: Connection, message_id: int, error: str) -> None:
     await conn.execute(
         "UPDATE alert_messages SET attempts = attempts + 1, error = $2 WHERE id = $1",
         message_id,
@@ -199,18 +198,18 @@ async def mark_attempt_failed(conn: asyncpg.Connection, message_id: int, error: 
     )
 
 
-async def fail_message(conn: asyncpg.Connection, message_id: int, error: str) -> int:
+async def fail_message(conn: Connection, message_id: int, error: str) -> int:
     """One message Discord will never accept: it and its deliveries end FAILED."""
     return await _fail_pending(conn, "id", "message_id", message_id, error)
 
 
-async def fail_channel(conn: asyncpg.Connection, channel_id: int, error: str) -> int:
+async def fail_channel(conn: Connection, channel_id: int, error: str) -> int:
     """The channel is gone or forbidden: its pending alerts can never be delivered."""
     return await _fail_pending(conn, "channel_id", "channel_id", channel_id, error)
 
 
 async def _fail_pending(
-    conn: asyncpg.Connection, message_column: str, delivery_column: str, value: int, error: str
+    conn: Connection, message_column: str, delivery_column: str, value: int, error: str
 ) -> int:
     """Mark pending outbox messages and deliveries FAILED; returns the deliveries failed."""
     async with conn.transaction():
@@ -228,12 +227,12 @@ async def _fail_pending(
     return int(result.split()[-1])
 
 
-async def delivery_counts(conn: asyncpg.Connection) -> dict[str, int]:
+async def delivery_counts(conn: Connection) -> dict[str, int]:
     rows = await conn.fetch("SELECT status, count(*) AS n FROM alert_deliveries GROUP BY status")
     return {row["status"]: row["n"] for row in rows}
 
 
-async def prune_trades(conn: asyncpg.Connection, retention_days: float) -> int:
+async def prune_trades(conn: Connection, retention_days: float) -> int:
     """Old trades go, and their delivery records with them (ON DELETE CASCADE)."""
     async with conn.transaction():
         result = await conn.execute(

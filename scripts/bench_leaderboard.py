@@ -87,7 +87,8 @@ from benchlib import (
     total_calls,
 )
 
-from bot.cache import HotCache
+from bot.app import Application
+from bot.config import Settings
 from bot.events import EventBus
 from bot.leaderboard.boards import build_board, merge_candidates, page_of
 from bot.leaderboard.models import METRICS, PAGE_SIZE, PERIODS, BoardEntry, BoardPage, PeriodBoard
@@ -101,7 +102,6 @@ from bot.leaderboard.scoring import (
     summarize,
 )
 from bot.leaderboard.service import Freshness, LeaderboardService
-from bot.leaderboard.stats_store import TraderStatsStore
 from bot.polymarket.data_api import LEADERBOARD_PAGE, DataAPI
 from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP
 from bot.polymarket.records import LeaderboardRow
@@ -157,24 +157,23 @@ def make_api(
 
 
 def make_service(
-    pool: asyncpg.Pool, api: DataAPI, clock: Callable[[], float]
+    pool: asyncpg.Pool,
+    session: aiohttp.ClientSession,
+    fake: FakePolymarket,
+    clock: Callable[[], float],
 ) -> tuple[LeaderboardService, EventBus]:
-    """Wired like bot/client.py does it, with an injectable clock."""
-    stats = TraderStatsStore(
-        api, pool, ttl=DETAIL_TTL, refresh_interval=REFRESH_INTERVAL, concurrency=4, clock=clock
+    """The leaderboard as the bot builds it (bot/app.py), pointed at the fake, on ``clock``."""
+    settings = Settings(
+        data_api_url=fake.base_url,
+        gamma_api_url=fake.base_url,
+        clob_api_url=fake.base_url,
+        leaderboard_candidates=CANDIDATES,
+        trader_detail_ttl_seconds=DETAIL_TTL,
+        leaderboard_refresh_seconds=REFRESH_INTERVAL,
+        detail_concurrency=4,
     )
-    bus = EventBus()
-    service = LeaderboardService(
-        pool,
-        api,
-        stats,
-        HotCache(wall_clock=clock),
-        bus,
-        candidates=CANDIDATES,
-        refresh_interval=REFRESH_INTERVAL,
-        clock=clock,
-    )
-    return service, bus
+    app = Application(settings, pool, session, clock=clock)
+    return app.leaderboard, app.bus
 
 
 # ---- the two ways of answering /leaderboard ------------------------------------------------------
@@ -292,7 +291,7 @@ async def bench_calls(
         for _ in range(SIM_MINUTES * COMMANDS_PER_MINUTE)
     ]
     clock = SimClock(time.time())
-    service, bus = make_service(pool, make_api(session, fake), clock)
+    service, bus = make_service(pool, session, fake, clock)
     result = CallsResult(commands=len(commands))
     refresh_times: list[float] = []
     fake.reset_calls()
@@ -404,7 +403,7 @@ async def bench_reply(
     iterations: int,
     live_iterations: int,
 ) -> ReplyResult:
-    service, _ = make_service(pool, make_api(session, fake), time.time)
+    service, _ = make_service(pool, session, fake, time.time)
     loaded = await service.warm()
     started = time.perf_counter()
     report = await service.refresh()

@@ -66,8 +66,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import aiohttp
-import asyncpg
 from benchlib import (
     Table,
     arg_parser,
@@ -80,16 +78,8 @@ from benchlib import (
     total_calls,
 )
 
-from bot.cache import HotCache, TTLCache
+from bot.app import Application, open_application
 from bot.config import Settings
-from bot.events import EventBus
-from bot.leaderboard.service import LeaderboardService
-from bot.leaderboard.stats_store import TraderStatsStore
-from bot.markets.prices import PriceService
-from bot.markets.service import MarketService
-from bot.polymarket.data_api import DataAPI
-from bot.polymarket.gamma import ClobAPI, GammaAPI
-from bot.polymarket.http import PolymarketHTTP
 from bot.render.charts import pnl_chart
 from bot.render.text import display_name
 from bot.render.trader import trader_embed
@@ -115,77 +105,11 @@ GOAL_PNG_MS = 150.0
 # ---- environment: PostgreSQL and the services ----------------------------------------------------
 
 
-@dataclass
-class Services:
-    cache: HotCache
-    bus: EventBus
-    leaderboard: LeaderboardService
-    prices: PriceService
-    markets: MarketService
-    profiles: ProfileService
-    quotes: TTLCache[Any]
-    traders: TTLCache[Any]
-
-    async def close(self) -> None:
-        await self.leaderboard.close()
-        await self.cache.close()
-        await self.bus.close()
-
-
-def build_services(
-    pool: asyncpg.Pool, session: aiohttp.ClientSession, fake: FakePolymarket
-) -> Services:
-    """The services of bot/client.py, same caches and settings, pointed at the fake."""
-    settings = Settings()
-    cache = HotCache()
-    bus = EventBus()
-    http = PolymarketHTTP(
-        session,
-        hosts={"data": fake.base_url, "gamma": fake.base_url, "clob": fake.base_url},
-        timeout=settings.http_timeout_seconds,
-        max_retries=settings.http_max_retries,
+def settings_for(fake: FakePolymarket) -> Settings:
+    """The bot's default settings, every upstream pointed at the fake."""
+    return Settings(
+        data_api_url=fake.base_url, gamma_api_url=fake.base_url, clob_api_url=fake.base_url
     )
-    data_api = DataAPI(http)
-    stats = TraderStatsStore(
-        data_api,
-        pool,
-        ttl=settings.trader_detail_ttl_seconds,
-        refresh_interval=settings.leaderboard_refresh_seconds,
-        concurrency=settings.detail_concurrency,
-    )
-    leaderboard = LeaderboardService(
-        pool,
-        data_api,
-        stats,
-        cache,
-        bus,
-        candidates=settings.leaderboard_candidates,
-        refresh_interval=settings.leaderboard_refresh_seconds,
-        retention_days=settings.snapshot_retention_days,
-    )
-    gamma = GammaAPI(http)
-    quotes = cache.ttl_cache("quotes", ttl=2.5, stale_ttl=0.0, max_size=5_000)
-    prices = PriceService(
-        pool,
-        gamma,
-        ClobAPI(http),
-        quotes,
-        cache.ttl_cache("midpoints", ttl=3.0, stale_ttl=60.0, max_size=20_000),
-    )
-    markets = MarketService(pool, gamma, prices, cache)
-    traders = cache.ttl_cache(
-        "traders", ttl=settings.trader_cache_ttl_seconds, stale_ttl=3600.0, max_size=2_000
-    )
-    profiles = ProfileService(
-        pool,
-        data_api,
-        leaderboard,
-        traders,
-        bus,
-        details_ttl=settings.trader_detail_ttl_seconds,
-    )
-    stats.on_details = profiles.record_details
-    return Services(cache, bus, leaderboard, prices, markets, profiles, quotes, traders)
 
 
 # ---- (a) price coalescing ------------------------------------------------------------------------
@@ -210,7 +134,7 @@ class QuoteResult:
         return max(self.calls_per_round)
 
 
-async def bench_quotes(services: Services, fake: FakePolymarket, lookups: int) -> QuoteResult:
+async def bench_quotes(services: Application, fake: FakePolymarket, lookups: int) -> QuoteResult:
     slug = "will-the-bench-coalesce"
     fake.add_market("Will the bench coalesce?", prices=(0.62, 0.38), slug=slug)
     market = await services.markets.by_slug(slug)
@@ -225,7 +149,7 @@ async def bench_quotes(services: Services, fake: FakePolymarket, lookups: int) -
     stale = False
     source = ""
     for round_no in range(QUOTE_ROUNDS):
-        services.quotes.clear()  # a cold quote: the burst has to load it
+        services.prices.forget_prices()  # a cold quote: the burst has to load it
         fake.reset_calls()
         fetched = prices.fetches
         started = time.perf_counter()
@@ -342,7 +266,7 @@ async def _reply(profiles: ProfileService, wallet: str) -> Sample:
 
 
 async def bench_profiles(
-    services: Services,
+    services: Application,
     fake: FakePolymarket,
     warm_iterations: int,
     cold_iterations: int,
@@ -359,18 +283,18 @@ async def bench_profiles(
     fake.reset_calls()
     for i in range(200):
         await _reply(profiles, wallets[i % len(wallets)])
-    misses = services.traders.stats.misses
+    misses = services.profiles.cache_stats.misses
     samples = [await _reply(profiles, wallets[i % len(wallets)]) for i in range(warm_iterations)]
     embed = samples[-1].embed
     warm = Timing.of(samples, total_calls(fake))
-    warm_misses = services.traders.stats.misses - misses
+    warm_misses = services.profiles.cache_stats.misses - misses
     progress(f"(b) warm: p50 {warm.total_p50_us:.1f} us, p99 {warm.total_p99_us:.1f} us")
 
     # cold: the cache cleared before each lookup, the details in PostgreSQL
     fake.reset_calls()
     samples = []
     for i in range(cold_iterations):
-        services.traders.clear()
+        services.profiles.forget_profiles()
         samples.append(await _reply(profiles, wallets[i % len(wallets)]))
     cold_db = Timing.of(samples, total_calls(fake))
     progress(f"(b) cold (PostgreSQL): p50 {cold_db.total_p50_us / 1e3:.2f} ms")
@@ -641,25 +565,21 @@ async def main(args: argparse.Namespace) -> None:
         polymarket_fake(N_TRADERS, args.seed, LATENCY) as fake,
         migrated_pool("traders") as (pool, description),
     ):
-        async with aiohttp.ClientSession() as session:
-            services = build_services(pool, session, fake)
-            try:
-                progress("leaderboard refresh (stores every ranked trader's details)")
-                t0 = time.perf_counter()
-                report = await services.leaderboard.refresh()
-                progress(
-                    f"refresh {time.perf_counter() - t0:.2f} s: {report.trader_count}"
-                    f" traders, {report.details_fetched} details fetched"
-                )
-                progress("(a) price coalescing")
-                quotes = await bench_quotes(services, fake, args.lookups)
-                progress("(b) /trader reply")
-                profiles = await bench_profiles(services, fake, args.warm, args.cold, args.unknown)
-                top = services.leaderboard.board("all")
-                leader = top.by_metric["score"][0] if top else None
-                name = display_name(leader.user_name, leader.wallet) if leader else "trader"
-            finally:
-                await services.close()
+        async with open_application(settings_for(fake), pool=pool) as services:  # as the bot
+            progress("leaderboard refresh (stores every ranked trader's details)")
+            t0 = time.perf_counter()
+            report = await services.leaderboard.refresh()
+            progress(
+                f"refresh {time.perf_counter() - t0:.2f} s: {report.trader_count}"
+                f" traders, {report.details_fetched} details fetched"
+            )
+            progress("(a) price coalescing")
+            quotes = await bench_quotes(services, fake, args.lookups)
+            progress("(b) /trader reply")
+            profiles = await bench_profiles(services, fake, args.warm, args.cold, args.unknown)
+            top = services.leaderboard.board("all")
+            leader = top.by_metric["score"][0] if top else None
+            name = display_name(leader.user_name, leader.wallet) if leader else "trader"
     progress("(c) chart render")
     charts = await bench_charts(args.seed, args.renders, name.replace("\\", ""))
     meta = run_meta(description, started)

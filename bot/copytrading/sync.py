@@ -52,6 +52,7 @@ from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Market
 from db import copytrading_queries as queries
 from db import portfolio_queries
+from db.pool import Connection
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +314,7 @@ class OrderSync:
 
 
 async def _sell_from_position(
-    conn: asyncpg.Connection,
+    conn: Connection,
     position: PaperPosition,
     held: float,
     shares: float,

@@ -37,6 +37,7 @@ from bot.trades.models import BACKDATE_TOLERANCE
 from bot.workers import Role, WorkerStatus
 from db import copytrading_queries as queries
 from db import portfolio_queries, trade_queries
+from db.pool import Connection
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ class TradeCopier:
                 if (order := await queries.order_by_id(conn, o.id)) is not None
             ]
 
-    async def _configs_to_copy(self, conn: asyncpg.Connection, trade: Trade) -> list[CopyConfig]:
+    async def _configs_to_copy(self, conn: Connection, trade: Trade) -> list[CopyConfig]:
         """Copies that want this trade and have no order for it yet. A SELL goes to stopped
         copies too (they still follow the trader out of their shares); a trade from before a
         copy began (beyond the backfill tolerance) is not copied."""
@@ -184,7 +185,7 @@ class TradeCopier:
 
     async def _size(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         config: CopyConfig,
         locked: CopyConfig,
         trade: Trade,
@@ -205,7 +206,7 @@ class TradeCopier:
         return sell_size(held, fraction)
 
     async def _cancel_open_buys(
-        self, conn: asyncpg.Connection, config: CopyConfig, trade: Trade, now: datetime
+        self, conn: Connection, config: CopyConfig, trade: Trade, now: datetime
     ) -> None:
         """The trader is leaving: this copy stops trying to buy what it still has open."""
         stale = await queries.cancel_where(
@@ -220,7 +221,7 @@ class TradeCopier:
         self._stats.count_reason("trader sold", len(stale))
 
     async def _reject(
-        self, conn: asyncpg.Connection, order: PaperOrder, reason: str, now: datetime
+        self, conn: Connection, order: PaperOrder, reason: str, now: datetime
     ) -> PaperOrder | None:
         """Cancel a just-inserted order that cannot be placed; returns it as stored."""
         target = transition(order.status, OrderStatus.CANCELLED)

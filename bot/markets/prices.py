@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from bot.cache import HotCache
+from bot.cache import HotCache, TTLCache
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.records import Market
 from db import market_queries as queries
@@ -48,8 +48,12 @@ class PriceService:
         self._pool = pool
         self._gamma = gamma
         self._clob = clob
-        self._quotes = cache.ttl_cache("quotes", ttl=2.5, stale_ttl=0.0, max_size=5_000)
-        self._midpoints = cache.ttl_cache("midpoints", ttl=3.0, stale_ttl=60.0, max_size=20_000)
+        self._quotes: TTLCache[Quote] = cache.ttl_cache(
+            "quotes", ttl=2.5, stale_ttl=0.0, max_size=5_000
+        )
+        self._midpoints: TTLCache[float] = cache.ttl_cache(
+            "midpoints", ttl=3.0, stale_ttl=60.0, max_size=20_000
+        )
         self._alert_timeout = alert_timeout
         self._clock = clock
         self._last_good: OrderedDict[str, Quote] = OrderedDict()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from bot.cache import HotCache
+from bot.cache import HotCache, TTLCache
 from bot.errors import UserError
 from bot.markets.prices import PriceService
 from bot.polymarket.gamma import GammaAPI
@@ -42,8 +42,12 @@ class MarketService:
         self._pool = pool
         self._gamma = gamma
         self.prices = prices
-        self._markets = cache.ttl_cache("markets", ttl=60.0, stale_ttl=600.0, max_size=5_000)
-        self._searches = cache.ttl_cache("market-search", ttl=120.0, max_size=1_000)
+        self._markets: TTLCache[Market | None] = cache.ttl_cache(
+            "markets", ttl=60.0, stale_ttl=600.0, max_size=5_000
+        )
+        self._searches: TTLCache[list[Market]] = cache.ttl_cache(
+            "market-search", ttl=120.0, max_size=1_000
+        )
         self._clock = clock
 
     async def find(self, query: str) -> list[Market]:

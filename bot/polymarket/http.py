@@ -124,7 +124,7 @@ class PolymarketHTTP:
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, at least a quarter of the step."""
-        step = min(self._backoff_cap, self._backoff_base * (2**attempt))
+        step = min(self._backoff_cap, self._backoff_base * 2.0**attempt)
         return step * (0.25 + 0.75 * random.random())
 
     async def get_json(self, host: str, path: str, params: Mapping[str, Any] | None = None) -> Any:

@@ -158,7 +158,7 @@ class TradeStream:
         silence_timeout: float = 20.0,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
-        on_connect: Callable[[], Awaitable[None]] | None = None,
+        on_connect: Callable[[], Awaitable[object]] | None = None,
         types: tuple[str, ...] = ("trades", "orders_matched"),
     ) -> None:
         self.url = url
@@ -297,7 +297,7 @@ class TradeStream:
         subscriptions = [{"topic": TOPIC, "type": kind} for kind in self.types]
         return json.dumps({"action": "subscribe", "subscriptions": subscriptions})
 
-    def _spawn_on_connect(self, on_connect: Callable[[], Awaitable[None]]) -> None:
+    def _spawn_on_connect(self, on_connect: Callable[[], Awaitable[object]]) -> None:
         async def call() -> None:
             try:
                 await on_connect()

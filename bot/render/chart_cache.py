@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from bot.cache import HotCache
+from bot.cache import HotCache, TTLCache
 from bot.render.charts import pnl_chart, value_chart
 from bot.render.text import display_name
 from bot.traders.models import TraderProfile
@@ -18,7 +18,7 @@ from bot.traders.models import TraderProfile
 
 class ChartRenderer:
     def __init__(self, cache: HotCache, *, ttl: float) -> None:
-        self._charts = cache.ttl_cache("charts", ttl=ttl, max_size=500)
+        self._charts: TTLCache[bytes] = cache.ttl_cache("charts", ttl=ttl, max_size=500)
 
     async def trader_pnl(self, profile: TraderProfile) -> bytes:
         wallet = profile.wallet

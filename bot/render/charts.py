@@ -114,7 +114,7 @@ class _MoneyFormatter(Formatter):
 
     _step = 0.0
 
-    def set_locs(self, locs: Sequence[float]) -> None:
+    def set_locs(self, locs: list[float]) -> None:
         """Called by the axis with every tick before any label is formatted."""
         super().set_locs(locs)
         ticks = np.sort(np.asarray(locs, dtype=float))

@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from bot.cache import HotCache
+from bot.cache import CacheStats, HotCache, TTLCache
 from bot.events import EventBus, TradeStored
 from bot.leaderboard.models import PERIODS
 from bot.leaderboard.scoring import TraderStats, copy_score, summarize
@@ -116,7 +116,9 @@ class ProfileService:
         self._api = data_api
         self._leaderboard = leaderboard
         # stale-while-revalidate for an hour: a profile a little old beats a wait on PostgreSQL
-        self._cache = cache.ttl_cache("traders", ttl=ttl, stale_ttl=3600.0, max_size=2_000)
+        self._cache: TTLCache[TraderProfile] = cache.ttl_cache(
+            "traders", ttl=ttl, stale_ttl=3600.0, max_size=2_000
+        )
         self._details_ttl = details_ttl
         self._clock = clock
         self.upstream_loads = 0
@@ -124,6 +126,14 @@ class ProfileService:
 
     async def get(self, wallet: str) -> TraderProfile:
         return await self._cache.get(f"trader:{wallet}", lambda: self._load(wallet))
+
+    @property
+    def cache_stats(self) -> CacheStats:
+        return self._cache.stats
+
+    def forget_profiles(self) -> None:
+        """Every profile is built again on its next lookup (from PostgreSQL when fresh)."""
+        self._cache.clear()
 
     def cached(self, wallet: str) -> TraderProfile | None:
         return self._cache.peek(f"trader:{wallet}")

@@ -104,10 +104,10 @@ class TraderDirectory:
             query = text.strip()[:MAX_QUERY]
             if not query or query.lower().startswith("0x"):
                 raise
-            wallet = await self._stored(self._profiles.wallet_for_name(query))
-            if not wallet:
+            stored = await self._stored(self._profiles.wallet_for_name(query))
+            if not stored:
                 raise
-            return TraderRef(wallet, query)
+            return TraderRef(stored, query)
 
     async def suggest(self, current: str) -> list[tuple[str, str]]:
         """(label, wallet) pairs for autocomplete: leaderboard names, then stored ones."""

@@ -20,6 +20,7 @@ from db import follow_queries as queries
 
 log = logging.getLogger(__name__)
 
+
 class FollowService:
     def __init__(self, pool: asyncpg.Pool, bus: EventBus) -> None:
         self._pool = pool
