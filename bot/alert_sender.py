@@ -10,7 +10,8 @@ import discord
 from bot.leaderboard.service import LeaderboardService
 from bot.markets.prices import PriceService
 from bot.render.alerts import AlertContext, alert_embed
-from bot.trades.dispatcher import AlertCard, ChannelUnavailable, MessageRejected
+from bot.trades.cards import AlertCard
+from bot.trades.dispatcher import ChannelUnavailable, MessageRejected
 
 # Discord error codes meaning "this channel will never accept our messages".
 GONE_CODES = {10003: "the channel was deleted", 50001: "the bot cannot see the channel"}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import discord
 
 from bot.render.text import display_name, escape_text, money, profile_url, short_wallet
-from bot.trades.dispatcher import AlertCard
+from bot.trades.cards import AlertCard
 
 BUY_COLOUR = discord.Colour.from_rgb(39, 174, 96)
 SELL_COLOUR = discord.Colour.from_rgb(192, 57, 43)

@@ -10,7 +10,6 @@ channel that is gone or forbidden disables its follows instead of retrying forev
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,7 +19,7 @@ from typing import Protocol
 import asyncpg
 from aiolimiter import AsyncLimiter
 
-from bot.polymarket.records import Trade
+from bot.trades.cards import MAX_CARDS, AlertCard, compose, nonce_for
 from bot.trades.follows import FollowService
 from bot.trades.models import Delivery
 from bot.workers import Role, WorkerStatus
@@ -28,35 +27,7 @@ from db import trade_queries as queries
 
 log = logging.getLogger(__name__)
 
-MAX_CARDS = 8  # embeds per message: Discord allows 10, and 6,000 characters in all
-BURST_WINDOW = 30.0  # seconds: one trader's fills in one market this close are one card
 FETCH_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class AlertCard:
-    """One embed: a single trade, or a burst of one wallet's fills in one outcome and side."""
-
-    trades: tuple[Trade, ...]
-    kind: str  # follow | whale
-    delayed: bool
-
-    @property
-    def first(self) -> Trade:
-        return self.trades[0]
-
-    @property
-    def size(self) -> float:
-        return sum(t.size for t in self.trades)
-
-    @property
-    def usd(self) -> float:
-        return sum(t.usd for t in self.trades)
-
-    @property
-    def average_price(self) -> float:
-        size = self.size
-        return self.usd / size if size else self.first.price
 
 
 class ChannelUnavailable(Exception):
@@ -81,32 +52,6 @@ class AlertSender(Protocol):
         ``before_post`` is awaited right before the HTTP request: it holds the global pacing
         slot, so slow preparation (price lookups) cannot bunch requests together."""
         ...
-
-
-def compose(rows: Sequence[Delivery] | Sequence[tuple[Trade, str, bool]]) -> list[AlertCard]:
-    """Cards from (trade, kind, delayed) in time order: consecutive fills of one wallet in one
-    asset and side within BURST_WINDOW of the burst's first fill are merged."""
-    cards: list[AlertCard] = []
-    open_bursts: dict[tuple[str, str, str], int] = {}
-    for trade, kind, delayed in rows:
-        burst_key = (trade.wallet, trade.asset, trade.side)
-        index = open_bursts.get(burst_key)
-        if index is not None:
-            card = cards[index]
-            if trade.timestamp - card.first.timestamp <= BURST_WINDOW:
-                cards[index] = AlertCard((*card.trades, trade), card.kind, card.delayed and delayed)
-                continue
-        open_bursts[burst_key] = len(cards)
-        cards.append(AlertCard((trade,), kind, delayed))
-    return cards
-
-
-def nonce_for(channel_id: int, trade_keys: Sequence[str]) -> str:
-    """Deterministic and ≤ 25 characters (Discord's nonce limit)."""
-    digest = hashlib.blake2b(
-        f"{channel_id}:{','.join(sorted(trade_keys))}".encode(), digest_size=12
-    ).hexdigest()
-    return digest[:25]
 
 
 @dataclass

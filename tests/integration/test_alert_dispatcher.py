@@ -21,7 +21,8 @@ import pytest
 
 from bot.events import EventBus
 from bot.polymarket.records import Trade, trade_key
-from bot.trades.dispatcher import MAX_CARDS, AlertCard, AlertDispatcher, ChannelUnavailable
+from bot.trades.cards import MAX_CARDS, AlertCard
+from bot.trades.dispatcher import AlertDispatcher, ChannelUnavailable
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
 

@@ -20,7 +20,7 @@ from bot.render.alerts import (
     shares,
 )
 from bot.render.follows import alerts_embed
-from bot.trades.dispatcher import AlertCard
+from bot.trades.cards import AlertCard
 from bot.trades.models import Follow, WhaleWatch
 
 WALLET = "0xfe787d2da716d60e8acff57fb87eb13cd4d10319"

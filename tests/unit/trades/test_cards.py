@@ -14,7 +14,7 @@ import string
 import pytest
 
 from bot.polymarket.records import Trade, trade_key
-from bot.trades.dispatcher import BURST_WINDOW, AlertCard, compose, nonce_for
+from bot.trades.cards import BURST_WINDOW, AlertCard, compose, nonce_for
 
 WALLET_A = "0x" + "a" * 40
 WALLET_B = "0x" + "b" * 40
