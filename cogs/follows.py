@@ -12,35 +12,11 @@ from bot.client import PolymarketBot
 from bot.render.follows import alerts_embed
 from bot.render.text import display_name, money, short_wallet
 from bot.tree import UserFacingError
+from cogs.channels import ensure_bot_can_post, target_channel
 from cogs.transformers import FollowedTrader, Trader
 
 Side = Literal["buy", "sell", "both"]
 SIDE_TEXT = {"buy": "buys", "sell": "sells", "both": "buys and sells"}
-NEEDED = ("view_channel", "send_messages", "embed_links")
-
-
-def ensure_bot_can_post(
-    interaction: discord.Interaction, channel_id: int
-) -> discord.TextChannel | discord.Thread:
-    guild = interaction.guild
-    assert guild is not None  # guild_only
-    channel = guild.get_channel_or_thread(channel_id)
-    if channel is None or not isinstance(channel, discord.TextChannel | discord.Thread):
-        raise UserFacingError("Pick a text channel of this server for the alerts.")
-    missing = [p for p in NEEDED if not getattr(channel.permissions_for(guild.me), p)]
-    if missing:
-        names = ", ".join(p.replace("_", " ").title() for p in missing)
-        raise UserFacingError(
-            f"I can't post alerts in {channel.mention}: give me {names} there, then try again."
-        )
-    return channel
-
-
-def here_or(channel: discord.abc.GuildChannel | None, interaction: discord.Interaction) -> int:
-    """The channel a command names, or the one it was typed in."""
-    if channel is not None:
-        return channel.id
-    return interaction.channel_id or 0
 
 
 @app_commands.guild_only()
@@ -66,7 +42,8 @@ class FollowsCog(commands.Cog):
         side: Side = "both",
     ) -> None:
         wallet, label = trader.wallet, trader.label
-        target = ensure_bot_can_post(interaction, here_or(channel, interaction))
+        target = target_channel(interaction, channel)
+        ensure_bot_can_post(target)
         await self.follows.follow(
             guild_id=interaction.guild_id or 0,
             channel_id=target.id,
@@ -94,7 +71,7 @@ class FollowsCog(commands.Cog):
         channel: discord.TextChannel | None = None,
     ) -> None:
         wallet, label = trader.wallet, trader.label
-        channel_id = here_or(channel, interaction)
+        channel_id = target_channel(interaction, channel).id
         if not await self.follows.unfollow(channel_id, wallet):
             raise UserFacingError(
                 f"`{short_wallet(wallet)}` is not followed in <#{channel_id}>; /alerts lists "
@@ -124,9 +101,10 @@ class FollowsCog(commands.Cog):
         min_usd: app_commands.Range[float, 0.0, 1e9] = 10_000.0,
         include_near_certain: bool = False,
     ) -> None:
-        channel_id = here_or(channel, interaction)
+        target = target_channel(interaction, channel)
+        channel_id = target.id
         if min_usd > 0:
-            ensure_bot_can_post(interaction, channel_id)
+            ensure_bot_can_post(target)
         watch = await self.follows.set_whales(
             guild_id=interaction.guild_id or 0,
             channel_id=channel_id,
