@@ -10,7 +10,8 @@ from discord.ext import commands
 
 from bot.client import PolymarketBot
 from bot.render.follows import alerts_embed
-from bot.render.text import display_name, money, short_wallet
+from bot.render.numbers import money
+from bot.render.text import display_name, short_wallet
 from bot.tree import UserFacingError
 from cogs.channels import ensure_bot_can_post, target_channel
 from cogs.transformers import FollowedTrader, Trader

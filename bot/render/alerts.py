@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.render.text import display_name, escape_text, money, profile_url, short_wallet
+from bot.render.numbers import money
+from bot.render.text import display_name, escape_text, profile_url, short_wallet
 from bot.trades.cards import AlertCard
 
 BUY_COLOUR = discord.Colour.from_rgb(39, 174, 96)

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.render.text import display_name, money, short_wallet
+from bot.render.numbers import money
+from bot.render.text import display_name, short_wallet
 from bot.trades.models import Follow, WhaleWatch
 
 DESCRIPTION_LIMIT = 4000

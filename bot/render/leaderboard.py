@@ -8,7 +8,8 @@ import discord
 
 from bot.leaderboard.models import BoardPage
 from bot.leaderboard.service import Freshness
-from bot.render.text import display_name, full_time, money, profile_url, relative_time
+from bot.render.numbers import integer, money, score
+from bot.render.text import display_name, full_time, profile_url, relative_time
 
 PERIOD_LABELS = {"day": "Today", "week": "This week", "month": "This month", "all": "All time"}
 METRIC_LABELS = {"pnl": "PnL", "volume": "Volume", "score": "Copy score"}
@@ -27,7 +28,7 @@ def leaderboard_embed(page: BoardPage, freshness: Freshness) -> discord.Embed:
         lines.append(
             f"**{rank}.** [{name}]({profile_url(entry.wallet)})"
             f" · PnL **{money(entry.pnl)}** · Vol {money(entry.volume)}"
-            f" · Score **{entry.score:.1f}**"
+            f" · Score **{score(entry.score)}**"
         )
     if not lines:
         lines.append("No traders ranked for this period yet.")
@@ -49,7 +50,7 @@ def leaderboard_embed(page: BoardPage, freshness: Freshness) -> discord.Embed:
     # Footers cannot render <t:…:R>; the relative time is the description's last line and the
     # footer carries Discord's own timestamp (shown in each reader's time zone).
     embed.set_footer(
-        text=f"Page {page.page}/{page.total_pages} · {page.trader_count} traders · Updated"
+        text=f"Page {page.page}/{page.total_pages} · {integer(page.trader_count)} traders · Updated"
     )
     embed.timestamp = datetime.fromtimestamp(page.updated_at, tz=UTC)
     return embed

@@ -14,6 +14,9 @@ import math
 
 MINUS = "\u2212"  # a real minus sign: a hyphen reads as a dash in Discord's font
 _UNITS = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+# A position priced at (almost exactly) 1 or 0 is in a resolved market: live books trade in
+# ticks of at least 0.1¢, so only a resolution puts the price on the very end of the range.
+RESOLVED_HIGH, RESOLVED_LOW = 0.9995, 0.0005
 
 
 def _trim(number: str) -> str:
@@ -83,6 +86,28 @@ def count(amount: float) -> str:
     if abs(amount) < 1000 and amount != int(amount):
         return f"{sign}{_trim(f'{abs(amount):.2f}')}"
     return sign + _compact(abs(amount))
+
+
+def integer(n: int) -> str:
+    """A whole number with thousands separators, for exact tallies: '1,234'."""
+    return f"{n:,}"
+
+
+def score(value: float) -> str:
+    """A 0–100 copy score with one decimal at most: '72.4', '100'."""
+    if not math.isfinite(value):
+        return "—"
+    return _trim(f"{value:.1f}")
+
+
+def price_move(entry: float, current: float) -> str:
+    """Where a position's price went: '45¢ → 62¢'; a price of exactly 0 or 1 is a resolved
+    market, which reads 'won' or 'lost' instead of '45¢ → 0¢'."""
+    if current >= RESOLVED_HIGH:
+        return f"{cents(entry)} · won"
+    if 0 <= current <= RESOLVED_LOW:
+        return f"{cents(entry)} · lost"
+    return f"{cents(entry)} → {cents(current)}"
 
 
 def plural(n: int, noun: str, many: str | None = None) -> str:

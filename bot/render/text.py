@@ -1,4 +1,5 @@
-"""Formatting helpers shared by every embed: money, names, Discord timestamps.
+"""Text helpers shared by every embed: names, links, Discord timestamps (numbers are in
+``bot/render/numbers.py``).
 
 Trader names are upstream text: they are escaped (markdown and mentions) before they reach an
 embed, and default usernames (``0x<wallet>-<ms>``) are replaced by a short wallet.
@@ -41,16 +42,6 @@ def escape_text(text: str, limit: int) -> str:
 
 def profile_url(wallet: str) -> str:
     return PROFILE_URL.format(wallet=wallet)
-
-
-def money(value: float) -> str:
-    """$1.23M / $45.6K / $789 with the sign in front: compact enough for a 10-row embed."""
-    sign = "-" if value < 0 else ""
-    amount = abs(value)
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if amount >= threshold:
-            return f"{sign}${amount / threshold:.2f}{suffix}"
-    return f"{sign}${amount:,.0f}"
 
 
 def relative_time(timestamp: float) -> str:

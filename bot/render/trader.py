@@ -6,15 +6,8 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.render.alerts import cents, shares
-from bot.render.text import (
-    display_name,
-    escape_text,
-    money,
-    profile_url,
-    relative_time,
-    short_wallet,
-)
+from bot.render.numbers import cents, count, integer, money, percent, price_move, score
+from bot.render.text import display_name, escape_text, profile_url, relative_time, short_wallet
 from bot.traders.models import TraderProfile
 
 PERIOD_NAMES = {"day": "Day", "week": "Week", "month": "Month", "all": "All"}
@@ -31,7 +24,7 @@ COMPONENT_NAMES = {
 def trader_embed(profile: TraderProfile, *, chart_name: str | None = None) -> discord.Embed:
     name = display_name(profile.name or profile.pseudonym, profile.wallet)
     embed = discord.Embed(
-        title=f"{name} · copy score {profile.score.score:.1f}",
+        title=f"{name} · copy score {score(profile.score.score)}",
         url=profile_url(profile.wallet),
         description=f"`{profile.wallet}`",
         colour=discord.Colour.blurple(),
@@ -44,7 +37,7 @@ def trader_embed(profile: TraderProfile, *, chart_name: str | None = None) -> di
         name="Leaderboard", value="\n".join(ranks) or "Not on the leaderboard", inline=False
     )
     parts = [
-        f"{COMPONENT_NAMES[k]} {v:.2f}"
+        f"{COMPONENT_NAMES[k]} {percent(v)}"
         for k, v in profile.score.components.items()
         if k in COMPONENT_NAMES
     ]
@@ -53,16 +46,19 @@ def trader_embed(profile: TraderProfile, *, chart_name: str | None = None) -> di
     closed = profile.stats.closed_count
     embed.add_field(
         name="Win rate",
-        value=f"{win:.0%} of {closed} closed" if win is not None else "no closed positions",
+        value=f"{percent(win)} of {integer(closed)} closed"
+        if win is not None
+        else "no closed positions",
     )
-    embed.add_field(name="Markets traded", value=str(profile.markets_traded))
+    embed.add_field(name="Markets traded", value=integer(profile.markets_traded))
     embed.add_field(
         name="Last trade",
         value=relative_time(profile.stats.last_trade_at) if profile.stats.last_trade_at else "—",
     )
     lines = [
         f"{escape_text(p.title or p.slug, 50)} · **{escape_text(p.outcome, 20)}** · "
-        f"{shares(p.size)} sh · {cents(p.avg_price)} → {cents(p.cur_price)} · {money(p.cash_pnl)}"
+        f"{count(p.size)} sh · {price_move(p.avg_price, p.cur_price)} · "
+        f"{money(p.cash_pnl, signed=True)}"
         for p in profile.positions
     ]
     embed.add_field(name="Top open positions", value="\n".join(lines) or "none", inline=False)

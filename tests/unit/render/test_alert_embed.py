@@ -123,7 +123,7 @@ def test_merged_burst_shows_totals_and_volume_weighted_average() -> None:
 def test_whale_alert_is_marked() -> None:
     embed = render(AlertCard((make_trade(size=20_000, price=0.6),), "whale", False))
     assert embed["title"] == "🐋 🟢 BUY Yes"
-    assert fields_of(embed)["Value"] == "$12.00K"
+    assert fields_of(embed)["Value"] == "$12K"
 
 
 def test_delayed_alert_says_it_was_recovered() -> None:
@@ -257,9 +257,9 @@ def test_overview_lists_follows_whales_and_why_something_is_disabled() -> None:
     assert embed.title == "Alerts in this server · 2 follows, 1 whale watches"
     assert "BraveFox `0xfe78…0319` → <#555> · 4 alerts sent" in text
     assert "@everyone" not in text
-    assert "≥ $2.50K · sells only" in text
+    assert "≥ $2.5K · sells only" in text
     assert "⚠️ disabled: Missing Access" in text
-    assert "🐋 whales ≥ $10.00K incl. 95¢+ → <#777> · 9 alerts sent" in text
+    assert "🐋 whales ≥ $10K incl. 95¢+ → <#777> · 9 alerts sent" in text
 
 
 def test_empty_overview_says_how_to_start() -> None:

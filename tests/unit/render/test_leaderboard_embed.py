@@ -21,7 +21,7 @@ def test_embed_lists_ten_linked_rows_and_relative_update_time() -> None:
     embed = leaderboard_embed(board_page(), Freshness(False, 1_800_000_000.0, None)).to_dict()
     lines = embed["description"].splitlines()
     assert lines[0].startswith("**1.** [@\u200beveryone](https://polymarket.com/profile/0x")
-    assert "PnL **$100.00K**" in lines[0] and "Vol $1.00M" in lines[0]
+    assert "PnL **$100K**" in lines[0] and "Vol $1M" in lines[0]
     assert sum(1 for line in lines if line.startswith("**")) == 10
     assert lines[-1] == "Updated <t:1800000000:R>"
     assert embed["footer"]["text"].startswith("Page 1/2 · 12 traders")

@@ -6,7 +6,19 @@ import math
 
 import pytest
 
-from bot.render.numbers import MINUS, cents, chance, count, duration, money, percent, plural
+from bot.render.numbers import (
+    MINUS,
+    cents,
+    chance,
+    count,
+    duration,
+    integer,
+    money,
+    percent,
+    plural,
+    price_move,
+    score,
+)
 
 
 @pytest.mark.parametrize(
@@ -81,3 +93,22 @@ def test_counts_and_plurals() -> None:
 )
 def test_durations_read_like_speech(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+def test_exact_tallies_and_scores() -> None:
+    assert integer(1234) == "1,234" and integer(0) == "0"
+    assert score(72.44) == "72.4" and score(100.0) == "100" and score(math.nan) == "—"
+
+
+@pytest.mark.parametrize(
+    ("entry", "current", "text"),
+    [
+        (0.45, 0.62, "45¢ → 62¢"),
+        (0.05, 0.0, "5¢ · lost"),
+        (0.05, 1.0, "5¢ · won"),
+        (0.3, 0.001, "30¢ → 0.1¢"),  # a live price near the end is still a price
+        (0.3, 0.999, "30¢ → 99.9¢"),
+    ],
+)
+def test_resolved_positions_say_won_or_lost(entry: float, current: float, text: str) -> None:
+    assert price_move(entry, current) == text

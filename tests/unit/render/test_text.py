@@ -1,16 +1,8 @@
 from __future__ import annotations
 
-from bot.render.text import display_name, money, short_wallet
+from bot.render.text import display_name, short_wallet
 
 WALLET = "0xfe787d2da716d60e8acff57fb87eb13cd4d10319"
-
-
-def test_money_is_compact_and_signed() -> None:
-    assert money(406988.58) == "$406.99K"
-    assert money(-52_656_603.2) == "-$52.66M"
-    assert money(12.4) == "$12"
-    assert money(0) == "$0"
-    assert money(2.5e9) == "$2.50B"
 
 
 def test_default_usernames_show_a_short_wallet() -> None:
