@@ -10,19 +10,20 @@ from discord.ext import commands
 
 from bot.client import PolymarketBot
 from bot.polymarket.records import Market
-from bot.render.market import market_embed, option_label
+from bot.render.market import market_embed, option_description, option_label
 from bot.tree import PUBLIC_DEFER, UserFacingError, report_unexpected
 
 log = logging.getLogger(__name__)
 
 SELECT_TIMEOUT = 180.0
+QUOTE_WAIT = 1.0  # with the lookup's own wait, a /market answer comes within 3 s
 
 
 class MarketSelect(discord.ui.Select["MarketPicker"]):
     def __init__(self, markets: list[Market]) -> None:
         options = [
             discord.SelectOption(
-                label=option_label(m), value=str(i), description=m.slug[:100] or None
+                label=option_label(m), value=str(i), description=option_description(m)
             )
             for i, m in enumerate(markets[:25])
         ]
@@ -33,7 +34,7 @@ class MarketSelect(discord.ui.Select["MarketPicker"]):
         assert self.view is not None
         market = self.markets[int(self.values[0])]
         await interaction.response.defer()  # a price lookup may take longer than Discord waits
-        quote = await self.view.cog.prices.quote(market)
+        quote = await self.view.cog.prices.quote(market, wait=QUOTE_WAIT)
         await interaction.edit_original_response(
             content=None, embed=market_embed(market, quote), view=None
         )
@@ -69,17 +70,17 @@ class MarketsCog(commands.Cog):
         self.prices = bot.services.prices
 
     @app_commands.command(name="market", description="A market's outcomes and current prices")
-    @app_commands.describe(query="Slug, condition id (0x…) or a few words")
+    @app_commands.describe(query="A Polymarket link, a slug, a condition id (0x…) or a few words")
     async def market(self, interaction: discord.Interaction, query: str) -> None:
         await interaction.response.defer(thinking=True)
         interaction.extras[PUBLIC_DEFER] = True
         found = await self.markets.find(query)
         if not found:
             raise UserFacingError(
-                "No market matches that; try its slug from the Polymarket URL or other words."
+                "No market matches that; paste its link from Polymarket or try other words."
             )
         if len(found) == 1:
-            quote = await self.prices.quote(found[0])
+            quote = await self.prices.quote(found[0], wait=QUOTE_WAIT)
             await interaction.edit_original_response(embed=market_embed(found[0], quote))
             return
         picker = MarketPicker(self, interaction.user.id, found)

@@ -90,6 +90,30 @@ async def by_slug(conn: Connection, slug: str) -> Market | None:
     return None if row is None else market_from_record(row)
 
 
+async def by_event(conn: Connection, event_slug: str, limit: int) -> list[Market]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM markets WHERE event_slug = $1 ORDER BY volume DESC LIMIT $2",
+        event_slug,
+        limit,
+    )
+    return [market_from_record(row) for row in rows]
+
+
+async def search_stored(conn: Connection, text: str, limit: int) -> list[Market]:
+    """Stored markets whose question holds every word of ``text`` (when Gamma is away)."""
+    words = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in text.split()]
+    if not words:
+        return []
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM markets WHERE question ILIKE ALL ("
+        " SELECT '%' || w || '%' FROM unnest($1::text[]) AS w)"
+        " ORDER BY resolved, volume DESC LIMIT $2",
+        words,
+        limit,
+    )
+    return [market_from_record(row) for row in rows]
+
+
 async def record_demand(conn: Connection, demand: Mapping[str, float]) -> None:
     if demand:
         await conn.executemany(

@@ -60,8 +60,13 @@ class PriceService:
         self.demand: dict[str, float] = {}
         self.fetches = 0
 
-    async def quote(self, market: Market, *, demand: bool = True) -> Quote:
-        """Current prices; ``demand=False`` for the bot's own refreshes (not a user's interest)."""
+    async def quote(
+        self, market: Market, *, demand: bool = True, wait: float | None = None
+    ) -> Quote:
+        """Current prices; ``demand=False`` for the bot's own refreshes (not a user's interest).
+
+        ``wait`` bounds how long a command waits on Polymarket: past it the last good prices
+        are answered, marked stale, while the load goes on and fills the cache."""
         cid = market.condition_id
         if demand:
             self.demand[cid] = self._clock()
@@ -71,9 +76,11 @@ class PriceService:
         if known is not None and known.source == "resolved":  # resolved since it was loaded
             return known
         try:
-            return await self._quotes.get(f"quote:{cid}", lambda: self._fetch(market))
+            return await asyncio.wait_for(
+                self._quotes.get(f"quote:{cid}", lambda: self._fetch(market)), wait
+            )
         except Exception as exc:
-            log.warning("prices of %s unavailable: %s", cid, exc)
+            log.warning("prices of %s unavailable: %s", cid, exc or "timed out")
             last = self._last_good.get(cid)
             if last is not None:
                 return Quote(last.prices, last.as_of, True, last.source)

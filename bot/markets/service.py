@@ -1,20 +1,30 @@
-"""Finding markets (slug, condition id or free text) and keeping the markets table current."""
+"""Finding markets (a pasted link, slug, condition id or free text) and keeping the markets
+table current.
+
+A /market lookup waits on Polymarket at most ``LOOKUP_WAIT`` seconds; past that (or when
+Polymarket fails) it answers from what PostgreSQL knows, so a user gets an answer within a
+few seconds either way. The upstream load keeps running and fills the cache for the next one.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
 from bot.cache import HotCache, TTLCache
 from bot.errors import UserError
+from bot.markets.links import MarketLink, looks_like_link, parse_market_link
 from bot.markets.prices import PriceService
 from bot.polymarket.gamma import GammaAPI
+from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import CONDITION_RE, Market
 from db import market_queries as queries
+from db.pool import Connection
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +33,20 @@ MAX_QUERY = 200
 MAX_RESULTS = 25
 DESCRIBE_BATCH = 20
 DEMAND_WINDOW = 3600.0
+LOOKUP_WAIT = 1.5  # seconds a command waits on Polymarket before answering from PostgreSQL
 
 
 class MarketQueryError(UserError):
-    """The query cannot be searched (empty, or nothing but punctuation)."""
+    """The query cannot be searched (empty, nothing but punctuation, or a link to no market)."""
+
+
+class MarketsUnavailable(UserError):
+    """Polymarket did not answer in time and PostgreSQL knows no market for the query."""
+
+
+def best_first(markets: list[Market]) -> list[Market]:
+    """Open markets before closed and resolved ones, then by volume."""
+    return sorted(markets, key=lambda m: (m.closed, -m.volume))
 
 
 class MarketService:
@@ -50,19 +70,90 @@ class MarketService:
         )
         self._clock = clock
 
-    async def find(self, query: str) -> list[Market]:
-        """Markets matching a slug, a condition id or free text (best first)."""
+    async def find(self, query: str, *, wait: float = LOOKUP_WAIT) -> list[Market]:
+        """Markets matching a Polymarket link, a slug, a condition id or free text (open ones
+        first). Waits on Polymarket at most ``wait`` seconds, then answers from PostgreSQL."""
         text = " ".join(query.split())[:MAX_QUERY]
         if not any(ch.isalnum() for ch in text):
-            raise MarketQueryError("Type a market's slug, its condition id (0x…), or a few words.")
+            raise MarketQueryError(
+                "Paste a Polymarket link, or type a market's slug, its condition id (0x…) or a "
+                "few words."
+            )
+        if looks_like_link(text):
+            link = parse_market_link(text)
+            if link is None:
+                raise MarketQueryError(
+                    "That link is not a Polymarket market: paste one that looks like "
+                    "https://polymarket.com/event/…"
+                )
+            return await self._within(
+                self._linked(link), wait, lambda conn: self._stored_link(conn, link)
+            )
         if CONDITION_RE.match(text):
-            market = await self.by_condition(text.lower())
-            return [market] if market else []
+            return await self._within(self._one(self.by_condition(text.lower())), wait, None)
         if SLUG_RE.match(text):
-            market = await self.by_slug(text)
-            if market is not None:
-                return [market]
-        return await self.search(text)
+            found = await self._within(self._one(self.by_slug(text)), wait, None)
+            if found:
+                return found
+        return await self._within(
+            self.search(text), wait, lambda conn: queries.search_stored(conn, text, MAX_RESULTS)
+        )
+
+    async def _within(
+        self,
+        lookup: Awaitable[list[Market]],
+        wait: float,
+        stored: Callable[[Connection], Awaitable[list[Market]]] | None,
+    ) -> list[Market]:
+        """``lookup`` if Polymarket answers within ``wait``; else what PostgreSQL has."""
+        try:
+            return best_first(await asyncio.wait_for(lookup, wait))
+        except (TimeoutError, UpstreamError) as exc:
+            log.warning("market lookup answered from storage: %s", exc or "timed out")
+            found = []
+            if stored is not None:
+                async with self._pool.acquire() as conn:
+                    found = await stored(conn)
+            if not found:
+                raise MarketsUnavailable(
+                    "Polymarket is not answering right now and I have not seen that market "
+                    "yet; try again in a minute."
+                ) from None
+            return best_first(found)
+
+    @staticmethod
+    async def _one(lookup: Awaitable[Market | None]) -> list[Market]:
+        market = await lookup
+        return [market] if market is not None else []
+
+    async def _linked(self, link: MarketLink) -> list[Market]:
+        """A market link names one market; an event link names every market of the event
+        (a link to a market page that Gamma files as an event of one is found either way)."""
+        if link.market_slug:
+            market = await self.by_slug(link.market_slug)
+            return [market] if market is not None else []
+        markets = await self.event(link.event_slug)
+        if markets:
+            return markets
+        market = await self.by_slug(link.event_slug)
+        return [market] if market is not None else []
+
+    @staticmethod
+    async def _stored_link(conn: Connection, link: MarketLink) -> list[Market]:
+        if link.market_slug:
+            market = await queries.by_slug(conn, link.market_slug)
+            return [market] if market is not None else []
+        return await queries.by_event(conn, link.event_slug, MAX_RESULTS)
+
+    async def event(self, event_slug: str) -> list[Market]:
+        """The markets of an event, stored as they are found; empty for an unknown event."""
+
+        async def load() -> list[Market]:
+            found = (await self._gamma.event_markets(event_slug) or [])[:MAX_RESULTS]
+            await self._store(found)
+            return found
+
+        return await self._searches.get(f"event:{event_slug}", load)
 
     async def by_condition(self, condition_id: str) -> Market | None:
         async def load() -> Market | None:

@@ -48,6 +48,22 @@ class GammaAPI:
         except RecordError:
             return None
 
+    async def event_markets(self, event_slug: str) -> list[Market] | None:
+        """The markets of the event at ``/event/<slug>`` (§2.4); None when there is no such
+        event. Markets embedded in an event do not name it, so its slug is added to each."""
+        try:
+            body = await self._http.get_json("gamma", f"/events/slug/{event_slug}")
+        except UpstreamError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        markets = body.get("markets") if isinstance(body, dict) else None
+        if not isinstance(markets, list):
+            raise UpstreamError("gamma:/events/slug", "expected an event with markets")
+        slug = str(body.get("slug") or event_slug)
+        rows = [dict(m, events=[{"slug": slug}]) for m in markets if isinstance(m, dict)]
+        return parse_rows("gamma:/events/slug", rows, Market.from_gamma)
+
     async def search(self, query: str) -> list[Market]:
         """Markets whose question or event matches free text (open ones first)."""
         body = await self._http.get_json(

@@ -40,6 +40,7 @@ from tests.fakes.polymarket.params import (
 )
 from tests.fakes.polymarket.server import (
     CALL_KEY_CLOB_MARKET,
+    CALL_KEY_EVENT_BY_SLUG,
     CALL_KEY_MARKET_BY_ID,
     CALL_KEY_MARKET_BY_SLUG,
     FakePolymarket,
@@ -57,6 +58,7 @@ __all__ = [
     "ACTIVITY_SORTS",
     "ACTIVITY_TYPES",
     "CALL_KEY_CLOB_MARKET",
+    "CALL_KEY_EVENT_BY_SLUG",
     "CALL_KEY_MARKET_BY_ID",
     "CALL_KEY_MARKET_BY_SLUG",
     "CLOSED_SORTS",

@@ -247,6 +247,14 @@ class GammaApi:
             raise GammaNotFound("market not found")
         return self.world.gamma_market(market)
 
+    def event_by_slug(self, slug: str, query: Mapping[str, str]) -> Row:
+        """``/events/slug/{slug}``: one event with every market of it embedded, open or
+        resolved (as Gamma's "Get event by slug")."""
+        markets = [m for m in self.world.markets if _event_slug(m) == slug]
+        if not markets:
+            raise GammaNotFound("event not found")
+        return self._event(markets, markets)
+
     def search(self, query: Mapping[str, str]) -> Row:
         """``/public-search``: events whose title or any market question holds ``q``.
 

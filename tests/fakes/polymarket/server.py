@@ -38,6 +38,7 @@ from tests.fakes.polymarket.world import World
 # ``calls`` keys of the templated routes (every other path counts under itself).
 CALL_KEY_MARKET_BY_SLUG = "/markets/slug"  # Gamma GET /markets/slug/{slug}
 CALL_KEY_MARKET_BY_ID = "/markets/id"  # Gamma GET /markets/{id}
+CALL_KEY_EVENT_BY_SLUG = "/events/slug"  # Gamma GET /events/slug/{slug}
 CALL_KEY_CLOB_MARKET = "/markets/condition"  # CLOB GET /markets/{condition_id}
 
 
@@ -156,7 +157,8 @@ class FakePolymarket(World):
         Fixed routes count under their path. The templated ones: Gamma ``/markets/slug/{slug}``
         → ``"/markets/slug"``, Gamma ``/markets/{id}`` → ``"/markets/id"``, CLOB
         ``/markets/{condition_id}`` (a ``0x`` id; same host, so told apart by the id's form) →
-        ``"/markets/condition"``. Unknown paths count under themselves.
+        ``"/markets/condition"``, Gamma ``/events/slug/{slug}`` → ``"/events/slug"``. Unknown
+        paths count under themselves.
         """
         return self._route_for(path)[0]
 
@@ -164,6 +166,10 @@ class FakePolymarket(World):
         route = self._routes.get(path)
         if route is not None:
             return path, route
+        if path.startswith("/events/slug/"):
+            slug = path[len("/events/slug/") :]
+            if slug and "/" not in slug:
+                return CALL_KEY_EVENT_BY_SLUG, functools.partial(self._gamma.event_by_slug, slug)
         if path.startswith("/markets/"):
             rest = path[len("/markets/") :]
             if rest.startswith("slug/"):
