@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.client import PolymarketBot
 from bot.render.trader import trader_embed
-from bot.tree import PUBLIC_DEFER
+from bot.tree import PUBLIC_DEFER, UserFacingError
 from cogs.transformers import Trader
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,19 @@ class TradersCog(commands.Cog):
             await interaction.response.defer(thinking=True)
             interaction.extras[PUBLIC_DEFER] = True
         profile = await self.profiles.get(wallet)  # cached: at once (stale ones refresh behind)
+        if not profile.has_activity:
+            raise UserFacingError(
+                f"Polymarket shows no trades, positions or rankings for `{wallet}`. Polymarket "
+                "trades from a proxy wallet, not the address people sign in with: open their "
+                "profile on polymarket.com and copy the wallet shown there."
+            )
         chart = await self.charts.trader_pnl(profile)
-        embed = trader_embed(profile, chart_name=CHART_NAME)
-        file = discord.File(io.BytesIO(chart), filename=CHART_NAME)
+        embed = trader_embed(profile, chart_name=CHART_NAME if chart else None)
+        files = [discord.File(io.BytesIO(chart), filename=CHART_NAME)] if chart else []
         if interaction.response.is_done():
-            await interaction.edit_original_response(embed=embed, attachments=[file])
+            await interaction.edit_original_response(embed=embed, attachments=files)
         else:
-            await interaction.response.send_message(embed=embed, file=file)
+            await interaction.response.send_message(embed=embed, files=files)
 
 
 async def setup(bot: PolymarketBot) -> None:

@@ -172,3 +172,16 @@ async def position_size(conn: Connection, wallet: str, asset: str) -> float | No
         "SELECT size FROM trader_positions WHERE wallet = $1 AND asset = $2", wallet, asset
     )
     return None if value is None else float(value)
+
+
+async def names_of(conn: Connection, wallets: Sequence[str]) -> dict[str, str]:
+    """wallet -> the name the trader goes by: their stored profile's, else their latest
+    stored trade's (a trader copied or followed trades before anyone looks them up)."""
+    rows = await conn.fetch(
+        "SELECT w.wallet, COALESCE(NULLIF(t.user_name, ''), NULLIF(t.pseudonym, ''),"
+        " (SELECT COALESCE(NULLIF(x.name, ''), x.pseudonym) FROM trades x"
+        "  WHERE x.wallet = w.wallet ORDER BY x.traded_at DESC LIMIT 1), '') AS name"
+        " FROM unnest($1::text[]) AS w(wallet) LEFT JOIN traders t ON t.wallet = w.wallet",
+        list(wallets),
+    )
+    return {row["wallet"]: row["name"] for row in rows if row["name"]}

@@ -40,6 +40,19 @@ class TraderProfile:
     def win_rate(self) -> float | None:
         return self.stats.wins / self.stats.closed_count if self.stats.closed_count else None
 
+    @property
+    def has_activity(self) -> bool:
+        """False for a wallet Polymarket knows nothing of: never ranked, no position, no trade
+        (often an account's signing address pasted instead of its proxy wallet)."""
+        return bool(
+            self.standings
+            or self.positions
+            or self.latest_trades
+            or self.stats.closed_count
+            or self.markets_traded
+            or self.pnl_series
+        )
+
 
 @dataclass(frozen=True)
 class StoredTrader:

@@ -307,6 +307,10 @@ class ProfileService:
         async with self._pool.acquire() as conn:
             return await queries.wallet_for_name(conn, name)
 
+    async def names_of(self, wallets: Sequence[str]) -> dict[str, str]:
+        async with self._pool.acquire() as conn:
+            return await queries.names_of(conn, wallets)
+
     async def name_suggestions(self, typed: str, limit: int = 25) -> dict[str, str]:
         async with self._pool.acquire() as conn:
             return await queries.search_names(conn, typed, limit)

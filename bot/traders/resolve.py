@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_QUERY = 100
 DEFAULT_NAME_RE = re.compile(r"^0x[0-9a-fA-F]{40}-\d+$")
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters a paste can carry
 
 
 class StoredNames(Protocol):
@@ -27,13 +28,25 @@ class StoredNames(Protocol):
 
     async def name_suggestions(self, typed: str, limit: int = 25) -> dict[str, str]: ...
 
+    async def names_of(self, wallets: Sequence[str]) -> dict[str, str]: ...
+
 
 class TraderNotFound(UserError):
     """The text is neither a wallet nor a known username; the message says what to type."""
 
 
+def is_blank(text: str) -> bool:
+    """Nothing a person could have meant: empty, spaces of any kind, zero-width characters."""
+    return not text.translate(str.maketrans("", "", INVISIBLE)).strip()
+
+
 def resolve_trader(text: str, leaderboard: LeaderboardService) -> tuple[str, str]:
     """(wallet, label) for a wallet ``0x…`` (any case) or a username from the leaderboard."""
+    if is_blank(text):
+        raise TraderNotFound(
+            "Type a trader: their Polymarket username, or their wallet (0x followed by 40 hex "
+            "characters) from their profile."
+        )
     query = text.strip()[:MAX_QUERY]
     if DEFAULT_NAME_RE.match(query):  # a default username is the wallet plus a timestamp
         query = query[:42]
@@ -110,10 +123,24 @@ class TraderDirectory:
             return TraderRef(stored, query)
 
     async def suggest(self, current: str) -> list[tuple[str, str]]:
-        """(label, wallet) pairs for autocomplete: leaderboard names, then stored ones."""
+        """(label, wallet) pairs for autocomplete: leaderboard names, then stored ones. Nothing
+        for blank input: Discord's client would submit the first suggestion on Enter, and a
+        command nobody aimed at a trader must not post one."""
+        if is_blank(current):
+            return []
         typed = current.strip()[:MAX_QUERY]
         extra = await self._stored(self._profiles.name_suggestions(typed)) if typed else None
         return suggestions(current, self._leaderboard, extra or {})
+
+    async def names(self, wallets: Iterable[str]) -> dict[str, str]:
+        """wallet -> name to show, for lists of traders (a portfolio's copies and orders): the
+        leaderboard's usernames, else stored names; a wallet nobody named is left out."""
+        wanted = sorted(set(wallets))
+        known = self._leaderboard.known_traders()
+        names = {w: known[w] for w in wanted if known.get(w)}
+        missing = [w for w in wanted if w not in names]
+        stored = await self._stored(self._profiles.names_of(missing)) if missing else None
+        return names | (stored or {})
 
     async def _stored(self, lookup: Awaitable[T]) -> T | None:
         try:

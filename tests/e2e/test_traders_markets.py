@@ -198,3 +198,34 @@ async def test_upstream_down_for_an_unknown_wallet_says_try_again(
     assert interaction.ephemeral or message.get("flags", 0) & 64
     assert "Polymarket is not answering right now" in message["content"]
     polymarket.fail_all(None)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t \u3000"])
+async def test_blank_trader_input_is_refused_privately(
+    app: Application, discord_fake: FakeDiscord, blank: str
+) -> None:
+    interaction = await discord_fake.invoke("trader", {"trader": blank})
+    message = await interaction.wait_response(timeout=10)
+    assert interaction.ephemeral
+    assert "Type a trader" in message["content"]
+    assert not message.get("embeds")
+
+
+async def test_blank_trader_input_gets_no_suggestion_to_submit(
+    app: Application, discord_fake: FakeDiscord
+) -> None:
+    assert await discord_fake.autocomplete("trader", {"trader": "  "}, "trader") == []
+    assert await discord_fake.autocomplete("trader", {"trader": ""}, "trader") == []
+
+
+async def test_a_wallet_without_activity_says_so_and_attaches_no_chart(
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
+) -> None:
+    nobody = "0x" + "7" * 40
+    assert nobody not in polymarket.traders
+    interaction = await discord_fake.invoke("trader", {"trader": nobody})
+    message = await interaction.wait_response(timeout=15)
+    assert interaction.ephemeral or message.get("flags", 0) & 64
+    assert "no trades, positions or rankings" in message["content"]
+    assert "proxy wallet" in message["content"]
+    assert not message.get("embeds") and not message.get("attachments")

@@ -11,7 +11,7 @@ from bot.events import EventBus
 from bot.leaderboard.boards import build_board
 from bot.leaderboard.service import LeaderboardService, slot_name
 from bot.polymarket.records import LeaderboardRow
-from bot.traders.resolve import TraderNotFound, resolve_trader, suggestions
+from bot.traders.resolve import TraderNotFound, is_blank, resolve_trader, suggestions
 
 NOW = 1_800_000_000.0
 FOX = "0x" + "1" * 38 + "ab"
@@ -62,7 +62,14 @@ def test_malformed_wallet_says_what_a_wallet_looks_like(
         resolve_trader(text, board)
 
 
-@pytest.mark.parametrize("text", ["nobody", "", "   ", "0x"])
+@pytest.mark.parametrize("text", ["", "   ", "\t\u3000", "\u200b \ufeff"])
+def test_blank_input_asks_for_a_trader(text: str, board: LeaderboardService) -> None:
+    assert is_blank(text)
+    with pytest.raises(TraderNotFound, match="Type a trader"):
+        resolve_trader(text, board)
+
+
+@pytest.mark.parametrize("text", ["nobody", "0x"])
 def test_unknown_name_points_to_the_wallet_or_suggestions(
     text: str, board: LeaderboardService
 ) -> None:
