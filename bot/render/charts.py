@@ -10,22 +10,37 @@ GIL means two renders could never really run side by side anyway.
 
 Titles are upstream text (trader names). They are drawn with ``parse_math=False`` so a name like
 ``$foo_bar$`` is shown as typed instead of being parsed (or failing to parse) as mathtext.
+
+Sized for how Discord shows them: an embed's image is scaled down to at most ~400 px wide on a
+desktop client, and phones and high-density screens have 2-3 device pixels per CSS pixel. So a
+chart is rendered 3x that (1,200 px wide) at a DPI chosen so that a font's point size is the
+size it reads at on screen (12-14 pt, like Discord's own text). Names may be in any script or
+hold emoji: the Noto CJK, Symbols and Emoji fonts (installed from PyPI with the bot) back up
+DejaVu glyph by glyph, and a character no font has is dropped rather than drawn as a box.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC
+from functools import cache
+from importlib import resources
 
 import numpy as np
+from matplotlib import font_manager, rc_context
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter, MaxNLocator
+from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, MaxNLocator
+
+from bot.render.numbers import MINUS
+
+log = logging.getLogger(__name__)
 
 # Discord's dark theme: the message background, its primary/muted text and a divider grey.
 BACKGROUND = "#2b2d31"
@@ -37,10 +52,21 @@ GAIN = "#23a55a"
 LOSS = "#f23f43"
 VALUE = "#5865f2"
 
-DPI = 100
 MIN_PX, MAX_PX = 200, 4000
-TITLE_LIMIT = 80
+WIDTH_PX, HEIGHT_PX = 1200, 750  # shown as 400 x 250 in an embed
+DISPLAY_WIDTH_PX = 400  # the most a desktop Discord client shows of an embed's image
+SCREEN_DPI = 96  # CSS pixels per inch: how a point size reads on screen
+TITLE_PT, TEXT_PT = 14, 12  # on screen, after Discord scales the image down
+TITLE_LIMIT = 32  # characters of a name that fit a title line at TITLE_PT
+SUBTITLE_LIMIT = 44
 EMPTY_MESSAGE = "No history yet"
+# Glyph by glyph, the first family that has it draws it (matplotlib's font fallback).
+FONT_FAMILIES = ["DejaVu Sans", "Noto Sans CJK JP", "Noto Sans Symbols", "Noto Emoji"]
+FONT_FILES = (
+    ("noto_cjk_sans_otc", "NotoSansCJK-Regular.ttc"),
+    ("manimgx_fonts", "NotoSansSymbols[wght].ttf"),
+    ("manimgx_fonts", "NotoEmoji[wght].ttf"),
+)
 # datetime64/date2num only cover years 1970..9999; anything outside is a unit bug upstream
 # (milliseconds passed as seconds) and would make the date locator raise mid-draw.
 _MAX_TIMESTAMP = 253_402_300_799.0
@@ -55,43 +81,55 @@ def pnl_chart(
     points: Sequence[tuple[float, float]],
     *,
     title: str,
-    width_px: int = 800,
-    height_px: int = 360,
+    subtitle: str = "",
+    width_px: int = WIDTH_PX,
+    height_px: int = HEIGHT_PX,
 ) -> bytes:
     """Cumulative PnL over time: green where the trader is up, red where down, a zero line.
 
-    ``points`` are ``(unix seconds, cumulative PnL in USD)`` in any order; non-finite or
+    ``title`` is who (a name), ``subtitle`` the headline figure and period, in smaller type
+    below it. ``points`` are ``(unix seconds, cumulative PnL in USD)`` in any order; non-finite or
     out-of-range points are dropped rather than failing the whole command.
     """
-    return _render(points, title, width_px, height_px, _draw_pnl)
+    return _render(points, (title, subtitle), (width_px, height_px), _draw_pnl)
 
 
 def value_chart(
     points: Sequence[tuple[float, float]],
     *,
     title: str,
-    width_px: int = 800,
-    height_px: int = 360,
+    subtitle: str = "",
+    width_px: int = WIDTH_PX,
+    height_px: int = HEIGHT_PX,
 ) -> bytes:
     """Portfolio value over time, filled under the line.
 
     The fill goes down to the bottom of the plot, not to $0, so the axis can zoom in on the
     range the value actually moved in (a $10K portfolio moving by $300 would otherwise be flat).
     """
-    return _render(points, title, width_px, height_px, _draw_value)
+    return _render(points, (title, subtitle), (width_px, height_px), _draw_value)
+
+
+def dpi_for(width_px: int) -> float:
+    """The DPI at which a font's point size is the size it reads at once Discord has scaled a
+    ``width_px`` image down to DISPLAY_WIDTH_PX."""
+    return SCREEN_DPI * width_px / DISPLAY_WIDTH_PX
 
 
 def money_tick(value: float, step: float) -> str:
-    """An axis label in the style of ``text.money`` ($1.2K, -$3.4M), as precise as the ticks.
+    """An axis label in the style of ``numbers.money`` ($1.2K, −$3.4M), as precise as the ticks.
 
-    ``money`` always shows two decimals, which is noisy on an axis ($2.50K, $5.00K) and too
-    coarse for small ranges ($0 / $0 / $1). Here the decimals follow the tick spacing ``step``
-    so neighbouring labels always differ, and trailing zeros are dropped.
+    ``money`` keeps two decimals at most, which is too coarse for small ranges ($0 / $0 / $1).
+    Here the decimals follow the tick spacing ``step`` so neighbouring labels always differ, and
+    trailing zeros are dropped; ticks close together on a large value ($1,004, $1,008) are
+    written out rather than given a unit with three decimals. A ``step`` of 0 (one tick) takes
+    the largest unit.
     """
     amount = abs(value)
     divisor, suffix = 1.0, ""
     for threshold, name in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if amount >= threshold:
+        # A unit only when the ticks differ in its first decimal: "$1.2K", never "$1.012K".
+        if amount >= threshold and (step == 0 or abs(step) >= threshold / 10):
             divisor, suffix = threshold, name
             break
     scaled_step = abs(step) / divisor
@@ -104,8 +142,8 @@ def money_tick(value: float, step: float) -> str:
     if "." in digits:
         digits = digits.rstrip("0").rstrip(".")
     if float(digits.replace(",", "")) == 0:
-        return "$0"  # never "-$0" for a tick that only rounds to zero
-    sign = "-" if value < 0 else ""
+        return "$0"  # never "−$0" for a tick that only rounds to zero
+    sign = MINUS if value < 0 else ""
     return f"{sign}${digits}{suffix}"
 
 
@@ -124,45 +162,104 @@ class _MoneyFormatter(Formatter):
         return money_tick(x, self._step)
 
 
+@cache
+def _fonts() -> frozenset[int]:
+    """Register the bundled fonts once; returns every code point some family can draw."""
+    for package, name in FONT_FILES:
+        try:
+            font_manager.fontManager.addfont(str(resources.files(package).joinpath(name)))
+        except (ModuleNotFoundError, OSError, RuntimeError) as exc:  # a broken install: DejaVu only
+            log.warning("chart font %s/%s unavailable: %s", package, name, exc)
+    covered: set[int] = set()
+    for family in FONT_FAMILIES:
+        try:
+            path = font_manager.findfont(family, fallback_to_default=False)
+        except ValueError:
+            continue
+        covered |= set(font_manager.get_font(path).get_charmap())
+    return frozenset(covered)
+
+
+def drawable(text: str) -> str:
+    """``text`` without the characters no chart font has (they would be drawn as boxes)."""
+    covered = _fonts()
+    return "".join(ch for ch in text if ord(ch) in covered or ch == " ")
+
+
 def _render(
     points: Sequence[tuple[float, float]],
-    title: str,
-    width_px: int,
-    height_px: int,
+    titles: tuple[str, str],
+    size: tuple[int, int],
     draw: _DrawFn,
 ) -> bytes:
-    for name, size in (("width_px", width_px), ("height_px", height_px)):
-        if not MIN_PX <= size <= MAX_PX:
-            raise ValueError(f"{name} must be between {MIN_PX} and {MAX_PX}, got {size}")
+    width_px, height_px = size
+    for name, size_px in (("width_px", width_px), ("height_px", height_px)):
+        if not MIN_PX <= size_px <= MAX_PX:
+            raise ValueError(f"{name} must be between {MIN_PX} and {MAX_PX}, got {size_px}")
     times, values = _clean(points)
-    with _RENDER_LOCK:
-        # The tiny offset keeps int(width_px / DPI * DPI) from truncating to width_px - 1.
+    with _RENDER_LOCK, rc_context({"font.family": FONT_FAMILIES, "font.size": TEXT_PT}):
+        dpi = dpi_for(width_px)
+        # The tiny offset keeps int(width_px / dpi * dpi) from truncating to width_px - 1.
         fig = Figure(
-            figsize=((width_px + 0.01) / DPI, (height_px + 0.01) / DPI),
-            dpi=DPI,
+            figsize=((width_px + 0.01) / dpi, (height_px + 0.01) / dpi),
+            dpi=dpi,
             facecolor=BACKGROUND,
         )
         canvas = FigureCanvasAgg(fig)
         ax = fig.add_subplot()
-        _style(ax, _plain_title(title))
+        _style(ax)
+        title, subtitle = _plain(titles[0], TITLE_LIMIT), _plain(titles[1], SUBTITLE_LIMIT)
+        _headings(fig, title, subtitle, width_px, height_px)
         if len(times) == 0:
             _draw_empty(ax)
         else:
             dates = date2num(times.astype("datetime64[s]"))
             draw(ax, dates, values)
             _date_axis(ax, dates)
-        # Fixed margins instead of tight/constrained layout: layout engines measure every label
-        # first and roughly double the render time; these fit "-$123.45M" ticks at 800x360.
-        fig.subplots_adjust(
-            left=min(0.3, 78 / width_px),
-            right=1 - 18 / width_px,
-            bottom=min(0.3, 46 / height_px),
-            top=1 - min(0.3, 38 / height_px),
-        )
+        _margins(fig, width_px, height_px, two_lines=bool(subtitle))
         buffer = io.BytesIO()
-        # Fast zlib level: a few KB more per PNG for ~7 ms less per render.
+        # Fast zlib level: a few KB more per PNG for several ms less per render.
         canvas.print_png(buffer, metadata=_PNG_METADATA, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
+
+
+def _margins(fig: Figure, width_px: int, height_px: int, *, two_lines: bool) -> None:
+    """Fixed margins, in on-screen pixels, instead of tight/constrained layout: layout engines
+    measure every label first and roughly double the render time. They fit a "−$123.5K" tick
+    and the headings at the sizes above."""
+    scale = width_px / DISPLAY_WIDTH_PX  # image pixels per on-screen pixel
+    top = 56 if two_lines else 36
+    fig.subplots_adjust(
+        left=min(0.4, 80 * scale / width_px),
+        right=1 - 16 * scale / width_px,
+        bottom=min(0.4, 26 * scale / height_px),
+        top=1 - min(0.5, top * scale / height_px),
+    )
+
+
+def _headings(fig: Figure, title: str, subtitle: str, width_px: int, height_px: int) -> None:
+    """The name, and below it the headline figure and period, from the image's left edge."""
+    scale = width_px / DISPLAY_WIDTH_PX
+    x = 10 * scale / width_px
+    fig.text(
+        x,
+        1 - 8 * scale / height_px,
+        title,
+        color=TEXT,
+        fontsize=TITLE_PT,
+        va="top",
+        parse_math=False,
+    )
+    if subtitle:
+        fig.text(
+            x,
+            1 - 30 * scale / height_px,
+            subtitle,
+            color=MUTED,
+            fontsize=TEXT_PT,
+            va="top",
+            parse_math=False,
+        )
 
 
 def _clean(points: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -174,22 +271,20 @@ def _clean(points: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarra
     return data[:, 0], data[:, 1]
 
 
-def _plain_title(title: str) -> str:
-    """One line, bounded: names may hold newlines or be long enough to run off the image."""
-    text = " ".join(title.split())
-    return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
+def _plain(text: str, limit: int) -> str:
+    """One line, bounded, drawable: names may hold newlines, glyphs no font has, or be long
+    enough to run off the image."""
+    line = " ".join(drawable(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _style(ax: Axes, title: str) -> None:
+def _style(ax: Axes) -> None:
     ax.set_facecolor(BACKGROUND)
-    # An explicit y skips matplotlib's title auto-placement, which measures every x tick label
-    # (~25% of the render time) only to confirm the title already clears them.
-    ax.set_title(title, loc="left", y=1.0, color=TEXT, fontsize=13, pad=10, parse_math=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
         ax.spines[side].set_color(GRID)
-    ax.tick_params(colors=MUTED, labelcolor=MUTED, labelsize=9)
+    ax.tick_params(colors=MUTED, labelcolor=MUTED, labelsize=TEXT_PT, length=3, pad=3)
     ax.grid(True, color=GRID, linewidth=0.6, alpha=0.8)
     ax.set_axisbelow(True)
 
@@ -204,7 +299,7 @@ def _draw_empty(ax: Axes) -> None:
         ha="center",
         va="center",
         color=MUTED,
-        fontsize=14,
+        fontsize=TITLE_PT,
         parse_math=False,
     )
 
@@ -235,23 +330,36 @@ def _draw_value(ax: Axes, dates: np.ndarray, values: np.ndarray) -> None:
 def _line(ax: Axes, dates: np.ndarray, values: np.ndarray, colour: str) -> None:
     # A lone point has no line to draw, so it gets a dot instead.
     marker = "o" if len(values) == 1 else None
-    ax.plot(dates, values, color=colour, linewidth=1.8, marker=marker, markersize=6, zorder=3)
+    ax.plot(dates, values, color=colour, linewidth=1.6, marker=marker, markersize=5, zorder=3)
 
 
 def _money_axis(ax: Axes) -> None:
     # Few ticks: laying out and drawing tick labels is most of a render's time.
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
     ax.yaxis.set_major_formatter(_MoneyFormatter())
 
 
+def date_label(value: float, span_days: float) -> str:
+    """An x tick: 'Mar 3' (a day), '14:00' (within two days), 'Mar 2026' (over a year)."""
+    moment = num2date(value, tz=UTC)
+    if span_days > 400:
+        return f"{moment:%b %Y}"
+    if span_days >= 2:
+        return f"{moment:%b} {moment.day}"
+    return f"{moment:%H:%M}"
+
+
 def _date_axis(ax: Axes, dates: np.ndarray) -> None:
-    locator = AutoDateLocator(tz=UTC, maxticks=6)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=UTC))
-    ax.xaxis.get_offset_text().set_color(MUTED)
-    ax.xaxis.get_offset_text().set_fontsize(9)
-    if dates[0] == dates[-1]:
+    """A few plain date labels inside the data's range, and no offset label in the corner
+    (the "stray" date matplotlib's concise formatter puts there)."""
+    span = float(dates[-1] - dates[0])
+    if span == 0:
         # The date locator would otherwise widen a single instant to four years.
         ax.set_xlim(dates[0] - 1, dates[-1] + 1)
+        ax.xaxis.set_major_locator(FixedLocator([float(dates[0])]))
     else:
         ax.set_xlim(dates[0], dates[-1])
+        ax.xaxis.set_major_locator(AutoDateLocator(tz=UTC, minticks=2, maxticks=4))
+    label_span = span if span > 0 else 2.0  # a lone point is labelled with its day
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: date_label(x, label_span)))
+    ax.xaxis.get_offset_text().set_visible(False)

@@ -10,7 +10,20 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from bot.render.charts import money_tick, pnl_chart, value_chart
+from bot.render import charts
+from bot.render.charts import (
+    DISPLAY_WIDTH_PX,
+    HEIGHT_PX,
+    MUTED,
+    TEXT,
+    WIDTH_PX,
+    date_label,
+    drawable,
+    money_tick,
+    pnl_chart,
+    value_chart,
+)
+from bot.render.numbers import MINUS
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NOW = 1_750_000_000.0
@@ -24,7 +37,7 @@ def year_of(values: Callable[[int], float]) -> list[tuple[float, float]]:
     return [(NOW - DAY * (364 - i), values(i)) for i in range(365)]
 
 
-def decode(png: bytes, width: int = 800, height: int = 360) -> np.ndarray:
+def decode(png: bytes, width: int = WIDTH_PX, height: int = HEIGHT_PX) -> np.ndarray:
     """Checks the signature and IHDR size, then fully decodes the image."""
     assert png.startswith(PNG_SIGNATURE)
     assert png[12:16] == b"IHDR"
@@ -101,9 +114,17 @@ def test_titles_are_plain_text(chart: Chart, title: str) -> None:
     decode(chart([(NOW, 1.0), (NOW + DAY, 2.0)], title=title))
 
 
-@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")
-def test_glyphs_missing_from_the_font_do_not_fail() -> None:
-    decode(pnl_chart([(NOW, 1.0), (NOW + DAY, 2.0)], title="🐋 whale 鲸鱼 Ω"))
+@pytest.mark.filterwarnings("error:Glyph .* missing from font")
+def test_emoji_and_cjk_names_are_drawn_not_boxed() -> None:
+    """Every glyph of these names is in a bundled font: a missing one would warn (an error
+    here) and be drawn as a box."""
+    for name in ("🐋 whale 鲸鱼 Ω", "トレーダー太郎 🚀", "김철수 ✓ ★", "Ελένη — Ж"):
+        decode(pnl_chart([(NOW, 1.0), (NOW + DAY, 2.0)], title=name, subtitle=name))
+
+
+def test_characters_no_font_has_are_dropped_rather_than_boxed() -> None:
+    assert drawable("a\U000f0000b\ue000c") == "abc"  # private-use characters: no font has them
+    assert drawable("鲸鱼 🐋") == "鲸鱼 🐋"
 
 
 @pytest.mark.parametrize("chart", CHARTS)
@@ -157,11 +178,13 @@ def test_threads_render_at_the_same_time() -> None:
         (2_500, 2_500, "$2.5K"),
         (7_500, 2_500, "$7.5K"),
         (5_000, 2_500, "$5K"),
-        (-3_400_000, 200_000, "-$3.4M"),
+        (-3_400_000, 200_000, f"{MINUS}$3.4M"),
         (2_000_000_000, 500_000_000, "$2B"),
         (750, 250, "$750"),
         (1.5, 0.5, "$1.5"),
-        (-0.25, 0.05, "-$0.25"),
+        (-0.25, 0.05, f"{MINUS}$0.25"),
+        (1_008, 4, "$1,008"),  # close ticks on a large value: no "$1.008K"
+        (2_004_000, 1_000, "$2,004K"),
         (0.0000001, 0.5, "$0"),
         (-0.0000001, 0.5, "$0"),
         (10_000, 0, "$10K"),
@@ -173,7 +196,7 @@ def test_money_ticks(value: float, step: float, label: str) -> None:
 
 def parse_money(label: str) -> float:
     scale = {"K": 1e3, "M": 1e6, "B": 1e9}.get(label[-1], 1.0)
-    number = label.replace("$", "").replace(",", "").rstrip("KMB")
+    number = label.replace(MINUS, "-").replace("$", "").replace(",", "").rstrip("KMB")
     return float(number) * scale
 
 
@@ -185,3 +208,51 @@ def test_tick_labels_are_exact_and_distinct(step: float) -> None:
     assert all(label.count("$") == 1 for label in labels)  # one "$" is never mathtext
     for tick, label in zip(ticks, labels, strict=True):
         assert parse_money(label) == pytest.approx(tick, abs=1e-9), label
+
+
+def test_charts_are_rendered_for_high_density_screens() -> None:
+    png = pnl_chart(year_of(float), title="t")
+    assert struct.unpack(">II", png[16:24])[0] >= 1200
+    assert WIDTH_PX >= 3 * DISPLAY_WIDTH_PX  # 3 device pixels per on-screen pixel
+
+
+def rows_of_colour(image: np.ndarray, colour: str, top: int, bottom: int) -> int:
+    """How many pixel rows between ``top`` and ``bottom`` hold ``colour`` (text strokes)."""
+    rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    band = image[top:bottom, :, :3]
+    hits = (np.abs(band - rgb) < 0.03).all(axis=2).any(axis=1)
+    return int(hits.sum())
+
+
+def test_headings_read_at_12_to_14_points_once_discord_scales_the_image_down() -> None:
+    """Capital H is ~0.73 em tall in DejaVu Sans: measured in the image, scaled to the ~400 px
+    Discord shows, converted to points at 96 px per inch."""
+    image = decode(pnl_chart(year_of(float), title="HHHHHH", subtitle="HHHHHH"))
+    scale = WIDTH_PX / DISPLAY_WIDTH_PX  # image pixels per on-screen pixel
+
+    def on_screen_points(rows: int) -> float:
+        return rows / scale / 0.73 * 72 / 96
+
+    title = on_screen_points(rows_of_colour(image, TEXT, 0, int(28 * scale)))
+    subtitle = on_screen_points(rows_of_colour(image, MUTED, int(28 * scale), int(50 * scale)))
+    assert 13 <= title <= 15, title  # 14 pt
+    assert 11 <= subtitle <= 13, subtitle  # 12 pt
+
+
+def test_dates_are_plain_labels_with_no_offset_in_the_corner() -> None:
+    assert date_label(charts.date2num(np.datetime64("2026-03-03T12:00")), 30) == "Mar 3"
+    assert date_label(charts.date2num(np.datetime64("2026-03-03T14:00")), 1) == "14:00"
+    assert date_label(charts.date2num(np.datetime64("2026-03-03T14:00")), 500) == "Mar 2026"
+    for points in (year_of(float), [(NOW, 1.0)], [(NOW, 1.0), (NOW + 3600, 2.0)]):
+        fig = charts.Figure()
+        charts.FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        times = np.array([t for t, _ in points])
+        charts._date_axis(ax, charts.date2num(times.astype("datetime64[s]")))
+        fig.canvas.draw()
+        low, high = ax.get_xlim()
+        ticks = ax.xaxis.get_majorticklocs()
+        assert 1 <= len(ticks) <= 4
+        assert all(low <= t <= high for t in ticks)
+        assert not ax.xaxis.get_offset_text().get_visible()
+        assert all(label.get_text() for label in ax.get_xticklabels())
