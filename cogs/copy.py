@@ -10,8 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PolymarketBot
+from bot.render.numbers import money
 from bot.render.portfolio import portfolio_embed
-from bot.render.text import display_name, money, short_wallet
+from bot.render.text import display_name, short_wallet
 from bot.tree import UserFacingError
 from cogs.transformers import Trader
 
@@ -30,7 +31,7 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
     @app_commands.describe(
         trader="Wallet (0x…) or leaderboard username",
         budget_usd="Paper dollars to put behind this trader",
-        per_trade_usd="Dollars per copied buy (at most the budget)",
+        per_trade_usd="Dollars per copied buy fill (a trade filled in 3 parts copies 3 times)",
     )
     async def start(
         self,
@@ -45,8 +46,10 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
         )
         await interaction.response.send_message(
             f"Copying {display_name(label, wallet)} (`{short_wallet(wallet)}`) with "
-            f"{money(budget_usd)} of paper money, {money(per_trade_usd)} per trade. "
-            "Their next trades become paper orders; /portfolio shows them.",
+            f"{money(budget_usd, exact=True)} of paper money, {money(per_trade_usd, exact=True)} "
+            "per fill: each fill of their buys becomes a paper order of that size (a trade "
+            "filled in several parts is copied once per part), and their sells are followed in "
+            "proportion. /portfolio shows the orders.",
             ephemeral=True,
         )
 
@@ -69,6 +72,7 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
 class PortfolioCog(commands.Cog):
     def __init__(self, bot: PolymarketBot) -> None:
         self.orders = bot.services.copytrading
+        self.traders = bot.services.traders
         self.charts = bot.services.charts
 
     @app_commands.command(name="portfolio", description="A paper copy-trading portfolio")
@@ -82,15 +86,14 @@ class PortfolioCog(commands.Cog):
         if view is None:
             who = "You have" if owner.id == interaction.user.id else f"{owner.display_name} has"
             raise UserFacingError(f"{who} no paper portfolio yet: /copy start a trader to begin.")
-        points = [(p.at, p.value) for p in view.history]
-        chart = await self.charts.portfolio_value(
-            points, f"{owner.display_name} · paper portfolio value"
-        )
+        wallets = [c.wallet for c in view.copies] + [row.wallet for row in view.order_rows]
+        names = await self.traders.names(wallets)
+        chart = await self.charts.portfolio_value(view.history, owner.display_name)
         name = discord.utils.escape_markdown(owner.display_name)
+        embed = portfolio_embed(view, name, names=names, chart_name=CHART_NAME if chart else None)
+        files = [discord.File(io.BytesIO(chart), filename=CHART_NAME)] if chart else []
         await interaction.response.send_message(
-            embed=portfolio_embed(view, name, chart_name=CHART_NAME),
-            file=discord.File(io.BytesIO(chart), filename=CHART_NAME),
-            allowed_mentions=discord.AllowedMentions.none(),
+            embed=embed, files=files, allowed_mentions=discord.AllowedMentions.none()
         )
 
 

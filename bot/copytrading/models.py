@@ -189,6 +189,31 @@ class PositionView:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderRow:
+    """One line of /portfolio's orders: a copied order, or a burst of one trader's fills in one
+    outcome and side (merged as their alert card merges them), so ten fills of one trade do not
+    push everything else off the list."""
+
+    wallet: str
+    title: str
+    outcome: str
+    side: str
+    fills: int  # orders merged into this line
+    statuses: tuple[tuple[OrderStatus, int], ...]  # how many of them are in each status
+    reason: str  # why one was cancelled or lost, if any was
+    filled_shares: float
+    filled_usd: float  # BUY: cost, SELL: proceeds
+    requested: float  # BUY: dollars, SELL: shares, not yet filled or not
+    limit_price: float
+    created_at: float  # the latest order of the line
+
+    @property
+    def average_price(self) -> float | None:
+        """The price the filled shares were bought or sold at; None before any fill."""
+        return self.filled_usd / self.filled_shares if self.filled_shares > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
 class ValuePoint:
     """One hourly snapshot of a portfolio: a point of the /portfolio chart."""
 
@@ -214,6 +239,7 @@ class PortfolioView:
     orders: tuple[PaperOrder, ...]
     history: tuple[ValuePoint, ...]
     copies: tuple[CopyConfig, ...]
+    order_rows: tuple[OrderRow, ...] = ()  # ``orders`` with each burst on one line, newest first
 
     @property
     def win_rate(self) -> float | None:

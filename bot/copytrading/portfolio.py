@@ -8,6 +8,7 @@ open position's book, fetched once per token.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import asyncpg
@@ -17,6 +18,7 @@ from bot.copytrading.fills import book_mid
 from bot.copytrading.models import (
     Books,
     CopyConfig,
+    OrderRow,
     PaperOrder,
     PaperPosition,
     Portfolio,
@@ -25,10 +27,12 @@ from bot.copytrading.models import (
     SyncReport,
     ValuePoint,
 )
+from bot.trades.cards import BURST_WINDOW
 from db import copytrading_queries as queries
 from db import portfolio_queries
 
 SNAPSHOT_SECONDS = 3600  # one value point per portfolio per hour
+ORDERS_READ = 50  # orders read for the list: enough to fill its lines after bursts are merged
 
 
 # ---- pure ----------------------------------------------------------------------------------
@@ -50,6 +54,42 @@ def position_view(position: PaperPosition) -> PositionView:
         value=value,
         unrealized_pnl=value - position.cost_basis,
         realized_pnl=position.realized_pnl,
+    )
+
+
+def order_rows(orders: Sequence[PaperOrder]) -> list[OrderRow]:
+    """The orders as /portfolio lists them, newest first: the orders of one copy in one token
+    and side made within BURST_WINDOW of the burst's first are one line (the trader's burst of
+    fills, as its alert shows it as one card)."""
+    bursts: list[list[PaperOrder]] = []
+    open_bursts: dict[tuple[int, str, str], int] = {}
+    for order in sorted(orders, key=lambda o: (o.created_at, o.id)):
+        key = (order.config_id, order.asset, order.side)
+        index = open_bursts.get(key)
+        if index is not None and order.created_at - bursts[index][0].created_at <= BURST_WINDOW:
+            bursts[index].append(order)
+            continue
+        open_bursts[key] = len(bursts)
+        bursts.append([order])
+    return [_row(burst) for burst in reversed(bursts)]
+
+
+def _row(burst: Sequence[PaperOrder]) -> OrderRow:
+    first, last = burst[0], burst[-1]
+    statuses = Counter(o.status for o in burst)
+    return OrderRow(
+        wallet=first.wallet,
+        title=first.title,
+        outcome=first.outcome,
+        side=first.side,
+        fills=len(burst),
+        statuses=tuple(statuses.most_common()),
+        reason=next((o.reason for o in burst if o.reason), ""),
+        filled_shares=sum(o.filled_shares for o in burst),
+        filled_usd=sum(o.filled_usd for o in burst),
+        requested=sum(o.requested for o in burst),
+        limit_price=first.limit_price,
+        created_at=last.created_at,
     )
 
 
@@ -84,6 +124,7 @@ def build_view(
         orders=tuple(orders),
         history=tuple(history),
         copies=tuple(copies),
+        order_rows=tuple(order_rows(orders)),
     )
 
 
@@ -114,7 +155,7 @@ class Portfolios:
         self._snapshot_hour: int | None = None  # the last hour this process wrote
 
     async def view(
-        self, guild_id: int, user_id: int, *, orders: int = 10, history_days: float = 30.0
+        self, guild_id: int, user_id: int, *, orders: int = ORDERS_READ, history_days: float = 30.0
     ) -> PortfolioView | None:
         """Cash, open positions marked at the last sync's price, realised PnL, win rate, the
         latest orders and the value history; None when the user never copied anyone."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -74,10 +76,15 @@ async def test_copy_a_trade_see_it_in_the_portfolio_and_settle_it(
     message = await portfolio.wait_response(timeout=10)
     fields = fields_of(message)
     assert "Will the copy pay?" in fields["Open positions"]
-    assert "FILLED" in fields["Latest orders"] or "PARTIAL" in fields["Latest orders"]
-    assert message["embeds"][0]["image"]["url"] == "attachment://portfolio.png"
+    assert "filled" in fields["Latest orders"]
+    assert "image" not in message["embeds"][0] and not message.get("attachments")  # no history
     view = await app.copytrading.portfolio(discord_fake.guild_id, discord_fake.user_id)
     assert view is not None and view.positions and view.cash < 500
+
+    assert await app.order_sync_loop.run_once()  # marks the position, writes a value snapshot
+    charted = await discord_fake.invoke("portfolio", {}, user_id=discord_fake.user_id)
+    message = await charted.wait_response(timeout=10)
+    assert message["embeds"][0]["image"]["url"] == "attachment://portfolio.png"
 
     polymarket.resolve_market(market["conditionId"], 0)  # "Yes" wins: 1 per share
     assert await app.order_sync_loop.run_once()
@@ -108,3 +115,58 @@ async def test_portfolio_of_someone_without_one_explains(
         user_id=discord_fake.user_id,
     )
     assert "at most the budget" in (await bad.wait_response())["content"]
+
+
+CENTS = r"[+\u2212]?\$[\d,]+\.\d\d"  # $1,093.71, +$3.20, −$0.57
+
+
+async def test_portfolio_reads_to_the_cent_names_traders_and_merges_a_burst(
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
+) -> None:
+    trader = polymarket.traders[sorted(polymarket.traders)[1]]
+    start = await discord_fake.invoke(
+        "copy",
+        {"trader": trader.wallet, "budget_usd": 1000, "per_trade_usd": 37.37},
+        subcommand="start",
+        user_id=discord_fake.user_id,
+    )
+    assert "$37.37 per fill" in (await start.wait_response())["content"]
+    market = polymarket.add_market("Will the burst merge?", prices=(0.4, 0.6), slug="burst")
+    yes_token = json.loads(market["clobTokenIds"])[0]
+    now = time.time()
+    for i in range(3):  # one trade filled in three parts within seconds: one alert card
+        await rtds.push(
+            rtds.make_payload(
+                wallet=trader.wallet,
+                asset=yes_token,
+                condition_id=market["conditionId"],
+                size=100 + i,
+                price=0.4,
+                timestamp=now + i,
+                title="Will the burst merge?",
+                name=trader.user_name,
+            )
+        )
+    await wait_until(lambda: app.copytrading.stats.orders_created >= 3, timeout=10)
+    for _ in range(200):
+        view = await app.copytrading.portfolio(discord_fake.guild_id, discord_fake.user_id)
+        if view is not None and view.positions and all(o.status != "PLACED" for o in view.orders):
+            break
+        await asyncio.sleep(0.05)
+    assert await app.order_sync_loop.run_once()
+
+    interaction = await discord_fake.invoke("portfolio", {}, user_id=discord_fake.user_id)
+    message = await interaction.wait_response(timeout=10)
+    embed = message["embeds"][0]
+    assert re.search(rf"paper portfolio · {CENTS}$", embed["title"]), embed["title"]
+    assert re.match(rf"Cash \*\*{CENTS}\*\* of \$1,000\.00 deposited", embed["description"])
+    assert re.search(rf"PnL \*\*{CENTS}\*\*", embed["description"])
+    assert "-$" not in str(embed) and "$0.00K" not in str(embed)
+    fields = fields_of(message)
+    assert trader.user_name in fields["Copying"] and trader.wallet[:6] not in fields["Copying"]
+    orders = fields["Latest orders"].splitlines()
+    assert len(orders) == 1, orders  # three fills of one burst, one line
+    line = orders[0]
+    assert "3 fills" in line and " sh @ 4" in line and "¢" in line and "<t:" in line
+    assert trader.user_name in line
+    assert embed["color"] != 0xE74C3C  # a few dollars of slippage is no red alarm

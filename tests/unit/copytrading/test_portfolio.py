@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.copytrading.models import MISSING_BOOK, Portfolio, ValuePoint
-from bot.copytrading.portfolio import SNAPSHOT_SECONDS, build_view, marks, snapshot_hour
+from bot.copytrading.models import MISSING_BOOK, OrderStatus, Portfolio, ValuePoint
+from bot.copytrading.portfolio import (
+    SNAPSHOT_SECONDS,
+    build_view,
+    marks,
+    order_rows,
+    snapshot_hour,
+)
 from tests.unit.copytrading.factories import make_order, make_position
 
 
@@ -45,3 +51,39 @@ def test_marks_come_from_live_books_only() -> None:
 def test_snapshots_are_keyed_by_the_start_of_the_hour() -> None:
     assert snapshot_hour(7_205.5) == 7_200 == 2 * SNAPSHOT_SECONDS
     assert snapshot_hour(7_199.9) == 3_600
+
+
+def test_a_burst_of_fills_is_one_row_with_its_totals() -> None:
+    burst = [
+        make_order(
+            id=i,
+            created_at=100.0 + i,
+            filled_shares=20.0,
+            filled_usd=8.0 + i,
+            status=OrderStatus.FILLED,
+        )
+        for i in range(3)
+    ]
+    late = make_order(id=9, created_at=200.0)  # same copy, token and side, a minute later
+    (newest, merged) = order_rows([*burst, late])
+    assert (newest.fills, merged.fills) == (1, 3)
+    assert merged.filled_shares == pytest.approx(60.0)
+    assert merged.filled_usd == pytest.approx(27.0)
+    assert merged.average_price == pytest.approx(27.0 / 60.0)
+    assert merged.statuses == ((OrderStatus.FILLED, 3),)
+    assert merged.created_at == 102.0
+    assert newest.average_price is None and newest.requested == pytest.approx(10.0)
+
+
+def test_other_copies_sides_and_tokens_are_never_merged() -> None:
+    orders = [
+        make_order(id=1, created_at=1.0),
+        make_order(id=2, created_at=2.0, config_id=2),
+        make_order("SELL", id=3, created_at=3.0),
+        make_order(id=4, created_at=4.0, asset="no"),
+        make_order(id=5, created_at=5.0, status=OrderStatus.CANCELLED, reason="budget exhausted"),
+    ]
+    rows = order_rows(orders)
+    assert [row.fills for row in rows] == [1, 1, 1, 2]  # only #1 and #5 share a burst
+    assert dict(rows[-1].statuses) == {OrderStatus.PENDING: 1, OrderStatus.CANCELLED: 1}
+    assert rows[-1].reason == "budget exhausted"
