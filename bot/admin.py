@@ -4,15 +4,23 @@
 given here by the application (no lookup of loops by name). ``/admin status`` reads every
 worker, cache and counter from memory; the one database read (alert counts) has a short
 timeout so the status works when PostgreSQL does not.
+
+The status opens with a verdict (healthy, degraded, failing, and why), decided by ``verdict``:
+a pure function over the report made of small rules, so what counts as "failing" is written
+down and tested. To add a figure: a field on ``StatusReport`` (filled in ``status``) and one
+line in ``bot/render/status.py``'s FIGURES; to let it move the verdict, one rule in RULES.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from bot.cache import HotCache
@@ -24,11 +32,14 @@ from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.stream import StreamStats, TradeStream
 from bot.trades.dispatcher import AlertDispatcher, DeliveryStats
 from bot.trades.ingest import IngestStats, TradeIngest
-from bot.workers import WorkerRegistry, WorkerStatus
+from bot.workers import LoopStatus, WorkerRegistry, WorkerStatus
 
 log = logging.getLogger(__name__)
 
 STATUS_DB_TIMEOUT = 1.0
+FAILING_AFTER = 3  # failed runs in a row that turn "degraded" into "failing"
+SILENT_STREAM = 60.0  # seconds without a frame on a connected stream before it is a problem
+ALERT_BACKLOG = 100  # alerts waiting to be sent before it is a problem
 
 
 class RefreshTarget(StrEnum):
@@ -57,9 +68,13 @@ class RefreshOutcome:
 
 @dataclass(frozen=True)
 class StatusReport:
+    """Everything /admin status shows, read at ``now``; plain values, so the verdict and the
+    embed are pure functions of it."""
+
+    now: float
     workers: list[WorkerStatus]
     cache: list[dict[str, Any]]
-    calls: dict[str, int]
+    calls: dict[str, int]  # by route (``route_of``), never per market or wallet
     failures: dict[str, int]
     calls_since: float
     periods: dict[str, PeriodState]
@@ -69,6 +84,127 @@ class StatusReport:
     ingest_queue: int
     sending_channels: int
     alert_counts: dict[str, int] = field(default_factory=dict)  # empty when unavailable
+    database_ok: bool = True  # PostgreSQL answered the status's one query in time
+
+
+class Health(IntEnum):
+    """Ordered: the verdict is the worst finding."""
+
+    HEALTHY = 0
+    DEGRADED = 1
+    FAILING = 2
+
+
+@dataclass(frozen=True)
+class Finding:
+    health: Health
+    reason: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    health: Health
+    reasons: tuple[str, ...]  # worst first
+
+
+def database_rule(report: StatusReport) -> Iterable[Finding]:
+    if not report.database_ok:
+        yield Finding(Health.FAILING, "PostgreSQL did not answer")
+
+
+def worker_rule(report: StatusReport) -> Iterable[Finding]:
+    """A loop failing a few runs in a row is failing; once is degraded. A worker that should
+    run here but stopped is failing. (The error itself is on the loop's own line.)"""
+    for worker in report.workers:
+        loop = worker.loop
+        if loop is not None and loop.consecutive_failures:
+            failures = loop.consecutive_failures
+            health = Health.FAILING if failures >= FAILING_AFTER else Health.DEGRADED
+            yield Finding(health, f"{worker.name} failed {failures}× in a row")
+        elif not worker.running:
+            yield Finding(Health.FAILING, f"{worker.name} is not running")
+
+
+def leaderboard_rule(report: StatusReport) -> Iterable[Finding]:
+    """Stale boards are the loop's finding; no board at all for a period is failing."""
+    missing = [p for p, s in report.periods.items() if s.last_success_at is None]
+    if missing and any(s.consecutive_failures for s in report.periods.values()):
+        yield Finding(Health.FAILING, f"no leaderboard yet for {', '.join(missing)}")
+
+
+def stream_rule(report: StatusReport) -> Iterable[Finding]:
+    stream = report.stream
+    if not stream.connected:
+        yield Finding(Health.DEGRADED, "live trade stream disconnected")
+    elif stream.last_message_at and report.now - stream.last_message_at > SILENT_STREAM:
+        yield Finding(Health.DEGRADED, "live trade stream silent")
+
+
+def alerts_rule(report: StatusReport) -> Iterable[Finding]:
+    pending = report.alert_counts.get("PENDING", 0) + report.ingest_queue
+    if pending > ALERT_BACKLOG:
+        yield Finding(Health.DEGRADED, f"{pending:,} alerts and trades waiting")
+
+
+RULES: tuple[Callable[[StatusReport], Iterable[Finding]], ...] = (
+    database_rule,
+    worker_rule,
+    leaderboard_rule,
+    stream_rule,
+    alerts_rule,
+)
+
+
+def verdict(report: StatusReport) -> Verdict:
+    """Healthy, degraded or failing, with the reasons, worst first."""
+    findings = sorted(
+        (f for rule in RULES for f in rule(report)), key=lambda f: f.health, reverse=True
+    )
+    health = findings[0].health if findings else Health.HEALTHY
+    return Verdict(health, tuple(f.reason for f in findings))
+
+
+def with_periods(loop: LoopStatus, periods: Mapping[str, PeriodState]) -> LoopStatus:
+    """The leaderboard loop as its periods tell it: a run in which a period failed is not a
+    clean "ok", and its failures in a row are the worst period's, so the loop's line and the
+    periods' lines never disagree."""
+    failing = {p: s for p, s in periods.items() if s.consecutive_failures}
+    if not failing:
+        return loop
+    worst = max(s.consecutive_failures for s in failing.values())
+    outcome = loop.last_outcome
+    if outcome == "ok":
+        outcome = f"partial: {', '.join(failing)} failed"
+    error = loop.last_error or next((s.last_error for s in failing.values() if s.last_error), None)
+    return replace(
+        loop,
+        consecutive_failures=max(loop.consecutive_failures, worst),
+        last_outcome=outcome,
+        last_error=error,
+    )
+
+
+_ROUTE_ID = re.compile(r"^(0x[0-9a-fA-F]+|\d+)$")
+
+
+def route_of(endpoint: str) -> str:
+    """``gamma:/markets/slug/will-it-rain`` -> ``gamma:/markets/slug/{slug}``: calls are counted
+    per path, and a path may name a market, an event or a wallet."""
+    host, _, path = endpoint.partition(":")
+    parts = path.split("/")
+    for index, part in enumerate(parts):
+        if index > 0 and parts[index - 1] == "slug":
+            parts[index] = "{slug}"
+        elif _ROUTE_ID.match(part):
+            parts[index] = "{id}"
+    return f"{host}:{'/'.join(parts)}"
+
+
+def by_route(counts: Mapping[str, int]) -> dict[str, int]:
+    grouped: Counter[str] = Counter()
+    for endpoint, n in counts.items():
+        grouped[route_of(endpoint)] += n
+    return dict(grouped)
 
 
 class AdminService:
@@ -78,6 +214,7 @@ class AdminService:
         leaderboard: LeaderboardService,
         markets: MarketService,
         prices: PriceService,
+        leaderboard_loop: PeriodicTask,
         markets_loop: PeriodicTask,
         positions_loop: PeriodicTask,
         workers: WorkerRegistry,
@@ -87,6 +224,7 @@ class AdminService:
         self._leaderboard = leaderboard
         self._markets = markets
         self._prices = prices
+        self._leaderboard_loop = leaderboard_loop
         self._markets_loop = markets_loop
         self._positions_loop = positions_loop
         self._workers = workers
@@ -119,22 +257,31 @@ class AdminService:
         # the trade path is built after the Discord client (it posts through it): find it here
         alerts = self._workers.find(AlertDispatcher)
         ingest = self._workers.find(TradeIngest)
+        database_ok = True
         try:
             counts = await asyncio.wait_for(alerts.pending_counts(), STATUS_DB_TIMEOUT)
         except Exception as exc:  # the status must work when the database does not
             log.warning("alert counts unavailable: %s", exc)
-            counts = {}
+            counts, database_ok = {}, False
+        periods = dict(self._leaderboard.states)
         return StatusReport(
-            workers=self._workers.statuses(),
+            now=time.time(),
+            workers=[self._consistent(s, periods) for s in self._workers.statuses()],
             cache=self._cache.describe(),
-            calls=dict(self._http.calls),
-            failures=dict(self._http.failures),
+            calls=by_route(self._http.calls),
+            failures=by_route(self._http.failures),
             calls_since=self._http.started_at,
-            periods=dict(self._leaderboard.states),
+            periods=periods,
             stream=self._workers.find(TradeStream).stats,
             ingest=ingest.stats,
             delivery=alerts.stats,
             ingest_queue=ingest.queue_depth(),
             sending_channels=alerts.active_channels,
             alert_counts=counts,
+            database_ok=database_ok,
         )
+
+    def _consistent(self, status: WorkerStatus, periods: Mapping[str, PeriodState]) -> WorkerStatus:
+        if status.name != self._leaderboard_loop.name or status.loop is None:
+            return status
+        return replace(status, loop=with_periods(status.loop, periods))

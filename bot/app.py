@@ -210,6 +210,7 @@ class Application:
             leaderboard=self.leaderboard,
             markets=self.markets,
             prices=self.prices,
+            leaderboard_loop=self.leaderboard_loop,
             markets_loop=self.markets_loop,
             positions_loop=self.positions_loop,
             workers=self.workers,

@@ -110,6 +110,15 @@ def price_move(entry: float, current: float) -> str:
     return f"{cents(entry)} → {cents(current)}"
 
 
+def rate(per_second: float) -> str:
+    """Events per second: '0.4/s', '12.5/s', '1.2K/s'."""
+    if not math.isfinite(per_second):
+        return "—"
+    if per_second < 1000:
+        return f"{_trim(f'{per_second:.1f}')}/s"
+    return f"{_compact(per_second)}/s"
+
+
 def plural(n: int, noun: str, many: str | None = None) -> str:
     """'1 alert', '2 alerts', '1,200 alerts'; ``many`` for irregular plurals."""
     word = noun if n == 1 else (many or noun + "s")

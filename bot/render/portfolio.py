@@ -14,9 +14,8 @@ import discord
 from bot.copytrading import PortfolioView
 from bot.copytrading.models import OrderRow, OrderStatus, PositionView
 from bot.render.numbers import cents, count, integer, money, percent, plural, price_move
-from bot.render.text import display_name, escape_text, relative_time
+from bot.render.text import display_name, escape_text, lines_within, relative_time
 
-FIELD_LIMIT = 1024
 LINES_SHOWN = 8
 GAIN_COLOUR = discord.Colour.green()
 LOSS_COLOUR = discord.Colour.red()
@@ -38,17 +37,6 @@ def pnl_colour(pnl: float, deposited: float) -> discord.Colour:
     if abs(pnl) < max(NOTABLE_MINIMUM, NOTABLE_SHARE * deposited):
         return FLAT_COLOUR
     return GAIN_COLOUR if pnl > 0 else LOSS_COLOUR
-
-
-def lines_within(lines: list[str], limit: int = FIELD_LIMIT) -> str:
-    """As many whole lines as fit in a field, then how many more there are."""
-    text = ""
-    for index, line in enumerate(lines):
-        more = f"…and {integer(len(lines) - index)} more"
-        if len(text) + len(line) + 1 + len(more) > limit:
-            return text + more
-        text += line + "\n"
-    return text.rstrip("\n")
 
 
 def position_line(p: PositionView) -> str:

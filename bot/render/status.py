@@ -1,112 +1,206 @@
-"""/admin status embed: workers, periods, live trades, cache, upstream calls. Pure."""
+"""/admin status embed: a verdict first, then the figures behind it. Pure.
+
+Readable in five seconds: the first line says healthy, degraded or failing and why (the rules
+are ``bot.admin.verdict``); below it one short line per loop, leaderboard period, live-trade
+figure, cache and upstream route, every field kept under Discord's 1,024 characters.
+
+Adding a figure is one line in FIGURES (and its field on ``StatusReport``).
+"""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 import discord
 
-from bot.admin import StatusReport
-from bot.render.text import relative_time
+from bot.admin import Health, StatusReport, verdict
+from bot.render.numbers import duration, integer, percent, plural, rate
+from bot.render.text import escape_text, lines_within, relative_time
 from bot.workers import LoopStatus, WorkerStatus
 
-FIELD_LIMIT = 1024
+COLOURS = {
+    Health.HEALTHY: discord.Colour.green(),
+    Health.DEGRADED: discord.Colour.orange(),
+    Health.FAILING: discord.Colour.red(),
+}
+VERDICTS = {
+    Health.HEALTHY: "✅ Healthy",
+    Health.DEGRADED: "⚠️ Degraded",
+    Health.FAILING: "❌ Failing",
+}
+REASONS_SHOWN = 3
+ROUTES_SHOWN = 12
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= FIELD_LIMIT else text[: FIELD_LIMIT - 1] + "…"
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.1f}h"
+def verdict_line(report: StatusReport) -> str:
+    """'✅ Healthy', or '❌ Failing: orders failed 3× in a row; stream disconnected (+1 more)'."""
+    found = verdict(report)
+    line = VERDICTS[found.health]
+    if found.reasons:
+        shown = "; ".join(escape_text(r, 120) for r in found.reasons[:REASONS_SHOWN])
+        more = len(found.reasons) - REASONS_SHOWN
+        line += f": {shown}" + (f" (+{integer(more)} more)" if more > 0 else "")
+    return line
 
 
 def loop_line(status: LoopStatus) -> str:
-    last = relative_time(status.last_started_at) if status.last_started_at else "never"
-    duration = f"{status.last_duration:.2f}s" if status.last_duration is not None else "—"
-    upcoming = relative_time(status.next_run_at) if status.next_run_at else "—"
-    line = (
-        f"**{status.name}** every {status.interval:g}s · {status.runs} runs · last {last} "
-        f"({duration}, {'running' if status.running else status.last_outcome}) · "
-        f"next {upcoming} · "
-        f"failures in a row: {status.consecutive_failures}"
-    )
-    if status.last_error:
-        line += f"\n  ↳ {discord.utils.escape_markdown(status.last_error[:150])}"
+    icon = "✅" if status.consecutive_failures == 0 else "❌"
+    line = f"{icon} **{status.name}** every {duration(status.interval)}"
+    if status.running:
+        line += " · running now"
+    elif status.last_started_at is not None:
+        took = f" in {duration(status.last_duration)}" if status.last_duration is not None else ""
+        line += f" · {status.last_outcome} {relative_time(status.last_started_at)}{took}"
+    else:
+        line += " · not run yet"
+    if status.consecutive_failures:
+        line += f" · failed {status.consecutive_failures}× in a row"
+        if status.last_error:
+            line += f": {escape_text(status.last_error, 80)}"
+        if status.next_run_at:  # after failures the loop backs off: say when it tries again
+            line += f" · next try {relative_time(status.next_run_at)}"
     return line
 
 
 def worker_line(status: WorkerStatus) -> str:
     if status.loop is not None:
         return loop_line(status.loop)
-    state = "running" if status.running else "stopped"
-    detail = f" · {status.detail}" if status.detail else ""
-    return f"**{status.name}** {state}{detail}"
+    icon, state = ("✅", "running") if status.running else ("❌", "stopped")
+    detail = f" · {escape_text(status.detail, 80)}" if status.detail else ""
+    return f"{icon} **{status.name}** {state}{detail}"
 
 
-def live_lines(report: StatusReport) -> dict[str, str]:
-    stream, ingest, counts = report.stream, report.ingest, report.alert_counts
-    now = time.time()
+def period_lines(report: StatusReport) -> list[str]:
+    lines = []
+    for period, state in report.periods.items():
+        ok = relative_time(state.last_success_at) if state.last_success_at else "never"
+        if state.consecutive_failures:
+            cause = f": {escape_text(state.last_error, 60)}" if state.last_error else ""
+            lines.append(
+                f"❌ **{period}** failed {state.consecutive_failures}× in a row{cause} · "
+                f"last good {ok}"
+            )
+        else:
+            lines.append(f"✅ **{period}** updated {ok}")
+    return lines
+
+
+def stream_state(report: StatusReport) -> str:
+    stream = report.stream
+    if not stream.connected:
+        return "❌ disconnected"
     since = relative_time(stream.connected_since) if stream.connected_since else "—"
-    last = f"{now - stream.last_message_at:.1f}s ago" if stream.last_message_at else "never"
-    return {
-        "Stream": ("connected since " + since) if stream.connected else "disconnected",
-        "Messages": f"{stream.messages_per_second():.1f}/s · last {last} · total "
-        f"{stream.messages} · trades {stream.trades} · matched {stream.matched}",
-        "Problems": f"reconnects {stream.reconnects} (silent {stream.silent_reconnects}) · "
-        f"junk frames {stream.junk} · shed {ingest.shed}",
-        "Queues": f"ingest {report.ingest_queue} · channels sending {report.sending_channels}",
-        "Trades": f"stored {ingest.stored} · duplicates {ingest.duplicates} · "
-        f"backfilled {ingest.backfilled}",
-        "Alerts": f"sent {counts.get('SENT', 0)} · pending {counts.get('PENDING', 0)} · "
-        f"failed {counts.get('FAILED', 0)}",
-    }
+    return f"✅ connected since {since}"
+
+
+def stream_messages(report: StatusReport) -> str:
+    stream = report.stream
+    last = (
+        f"{duration(report.now - stream.last_message_at)} ago"
+        if stream.last_message_at
+        else "never"
+    )
+    return (
+        f"{rate(stream.messages_per_second())} · last {last} · {integer(stream.messages)} in all"
+        f" · {integer(stream.trades)} trades, {integer(stream.matched)} matched"
+    )
+
+
+def stream_problems(report: StatusReport) -> str:
+    stream, ingest = report.stream, report.ingest
+    return (
+        f"{plural(stream.reconnects, 'reconnect')} ({integer(stream.silent_reconnects)} silent) · "
+        f"{plural(stream.junk, 'junk frame')} · {integer(ingest.shed)} shed"
+    )
+
+
+# (field, label, figure). One line per figure: a new figure is one more line here.
+FIGURES: tuple[tuple[str, str, Callable[[StatusReport], str]], ...] = (
+    ("Live trades", "Stream", stream_state),
+    ("Live trades", "Messages", stream_messages),
+    ("Live trades", "Problems", stream_problems),
+    (
+        "Live trades",
+        "Stored",
+        lambda r: (
+            f"{integer(r.ingest.stored)} trades · {integer(r.ingest.duplicates)} duplicates"
+            f" · {integer(r.ingest.backfilled)} backfilled"
+        ),
+    ),
+    (
+        "Live trades",
+        "Queues",
+        lambda r: (
+            f"ingest {integer(r.ingest_queue)} · {plural(r.sending_channels, 'channel')} sending"
+        ),
+    ),
+    (
+        "Alerts",
+        "Deliveries",
+        lambda r: (
+            f"{integer(r.alert_counts.get('SENT', 0))} sent · "
+            f"{integer(r.alert_counts.get('PENDING', 0))} pending · "
+            f"{integer(r.alert_counts.get('FAILED', 0))} failed"
+            if r.database_ok
+            else "unknown: PostgreSQL did not answer"
+        ),
+    ),
+)
+
+
+def figure_fields(report: StatusReport) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for name, label, figure in FIGURES:
+        fields.setdefault(name, []).append(f"{label}: {figure(report)}")
+    return fields
+
+
+def cache_lines(report: StatusReport) -> list[str]:
+    lines = []
+    for item in report.cache:
+        name = f"`{item['name']}`"
+        if item.get("kind") == "snapshot":
+            age = item.get("age")
+            shown = f"age {duration(age)}" if age is not None else "empty"
+            lines.append(f"{name} {shown} · v{integer(item.get('version', 0))}")
+            continue
+        hits, misses = item.get("hits", 0), item.get("misses", 0)
+        rate = f" · {percent(hits / (hits + misses))} hits" if hits + misses else ""
+        oldest = item.get("oldest_age")
+        age = f" · oldest {duration(oldest)}" if oldest is not None else ""
+        lines.append(f"{name} {plural(item.get('entries', 0), 'entry', 'entries')}{age}{rate}")
+    return lines
+
+
+def call_lines(report: StatusReport) -> list[str]:
+    """Busiest routes first; the rest summed on one line."""
+    routes = sorted(report.calls.items(), key=lambda kv: (-kv[1], kv[0]))
+    lines = []
+    for route, n in routes[:ROUTES_SHOWN]:
+        failed = report.failures.get(route, 0)
+        lines.append(f"`{route}` {integer(n)}" + (f" ({integer(failed)} failed)" if failed else ""))
+    rest = routes[ROUTES_SHOWN:]
+    if rest:
+        lines.append(f"{plural(len(rest), 'other route')}: {integer(sum(n for _, n in rest))}")
+    return lines
 
 
 def status_embed(report: StatusReport) -> discord.Embed:
-    embed = discord.Embed(title="Bot status", colour=discord.Colour.dark_grey())
-    embed.add_field(
-        name="Background work",
-        value=_clip("\n".join(worker_line(s) for s in report.workers) or "none running"),
-        inline=False,
+    health = verdict(report).health
+    embed = discord.Embed(
+        title="Bot status", description=verdict_line(report), colour=COLOURS[health]
     )
-    period_lines = []
-    for period, state in report.periods.items():
-        ok = relative_time(state.last_success_at) if state.last_success_at else "never"
-        line = f"**{period}** last success {ok}, failures in a row {state.consecutive_failures}"
-        if state.last_error:
-            line += f" ({discord.utils.escape_markdown(state.last_error[:80])})"
-        period_lines.append(line)
-    embed.add_field(name="Leaderboard periods", value=_clip("\n".join(period_lines)), inline=False)
+    workers = [worker_line(s) for s in report.workers]
+    embed.add_field(name="Background work", value=lines_within(workers) or "none", inline=False)
     embed.add_field(
-        name="Live trades",
-        value=_clip("\n".join(f"{label}: {value}" for label, value in live_lines(report).items())),
-        inline=False,
+        name="Leaderboard periods", value=lines_within(period_lines(report)) or "—", inline=False
     )
-    cache_lines = []
-    for item in report.cache:
-        age = item.get("age") if item.get("kind") == "snapshot" else item.get("oldest_age")
-        cache_lines.append(
-            f"`{item['name']}` {item.get('kind')} · entries {item.get('entries', 0)} · "
-            f"age {_age(age)} · v{item.get('version', '—')} · hits {item.get('hits', 0)} "
-            f"misses {item.get('misses', 0)}"
-        )
-    embed.add_field(name="Cache", value=_clip("\n".join(cache_lines) or "empty"), inline=False)
-    failures = report.failures
-    call_lines = [
-        f"`{endpoint}` {count}"
-        + (f" ({failures[endpoint]} failed)" if failures.get(endpoint) else "")
-        for endpoint, count in sorted(report.calls.items())
-    ]
+    for name, lines in figure_fields(report).items():
+        embed.add_field(name=name, value=lines_within(lines), inline=False)
+    embed.add_field(name="Cache", value=lines_within(cache_lines(report)) or "empty", inline=False)
     embed.add_field(
         name=f"Upstream calls since {relative_time(report.calls_since)}",
-        value=_clip("\n".join(call_lines) or "none yet"),
+        value=lines_within(call_lines(report)) or "none yet",
         inline=False,
     )
     return embed

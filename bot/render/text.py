@@ -11,7 +11,10 @@ import re
 
 import discord
 
+from bot.render.numbers import integer
+
 PROFILE_URL = "https://polymarket.com/profile/{wallet}"
+FIELD_LIMIT = 1024  # characters in an embed field's value
 _DEFAULT_NAME_RE = re.compile(r"^0x[0-9a-fA-F]{40}(-\d+)?$")
 
 
@@ -50,3 +53,14 @@ def relative_time(timestamp: float) -> str:
 
 def full_time(timestamp: float) -> str:
     return f"<t:{int(timestamp)}:f>"
+
+
+def lines_within(lines: list[str], limit: int = FIELD_LIMIT) -> str:
+    """As many whole lines as fit in an embed field, then how many more there are."""
+    text = ""
+    for index, line in enumerate(lines):
+        more = f"…and {integer(len(lines) - index)} more"
+        if len(text) + len(line) + 1 + len(more) > limit:
+            return text + more
+        text += line + "\n"
+    return text.rstrip("\n")

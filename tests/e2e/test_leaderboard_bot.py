@@ -172,20 +172,52 @@ async def test_admin_refresh_joins_a_running_refresh(
     assert polymarket.calls["/v1/leaderboard"] == 0  # the joined refresh had already fetched
 
 
-async def test_admin_status_shows_loops_cache_and_calls(
-    app: Application, discord_fake: FakeDiscord
-) -> None:
+async def admin_status(discord_fake: FakeDiscord) -> dict:  # type: ignore[type-arg]
     interaction = await discord_fake.invoke(
         "admin", subcommand="status", user_id=discord_fake.admin_user_id
     )
     message = await interaction.wait_response()
     assert interaction.ephemeral
-    fields = {f["name"].split(" since ")[0]: f["value"] for f in message["embeds"][0]["fields"]}
-    assert "**leaderboard** every 60s" in fields["Background work"]
-    assert "failures in a row: 0" in fields["Background work"]
-    assert "`leaderboard:week` snapshot" in fields["Cache"]
+    embed = message["embeds"][0]
+    assert all(len(f["value"]) <= 1024 for f in embed["fields"])
+    return embed
+
+
+def status_fields(embed: dict) -> dict[str, str]:  # type: ignore[type-arg]
+    return {f["name"].split(" since ")[0]: f["value"] for f in embed["fields"]}
+
+
+async def test_admin_status_shows_loops_cache_and_calls(
+    app: Application, discord_fake: FakeDiscord
+) -> None:
+    embed = await admin_status(discord_fake)
+    fields = status_fields(embed)
+    assert "✅ **leaderboard** every 1m · ok <t:" in fields["Background work"]
+    assert "**trader-daily-stats** every 24h" in fields["Background work"]
+    assert "`leaderboard:week` age" in fields["Cache"]
     assert "`data:/v1/leaderboard` 8" in fields["Upstream calls"]
     assert "`data:/positions` 40" in fields["Upstream calls"]
+    # No stream in this fixture (port 9 refuses): honest about it on the first line.
+    assert embed["description"].startswith("⚠️ Degraded: ")
+    assert "live trade stream disconnected" in embed["description"]
+
+
+async def test_admin_status_verdict_and_routes_when_polymarket_fails(
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
+) -> None:
+    for i in range(40):  # forty markets looked up: one route, not forty lines
+        polymarket.add_market(f"Will route {i} group?", slug=f"route-{i}-group")
+        assert await app.markets.by_slug(f"route-{i}-group") is not None
+    polymarket.fail_all("500")
+    for _ in range(3):
+        assert await app.leaderboard_loop.run_once() is False
+    embed = await admin_status(discord_fake)
+    assert embed["description"].startswith("❌ Failing: leaderboard failed 3× in a row")
+    fields = status_fields(embed)
+    assert "❌ **leaderboard** every 1m · failed" in fields["Background work"]
+    assert "failed 3× in a row" in fields["Leaderboard periods"]
+    calls = fields["Upstream calls"]
+    assert "`gamma:/markets/slug/{slug}` 40" in calls and "route-1-group" not in calls
 
 
 async def test_leaderboard_is_served_stale_when_polymarket_fails(

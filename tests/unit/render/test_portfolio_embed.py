@@ -9,10 +9,10 @@ from bot.render.portfolio import (
     FLAT_COLOUR,
     GAIN_COLOUR,
     LOSS_COLOUR,
-    lines_within,
     pnl_colour,
     portfolio_embed,
 )
+from bot.render.text import lines_within
 
 WALLET = "0x" + "ab" * 20
 
