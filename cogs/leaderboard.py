@@ -11,8 +11,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PolymarketBot
+from bot.leaderboard.models import BoardPage
 from bot.leaderboard.service import LeaderboardService
 from bot.render.leaderboard import leaderboard_embed
+from bot.render.numbers import plural
 from bot.tree import PUBLIC_DEFER, UserFacingError, report_unexpected
 
 log = logging.getLogger(__name__)
@@ -44,12 +46,34 @@ class LeaderboardView(discord.ui.View):
         self.next.disabled = self.page >= total_pages
 
     def render(self) -> discord.Embed | None:
-        page = self.service.page(self.period, self.metric, self.page)
-        if page is None:
+        found = self._page()
+        if found is None:
             return None
+        page, note = found
         self.page = page.page
         self._sync_buttons(page.total_pages)
-        return leaderboard_embed(page, self.service.freshness(self.period))
+        return leaderboard_embed(page, self.service.freshness(self.period), note=note)
+
+    def _page(self) -> tuple[BoardPage, str | None] | None:
+        """The page asked for, and a note while copy scores still wait for traders' details
+        (the first minute after a first start): scores so far use PnL and volume only, and a
+        score page with nobody on it yet is answered by PnL instead of left empty."""
+        page = self.service.page(self.period, self.metric, self.page)
+        loading = self.service.loading(self.period) if self.metric == "score" else 0
+        if page is None or not loading:
+            return None if page is None else (page, None)
+        traders = plural(loading, "trader")
+        if not page.entries:
+            by_pnl = self.service.page(self.period, "pnl", self.page)
+            if by_pnl is not None and by_pnl.entries:
+                return by_pnl, (
+                    f"⏳ Copy scores are still loading ({traders} to go): ranked by PnL until "
+                    "they are in."
+                )
+        return page, (
+            f"⏳ Still loading the history of {traders}: until it is in, their scores use "
+            "PnL and volume only."
+        )
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:

@@ -92,6 +92,7 @@ class LeaderboardService:
         self.states: dict[str, PeriodState] = {period: PeriodState() for period in PERIODS}
         self.last_report: RefreshReport | None = None
         self._standings: dict[str, tuple[PeriodBoard, dict[str, tuple[int, BoardEntry]]]] = {}
+        self._published = asyncio.Event()  # set (and replaced) whenever boards are swapped in
         bus.subscribe(TradeStored, self._expire_trader)
         bus.subscribe(FollowAdded, self._expire_trader)
 
@@ -140,6 +141,15 @@ class LeaderboardService:
                 names.setdefault(entry.wallet, entry.user_name)
         return names
 
+    def loading(self, period: str) -> int:
+        """Traders of the period whose copy score still waits for their details (scored from
+        PnL and volume alone until then): a board can say so instead of looking finished."""
+        board = self.board(period)
+        if board is None or "partial" not in board.component_names:
+            return 0
+        index = board.component_names.index("partial")
+        return sum(1 for e in board.by_metric["score"] if e.components[index] >= 1.0)
+
     def freshness(self, period: str) -> Freshness:
         board = self.board(period)
         state = self.states[period]
@@ -171,13 +181,26 @@ class LeaderboardService:
         return len(boards)
 
     async def wait_for_board(self, period: str, wait_seconds: float) -> PeriodBoard | None:
-        """Only for a bot that never stored a board: join (or start) the refresh and wait."""
+        """Only for a bot that never stored a board: join (or start) the refresh and wait for
+        the period's first board. That is the board published from PnL and volume as soon as
+        the candidates are in, long before the refresh's detail fetches end."""
         if (board := self.board(period)) is not None:
             return board
-        try:
-            await asyncio.wait_for(asyncio.shield(self.refresh()), timeout=wait_seconds)
-        except Exception as exc:
-            log.warning("waiting for a first %s board: %s", period, exc)
+        refresh = self._flight.start("refresh", self._refresh)
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + wait_seconds
+        while self.board(period) is None and not refresh.done() and clock() < deadline:
+            published = asyncio.ensure_future(self._published.wait())
+            try:
+                await asyncio.wait(
+                    {refresh, published},
+                    timeout=deadline - clock(),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                published.cancel()
+        if refresh.done() and not refresh.cancelled() and refresh.exception() is not None:
+            log.warning("waiting for a first %s board: %s", period, refresh.exception())
         return self.board(period)
 
     # ---- refreshing -----------------------------------------------------------------------------
@@ -297,6 +320,8 @@ class LeaderboardService:
             state.last_error = None
             state.consecutive_failures = 0
         self._mark_failed(failed)
+        self._published.set()
+        self._published = asyncio.Event()
         return rows_written
 
     async def _fetch_candidates(self) -> tuple[dict[str, list[LeaderboardRow]], dict[str, str]]:

@@ -17,7 +17,10 @@ COLOUR = discord.Colour.from_rgb(46, 92, 255)
 STALE_COLOUR = discord.Colour.orange()
 
 
-def leaderboard_embed(page: BoardPage, freshness: Freshness) -> discord.Embed:
+def leaderboard_embed(
+    page: BoardPage, freshness: Freshness, *, note: str | None = None
+) -> discord.Embed:
+    """``note``: a line about what the page cannot show yet (e.g. scores still loading)."""
     title = (
         f"Polymarket leaderboard · {PERIOD_LABELS[page.period]} · by {METRIC_LABELS[page.metric]}"
     )
@@ -33,6 +36,8 @@ def leaderboard_embed(page: BoardPage, freshness: Freshness) -> discord.Embed:
     if not lines:
         lines.append("No traders ranked for this period yet.")
     lines.append("")
+    if note:
+        lines.append(note)
     if freshness.stale:
         since = (
             f"last updated {relative_time(freshness.since)} ({full_time(freshness.since)})"
