@@ -130,19 +130,14 @@ class MarketService:
         """A market link names one market; an event link names every market of the event
         (a link to a market page that Gamma files as an event of one is found either way)."""
         if link.market_slug:
-            market = await self.by_slug(link.market_slug)
-            return [market] if market is not None else []
+            return await self._one(self.by_slug(link.market_slug))
         markets = await self.event(link.event_slug)
-        if markets:
-            return markets
-        market = await self.by_slug(link.event_slug)
-        return [market] if market is not None else []
+        return markets or await self._one(self.by_slug(link.event_slug))
 
     @staticmethod
     async def _stored_link(conn: Connection, link: MarketLink) -> list[Market]:
         if link.market_slug:
-            market = await queries.by_slug(conn, link.market_slug)
-            return [market] if market is not None else []
+            return await MarketService._one(queries.by_slug(conn, link.market_slug))
         return await queries.by_event(conn, link.event_slug, MAX_RESULTS)
 
     async def event(self, event_slug: str) -> list[Market]:

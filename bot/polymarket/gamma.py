@@ -34,13 +34,19 @@ class GammaAPI:
             missing = [cid for cid in missing if cid not in seen]
         return found
 
-    async def market_by_slug(self, slug: str) -> Market | None:
+    async def _found(self, path: str) -> Any:
+        """The body at ``path``, or None when Gamma answers 404 (no such slug)."""
         try:
-            body = await self._http.get_json("gamma", f"/markets/slug/{slug}")
+            return await self._http.get_json("gamma", path)
         except UpstreamError as exc:
             if exc.status == 404:
                 return None
             raise
+
+    async def market_by_slug(self, slug: str) -> Market | None:
+        body = await self._found(f"/markets/slug/{slug}")
+        if body is None:
+            return None
         if not isinstance(body, dict):
             raise UpstreamError("gamma:/markets/slug", "expected a market object")
         try:
@@ -51,12 +57,9 @@ class GammaAPI:
     async def event_markets(self, event_slug: str) -> list[Market] | None:
         """The markets of the event at ``/event/<slug>`` (§2.4); None when there is no such
         event. Markets embedded in an event do not name it, so its slug is added to each."""
-        try:
-            body = await self._http.get_json("gamma", f"/events/slug/{event_slug}")
-        except UpstreamError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        body = await self._found(f"/events/slug/{event_slug}")
+        if body is None:
+            return None
         markets = body.get("markets") if isinstance(body, dict) else None
         if not isinstance(markets, list):
             raise UpstreamError("gamma:/events/slug", "expected an event with markets")

@@ -37,6 +37,11 @@ def latest(points: Sequence[tuple[float, float]]) -> float:
     return max(points)[1]
 
 
+def pnl_subtitle(points: Sequence[tuple[float, float]]) -> str:
+    """The PnL chart's headline: 'Cumulative PnL +$12.4K · last 365 days'."""
+    return f"Cumulative PnL {money(latest(points), signed=True)}{period_text(points)}"
+
+
 class ChartRenderer:
     def __init__(self, cache: HotCache, *, ttl: float) -> None:
         self._charts: TTLCache[bytes] = cache.ttl_cache("charts", ttl=ttl, max_size=500)
@@ -48,7 +53,7 @@ class ChartRenderer:
             return None
         wallet = profile.wallet
         title = display_name(profile.name or profile.pseudonym, wallet).replace("\\", "")
-        subtitle = f"Cumulative PnL {money(latest(points), signed=True)}{period_text(points)}"
+        subtitle = pnl_subtitle(points)
         version = f"{wallet}:{profile.details_at}:{len(points)}"
         return await self._charts.get(
             version,

@@ -240,26 +240,18 @@ def _margins(fig: Figure, width_px: int, height_px: int, *, two_lines: bool) -> 
 def _headings(fig: Figure, title: str, subtitle: str, width_px: int, height_px: int) -> None:
     """The name, and below it the headline figure and period, from the image's left edge."""
     scale = width_px / DISPLAY_WIDTH_PX
-    x = 10 * scale / width_px
-    fig.text(
-        x,
-        1 - 8 * scale / height_px,
-        title,
-        color=TEXT,
-        fontsize=TITLE_PT,
-        va="top",
-        parse_math=False,
-    )
-    if subtitle:
-        fig.text(
-            x,
-            1 - 30 * scale / height_px,
-            subtitle,
-            color=MUTED,
-            fontsize=TEXT_PT,
-            va="top",
-            parse_math=False,
-        )
+    lines = ((title, TITLE_PT, TEXT, 8), (subtitle, TEXT_PT, MUTED, 30))  # top in screen px
+    for text, size, colour, top in lines:
+        if text:
+            fig.text(
+                10 * scale / width_px,
+                1 - top * scale / height_px,
+                text,
+                color=colour,
+                fontsize=size,
+                va="top",
+                parse_math=False,
+            )
 
 
 def _clean(points: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:

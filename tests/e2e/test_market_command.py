@@ -20,10 +20,8 @@ STALE_COLOUR = 0xE67E22  # discord.Colour.orange()
 
 @pytest.fixture
 async def polymarket() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=8, seed=53)
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakePolymarket(n_traders=8, seed=53) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -350,10 +350,10 @@ async def test_admin_status_shows_the_stream_queues_and_alert_counts(
         f["name"]: f["value"] for f in (await interaction.wait_response())["embeds"][0]["fields"]
     }
     live = fields["Live trades"]
-    assert "Stream: connected since <t:" in live
-    assert "junk frames 1" in live and "shed 0" in live
+    assert "Stream: ✅ connected since <t:" in live
+    assert "1 junk frame · 0 shed" in live
     assert "Queues: ingest 0" in live
-    assert "Alerts: sent 1 · pending 0 · failed 0" in live
+    assert "Deliveries: 1 sent · 0 pending · 0 failed" in fields["Alerts"]
     assert "**trade-retention**" in fields["Background work"]
     assert "**memory**" in fields["Background work"]
 
