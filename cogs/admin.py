@@ -12,6 +12,7 @@ from discord.ext import commands
 from bot.admin import RefreshTarget
 from bot.checks import admin_only
 from bot.client import PolymarketBot
+from bot.render.numbers import duration, integer, plural
 from bot.render.status import status_embed
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,14 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
             extra = f" Markets loop: {outcome.markets_outcome}."
         if outcome.positions_outcome is not None:
             extra += (
-                f" Trader details re-fetched: {report.details_fetched}; positions sync: "
+                f" Trader details re-fetched: {integer(report.details_fetched)}; positions sync: "
                 f"{outcome.positions_outcome}."
             )
         await interaction.followup.send(
-            f"Leaderboard refreshed in {report.duration:.2f} s{note}: "
-            f"{report.trader_count} traders ranked across {len(report.periods_ok)} periods "
-            f"(waited {outcome.waited:.2f} s).{failed}{extra}",
+            f"Leaderboard refreshed in {duration(report.duration)}{note}: "
+            f"{plural(report.trader_count, 'trader')} ranked across "
+            f"{plural(len(report.periods_ok), 'period')} (waited {duration(outcome.waited)})."
+            f"{failed}{extra}",
             ephemeral=True,
         )
 

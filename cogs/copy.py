@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PolymarketBot
-from bot.render.numbers import money
+from bot.render.numbers import money, plural
 from bot.render.portfolio import portfolio_embed
 from bot.render.text import display_name, short_wallet
 from bot.tree import UserFacingError
@@ -63,8 +63,9 @@ class CopyCog(commands.GroupCog, group_name="copy", group_description="Paper cop
                 f"You are not copying `{short_wallet(wallet)}`; /portfolio lists who you copy."
             )
         await interaction.response.send_message(
-            f"Stopped copying {display_name(label, wallet)}: {result.cancelled_orders} open "
-            "orders cancelled. Positions stay until the trader sells or the market resolves.",
+            f"Stopped copying {display_name(label, wallet)}: "
+            f"{plural(result.cancelled_orders, 'open order')} cancelled. Positions stay "
+            "until the trader sells or the market resolves.",
             ephemeral=True,
         )
 

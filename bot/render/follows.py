@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.render.numbers import money
+from bot.render.numbers import money, plural
 from bot.render.text import display_name, short_wallet
 from bot.trades.models import Follow, WhaleWatch
 
@@ -20,7 +20,7 @@ def alerts_embed(follows: Sequence[Follow], whales: Sequence[WhaleWatch]) -> dis
         side = "" if f.side == "both" else f" · {f.side}s only"
         line = (
             f"• {display_name(f.label, f.wallet)} `{short_wallet(f.wallet)}` → <#{f.channel_id}>"
-            f"{floor}{side} · {f.alerts_sent} alerts sent"
+            f"{floor}{side} · {plural(f.alerts_sent, 'alert')} sent"
         )
         if not f.enabled:
             reason = f.disabled_reason or "unknown reason"
@@ -30,7 +30,7 @@ def alerts_embed(follows: Sequence[Follow], whales: Sequence[WhaleWatch]) -> dis
         near = " incl. 95¢+" if w.include_near_certain else ""
         line = (
             f"🐋 whales ≥ {money(w.min_usd)}{near} → <#{w.channel_id}>"
-            f" · {w.alerts_sent} alerts sent"
+            f" · {plural(w.alerts_sent, 'alert')} sent"
         )
         if not w.enabled:
             reason = w.disabled_reason or "unknown reason"
@@ -44,5 +44,8 @@ def alerts_embed(follows: Sequence[Follow], whales: Sequence[WhaleWatch]) -> dis
             text += f"…and {len(lines) - index} more"
             break
         text += line + "\n"
-    title = f"Alerts in this server · {len(follows)} follows, {len(whales)} whale watches"
+    title = (
+        f"Alerts in this server · {plural(len(follows), 'follow')}, "
+        f"{plural(len(whales), 'whale watch', 'whale watches')}"
+    )
     return discord.Embed(title=title, description=text.strip(), colour=discord.Colour.blurple())

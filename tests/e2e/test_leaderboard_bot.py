@@ -152,7 +152,7 @@ async def test_admin_refresh_reports_duration_and_count(
     message = await interaction.wait_response(timeout=15)
     assert interaction.ephemeral
     assert re.search(
-        r"Leaderboard refreshed in \d+\.\d\d s.*: 40 traders ranked", message["content"]
+        r"Leaderboard refreshed in [\d.]+(s|m).*: 40 traders ranked", message["content"]
     )
     assert polymarket.calls["/v1/leaderboard"] == 8
 

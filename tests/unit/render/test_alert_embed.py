@@ -254,7 +254,7 @@ def test_overview_lists_follows_whales_and_why_something_is_disabled() -> None:
     whales = [WhaleWatch(777, 1, 10_000, True, alerts_sent=9)]
     embed = alerts_embed(follows, whales)
     text = embed.description or ""
-    assert embed.title == "Alerts in this server · 2 follows, 1 whale watches"
+    assert embed.title == "Alerts in this server · 2 follows, 1 whale watch"
     assert "BraveFox `0xfe78…0319` → <#555> · 4 alerts sent" in text
     assert "@everyone" not in text
     assert "≥ $2.5K · sells only" in text
