@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import struct
 import time
 from collections.abc import AsyncIterator
 
@@ -85,6 +86,8 @@ async def test_copy_a_trade_see_it_in_the_portfolio_and_settle_it(
     charted = await discord_fake.invoke("portfolio", {}, user_id=discord_fake.user_id)
     message = await charted.wait_response(timeout=10)
     assert message["embeds"][0]["image"]["url"] == "attachment://portfolio.png"
+    png = discord_fake.attachment_bytes[int(message["attachments"][0]["id"])]
+    assert struct.unpack(">II", png[16:24])[0] >= 1200  # drawn for high-density screens
 
     polymarket.resolve_market(market["conditionId"], 0)  # "Yes" wins: 1 per share
     assert await app.order_sync_loop.run_once()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -51,6 +52,8 @@ def png_attached(discord_fake: FakeDiscord, message: dict[str, Any]) -> bytes:
     assert attachments, message
     data = discord_fake.attachment_bytes[int(attachments[0]["id"])]
     assert data.startswith(PNG_SIGNATURE)
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 1200 and height >= 600  # drawn for high-density screens
     return data
 
 
