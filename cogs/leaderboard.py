@@ -22,13 +22,23 @@ FIRST_LOAD_TIMEOUT = 60.0  # the first boards are published before trader detail
 
 Period = Literal["day", "week", "month", "all"]
 Metric = Literal["pnl", "volume", "score"]
+Category = Literal[
+    "overall", "politics", "sports", "crypto", "culture", "economics", "tech", "finance",
+    "weather", "mentions", "esports",
+]  # fmt: skip
 
 
 class LeaderboardView(discord.ui.View):
     """◀ ▶ paging that only the invoker can press; disabled when it times out."""
 
     def __init__(
-        self, service: LeaderboardService, owner_id: int, period: str, metric: str, page: int
+        self,
+        service: LeaderboardService,
+        owner_id: int,
+        period: str,
+        metric: str,
+        page: int,
+        category: str = "overall",
     ) -> None:
         super().__init__(timeout=VIEW_TIMEOUT)
         self.service = service
@@ -36,6 +46,7 @@ class LeaderboardView(discord.ui.View):
         self.period = period
         self.metric = metric
         self.page = page
+        self.category = category
         self.interaction: discord.Interaction | None = None  # to disable buttons on timeout
         self._sync_buttons(total_pages=1)
 
@@ -44,12 +55,12 @@ class LeaderboardView(discord.ui.View):
         self.next.disabled = self.page >= total_pages
 
     def render(self) -> discord.Embed | None:
-        page = self.service.page(self.period, self.metric, self.page)
+        page = self.service.page(self.period, self.metric, self.page, self.category)
         if page is None:
             return None
         self.page = page.page
         self._sync_buttons(page.total_pages)
-        return leaderboard_embed(page, self.service.freshness(self.period))
+        return leaderboard_embed(page, self.service.freshness(self.period, self.category))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
@@ -105,6 +116,7 @@ class LeaderboardCog(commands.Cog):
         period="Time window (default: week)",
         metric="Rank by PnL, volume, or copy score (default: score)",
         page="Page of 10 traders (default: 1)",
+        category="A Polymarket category's board (default: overall)",
     )
     async def leaderboard(
         self,
@@ -112,11 +124,16 @@ class LeaderboardCog(commands.Cog):
         period: Period = "week",
         metric: Metric = "score",
         page: app_commands.Range[int, 1, 1000] = 1,
+        category: Category = "overall",
     ) -> None:
         started = time.perf_counter()
-        view = LeaderboardView(self.service, interaction.user.id, period, metric, page)
+        view = LeaderboardView(self.service, interaction.user.id, period, metric, page, category)
         view.interaction = interaction
         embed = view.render()
+        if embed is None and category != "overall":
+            raise UserFacingError(
+                "Category boards are still loading from Polymarket; try again in a few minutes."
+            )
         if embed is None:
             # Only a bot that never stored a board gets here: wait for the first refresh.
             await interaction.response.defer(thinking=True)
