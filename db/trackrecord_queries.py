@@ -115,9 +115,11 @@ async def open_to_mark(
     rows = await conn.fetch(
         "WITH wanted AS (SELECT condition_id FROM alert_outcomes WHERE payout IS NULL"
         " GROUP BY condition_id ORDER BY bool_or("
-        " (price_1h IS NULL AND alerted_at BETWEEN $1 - make_interval(secs => 3600 + $2)"
-        " AND $1 - interval '1 hour') OR (price_24h IS NULL AND alerted_at BETWEEN"
-        " $1 - make_interval(secs => 86400 + $2) AND $1 - interval '24 hours')) DESC,"
+        " (price_1h IS NULL AND alerted_at BETWEEN"
+        " $1::timestamptz - make_interval(secs => 3600 + $2::float8)"
+        " AND $1::timestamptz - interval '1 hour') OR (price_24h IS NULL AND alerted_at BETWEEN"
+        " $1::timestamptz - make_interval(secs => 86400 + $2::float8)"
+        " AND $1::timestamptz - interval '24 hours')) DESC,"
         " min(last_marked_at) NULLS FIRST LIMIT $3)"
         f" SELECT {_OUTCOME_COLUMNS} FROM alert_outcomes o JOIN wanted w USING (condition_id)"
         " WHERE o.payout IS NULL",
@@ -131,9 +133,10 @@ async def open_to_mark(
 async def apply_marks(conn: Connection, marks: Sequence[Marked], now: float) -> None:
     """Store a pass's marks; a mark or payout already stored is never replaced."""
     await conn.executemany(
-        "UPDATE alert_outcomes SET last_price = $2, last_marked_at = $6,"
+        "UPDATE alert_outcomes SET last_price = $2, last_marked_at = $6::timestamptz,"
         " price_1h = coalesce(price_1h, $3), price_24h = coalesce(price_24h, $4),"
-        " payout = $5, settled_at = CASE WHEN $5::float8 IS NULL THEN NULL ELSE $6 END"
+        " payout = $5, settled_at = CASE WHEN $5::float8 IS NULL THEN NULL"
+        " ELSE $6::timestamptz END"
         " WHERE trade_key = $1 AND payout IS NULL",
         [(m.trade_key, m.last_price, m.price_1h, m.price_24h, m.payout, _ts(now)) for m in marks],
     )
