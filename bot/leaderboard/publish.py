@@ -44,9 +44,12 @@ class Freshness:
     reason: str | None
 
 
-def slot_name(period: str, category: str = OVERALL) -> str:
-    """The hot-cache snapshot holding one board."""
-    return f"leaderboard:{period}" if category == OVERALL else f"leaderboard:{category}:{period}"
+CATEGORY_SLOT = "leaderboard:categories"  # every category board, by (category, period)
+
+
+def slot_name(period: str) -> str:
+    """The hot-cache snapshot holding one overall board."""
+    return f"leaderboard:{period}"
 
 
 def elapsed_ms(started: float) -> int:
@@ -79,14 +82,33 @@ class BoardPublisher:
         self._overall_floors: dict[str, float] = {}
 
     def board(self, period: str, category: str = OVERALL) -> PeriodBoard | None:
-        current = self._cache.snapshot(slot_name(period, category)).get()
-        return None if current is None else current.value
+        if category == OVERALL:
+            current = self._cache.snapshot(slot_name(period)).get()
+            return None if current is None else current.value
+        return self._category_boards().get((category, period))
 
-    def swap(self, board: PeriodBoard) -> None:
-        """Serve ``board`` from now on (it must already be in PostgreSQL, or come from it)."""
-        slot = self._cache.snapshot(slot_name(board.period, board.category))
-        slot.swap(board, updated_at=board.updated_at)
-        self.states[board.category][board.period].last_success_at = board.updated_at
+    def _category_boards(self) -> Mapping[tuple[str, str], PeriodBoard]:
+        current = self._cache.snapshot(CATEGORY_SLOT).get()
+        return {} if current is None else current.value
+
+    def swap(self, boards: Iterable[PeriodBoard]) -> None:
+        """Serve ``boards`` from now on (they must already be in PostgreSQL, or come from it).
+
+        Overall boards have a slot each; the 40 category boards share one (replaced whole,
+        with the new boards in it), so they are swapped together and listed once."""
+        changed: dict[tuple[str, str], PeriodBoard] = {}
+        for board in boards:
+            if board.category == OVERALL:
+                self._cache.snapshot(slot_name(board.period)).swap(
+                    board, updated_at=board.updated_at
+                )
+            else:
+                changed[board.category, board.period] = board
+            self.states[board.category][board.period].last_success_at = board.updated_at
+        if changed:
+            merged = {**self._category_boards(), **changed}
+            newest = max(b.updated_at for b in changed.values())
+            self._cache.snapshot(CATEGORY_SLOT).swap(merged, updated_at=newest)
 
     def freshness(self, period: str, category: str, interval: float) -> Freshness:
         """Stale when the last refresh failed or none has completed for two intervals."""
@@ -105,9 +127,8 @@ class BoardPublisher:
             await queries.mark_stale_in_progress(conn)
             boards = await queries.load_latest_boards(conn)
             last = await queries.last_refresh_states(conn)
-        for (category, period), board in boards.items():
-            if category in self.states and period in PERIODS:  # else a category unknown here
-                self.swap(board)
+        # a category this version does not know is left out
+        self.swap(b for (c, p), b in boards.items() if c in self.states and p in PERIODS)
         for (category, period), snapshot in last.items():
             if snapshot.status == "FAILED" and period in self.states.get(category, {}):
                 state = self.states[category][period]
@@ -159,8 +180,8 @@ class BoardPublisher:
             for period, error in failed.items():
                 await queries.fail_snapshot(conn, snapshot_ids[period], error, duration_ms)
         # PostgreSQL has the boards: now swap memory, so a restart never knows less than we do.
+        self.swap(boards)
         for board in boards:
-            self.swap(board)
             state = self.states[category][board.period]
             state.last_error = None
             state.consecutive_failures = 0

@@ -95,22 +95,31 @@ class DataAPI:
         )
         return parse_rows("data:/positions", body, Position.from_api)
 
-    async def closed_positions(self, wallet: str, *, limit: int = 50) -> list[ClosedPosition]:
+    async def closed_positions(
+        self, wallet: str, *, limit: int = 50, offset: int = 0
+    ) -> list[ClosedPosition]:
         """The most recent closed positions: recency matters more than the biggest ones."""
         body = await self._http.get_json(
             "data",
             "/closed-positions",
-            {"user": wallet, "limit": limit, "sortBy": "TIMESTAMP", "sortDirection": "DESC"},
+            {
+                "user": wallet,
+                "limit": limit,
+                "offset": offset,
+                "sortBy": "TIMESTAMP",
+                "sortDirection": "DESC",
+            },
         )
         return parse_rows("data:/closed-positions", body, ClosedPosition.from_api)
 
-    async def activity(self, wallet: str, *, limit: int = 100) -> list[Activity]:
+    async def activity(self, wallet: str, *, limit: int = 100, offset: int = 0) -> list[Activity]:
         body = await self._http.get_json(
             "data",
             "/activity",
             {
                 "user": wallet,
                 "limit": limit,
+                "offset": offset,
                 "type": "TRADE",
                 "sortBy": "TIMESTAMP",
                 "sortDirection": "DESC",

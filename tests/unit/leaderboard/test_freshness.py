@@ -24,7 +24,7 @@ def service_with_board(clock: Clock) -> LeaderboardService:
         none, none, none, HotCache(), EventBus(), refresh_interval=60, clock=clock
     )
     board = build_board("week", [], {}, now=clock.now, priors=Priors(), evidence=Evidence())
-    service.publisher.swap(board)
+    service.publisher.swap([board])
     return service
 
 

@@ -33,7 +33,7 @@ def leaderboard(names: dict[str, str]) -> LeaderboardService:
         for rank, (wallet, name) in enumerate(names.items(), start=1)
     ]
     board = build_board("week", rows, {}, now=NOW, priors=Priors(), evidence=Evidence())
-    service.publisher.swap(board)
+    service.publisher.swap([board])
     return service
 
 
