@@ -171,15 +171,6 @@ async def wallet_outcomes(conn: Connection, wallet: str, limit: int) -> list[Ale
     return [_outcome(row) for row in rows]
 
 
-async def counts(conn: Connection) -> tuple[int, int]:
-    """(alerted trades recorded, still open), for the admin status."""
-    row = await conn.fetchrow(
-        "SELECT count(*) AS alerts, count(*) FILTER (WHERE payout IS NULL) AS open"
-        " FROM alert_outcomes"
-    )
-    return (row["alerts"], row["open"]) if row is not None else (0, 0)
-
-
 async def prune(conn: Connection, before: float) -> int:
     status = await conn.execute("DELETE FROM alert_outcomes WHERE alerted_at < $1", _ts(before))
     return int(status.split()[-1])

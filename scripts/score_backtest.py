@@ -256,45 +256,58 @@ def summary(weeks: Sequence[Week]) -> str:
 # ---- running -------------------------------------------------------------------------------------
 
 
-async def main(args: argparse.Namespace) -> int:
-    evidence = Evidence(args.min_closed, args.min_volume)
+async def load(args: argparse.Namespace) -> tuple[list[History], float, str]:
+    """(histories, now, what they come from): the real API, or a fake world started here."""
     async with aiohttp.ClientSession() as session:
         if args.live:
             settings = Settings.from_env({})
-            hosts = {"data": settings.data_api_url, "gamma": settings.gamma_api_url,
-                     "clob": settings.clob_api_url}  # fmt: skip
+            hosts = {
+                "data": settings.data_api_url,
+                "gamma": settings.gamma_api_url,
+                "clob": settings.clob_api_url,
+            }
             api = DataAPI(PolymarketHTTP(session, hosts=hosts))  # the bot's own rate limits
             histories = await fetch(api, args.traders, args.max_closed, concurrency=4)
-            now = time.time()
-        else:
-            fake = FakePolymarket(n_traders=args.fake_traders, seed=args.seed,
-                                  history_days=args.history_days)  # fmt: skip
-            await fake.start()
-            try:
-                hosts = dict.fromkeys(("data", "gamma", "clob"), fake.base_url)
-                api = DataAPI(PolymarketHTTP(session, hosts=hosts, limits={}))
-                histories = await fetch(api, 1000, args.max_closed, concurrency=16)
-            finally:
-                await fake.stop()
-            now = float(fake.now)
-    progress(f"backtesting {len(histories)} traders")
-    weeks = backtest(histories, now, evidence)
-    if args.json:
-        print(json.dumps({
-            "source": "live" if args.live else f"fake (seed {args.seed}, {args.fake_traders} traders, {args.history_days} days)",
-            "traders": len(histories),
-            "weeks": [{"at": w.at, "picks": w.picks, "results": {f"{m}_{d}d": v for (m, d), v in w.results.items()}} for w in weeks],
-            "averages": {f"{m}_{d}d": v for (m, d), v in averages(weeks).items()},
-            "summary": summary(weeks),
-        }, indent=2))  # fmt: skip
-    else:
-        source = (
-            "the real API"
-            if args.live
-            else (
-                f"the fake world (seed {args.seed}, {len(histories)} traders, {args.history_days} days)"
-            )
+            return histories, time.time(), "the real API"
+        fake = FakePolymarket(
+            n_traders=args.fake_traders, seed=args.seed, history_days=args.history_days
         )
+        await fake.start()
+        try:
+            hosts = dict.fromkeys(("data", "gamma", "clob"), fake.base_url)
+            api = DataAPI(PolymarketHTTP(session, hosts=hosts, limits={}))
+            histories = await fetch(api, 1000, args.max_closed, concurrency=16)
+        finally:
+            await fake.stop()
+        source = (
+            f"the fake world (seed {args.seed}, {len(histories)} traders, {args.history_days} days)"
+        )
+        return histories, float(fake.now), source
+
+
+def as_json(weeks: Sequence[Week], source: str, traders: int) -> str:
+    def named(results: dict[tuple[str, int], float | None]) -> dict[str, float | None]:
+        return {f"{metric}_{days}d": value for (metric, days), value in results.items()}
+
+    return json.dumps(
+        {
+            "source": source,
+            "traders": traders,
+            "weeks": [{"at": w.at, "picks": w.picks, "results": named(w.results)} for w in weeks],
+            "averages": named(averages(weeks)),
+            "summary": summary(weeks),
+        },
+        indent=2,
+    )
+
+
+async def main(args: argparse.Namespace) -> int:
+    histories, now, source = await load(args)
+    progress(f"backtesting {len(histories)} traders")
+    weeks = backtest(histories, now, Evidence(args.min_closed, args.min_volume))
+    if args.json:
+        print(as_json(weeks, source, len(histories)))
+    else:
         print(f"Realised PnL per $ traded by each top 10 after week T, on {source}:\n")
         print(table(weeks))
         print(f"\n{summary(weeks)}.")

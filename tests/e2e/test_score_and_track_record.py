@@ -198,9 +198,7 @@ async def test_alert_follow_through_end_to_end_and_after_a_restart(
     assert shown["Best"].startswith("+150%") and shown["Worst"].startswith("+40%")
     assert shown["Average return if copied"] == "+95%"
     whales = await (await discord_fake.invoke("track-record", {"kind": "whales"})).wait_response()
-    assert "No alerts of this kind were sent in this server" in (
-        whales["embeds"][0]["description"]
-    )
+    assert "No alerts of this kind were sent in this server" in (whales["embeds"][0]["description"])
 
     # the trader's own record on /trader
     app.profiles.forget_profiles()

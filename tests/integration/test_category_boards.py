@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
 
-from bot.cache import HotCache
-from bot.events import EventBus
 from bot.leaderboard.categories import CategoryBoards, CategoryRefreshError
 from bot.leaderboard.models import CATEGORIES, PERIODS
-from bot.leaderboard.service import LeaderboardService
-from bot.leaderboard.stats_store import TraderStatsStore
-from bot.polymarket.data_api import DataAPI
-from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import LeaderboardRow
 from tests.fakes.polymarket import FakePolymarket
+from tests.integration.leaderboard_helpers import Factory, leaderboard_factory
 
-Factory = Callable[..., LeaderboardService]
 WITH_MARKETS = ("politics", "sports", "crypto", "weather")  # the fake's market families
 
 
@@ -35,20 +29,7 @@ async def fake() -> AsyncIterator[FakePolymarket]:
 @pytest.fixture
 async def make_service(fake: FakePolymarket, pool: asyncpg.Pool) -> AsyncIterator[Factory]:
     async with aiohttp.ClientSession() as session:
-
-        def build(**options: Any) -> LeaderboardService:
-            http = PolymarketHTTP(
-                session,
-                hosts={"data": fake.base_url, "gamma": fake.base_url, "clob": fake.base_url},
-                timeout=2.0,
-                max_retries=0,
-            )
-            api = DataAPI(http)
-            stats = TraderStatsStore(api, pool, ttl=600, refresh_interval=60, concurrency=4)
-            options.setdefault("candidates", 60)
-            return LeaderboardService(pool, api, stats, HotCache(), EventBus(), **options)
-
-        yield build
+        yield leaderboard_factory(session, fake, pool, max_retries=0)
 
 
 def fake_order(fake: FakePolymarket, category: str, period: str, order: str) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -11,22 +11,17 @@ import aiohttp
 import asyncpg
 import pytest
 
-from bot.cache import HotCache
 from bot.events import EventBus, TradeStored
 from bot.leaderboard.boards import build_board, page_of
 from bot.leaderboard.evidence import Evidence
 from bot.leaderboard.models import PERIODS, PeriodBoard
 from bot.leaderboard.scoring import COMPONENTS, Priors, TraderStats
-from bot.leaderboard.service import LeaderboardRefreshError, LeaderboardService
-from bot.leaderboard.stats_store import TraderStatsStore
-from bot.polymarket.data_api import DataAPI
-from bot.polymarket.http import PolymarketHTTP
+from bot.leaderboard.service import LeaderboardRefreshError
 from bot.polymarket.records import LeaderboardRow
 from db import leaderboard_queries as queries
 from tests.fakes.polymarket import FakePolymarket
+from tests.integration.leaderboard_helpers import Factory, leaderboard_factory
 from tests.unit.leaderboard.factories import stats
-
-Factory = Callable[..., LeaderboardService]
 
 
 @pytest.fixture
@@ -41,32 +36,7 @@ async def fake() -> AsyncIterator[FakePolymarket]:
 async def make_service(fake: FakePolymarket, pool: asyncpg.Pool) -> AsyncIterator[Factory]:
     """Builds services the way the bot does; several share the database like restarts would."""
     async with aiohttp.ClientSession() as session:
-
-        async def quick_sleep(_: float) -> None:
-            await asyncio.sleep(0)
-
-        def build(bus: EventBus | None = None, **options: Any) -> LeaderboardService:
-            http = PolymarketHTTP(
-                session,
-                hosts={"data": fake.base_url, "gamma": fake.base_url, "clob": fake.base_url},
-                timeout=0.5,
-                max_retries=1,
-                sleep=quick_sleep,
-            )
-            api = DataAPI(http)
-            stats = TraderStatsStore(api, pool, ttl=600, refresh_interval=60, concurrency=4)
-            return LeaderboardService(
-                pool,
-                api,
-                stats,
-                HotCache(),
-                bus or EventBus(),
-                candidates=30,
-                refresh_interval=60,
-                **options,
-            )
-
-        yield build
+        yield leaderboard_factory(session, fake, pool, timeout=0.5, candidates=30)
 
 
 async def test_refresh_ranks_persists_and_swaps(make_service: Factory, pool: asyncpg.Pool) -> None:

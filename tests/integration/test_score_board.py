@@ -6,27 +6,21 @@ The real LeaderboardService against the local fake Polymarket and a real Postgre
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
 
-from bot.cache import HotCache
-from bot.events import EventBus
 from bot.leaderboard import service as service_module
 from bot.leaderboard.evidence import Evidence
 from bot.leaderboard.models import PERIODS
 from bot.leaderboard.scoring import EVIDENCE_WINDOW
-from bot.leaderboard.service import LeaderboardService
-from bot.leaderboard.stats_store import TraderStatsStore
-from bot.polymarket.data_api import DataAPI
-from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Position
+from tests.e2e.harness import wait_until
 from tests.fakes.polymarket import FakePolymarket, FakeTrader
-
-Factory = Callable[..., LeaderboardService]
+from tests.integration.leaderboard_helpers import Factory, leaderboard_factory
 
 
 @pytest.fixture
@@ -40,21 +34,7 @@ async def fake() -> AsyncIterator[FakePolymarket]:
 @pytest.fixture
 async def make_service(fake: FakePolymarket, pool: asyncpg.Pool) -> AsyncIterator[Factory]:
     async with aiohttp.ClientSession() as session:
-
-        def build(evidence: Evidence | None = None) -> LeaderboardService:
-            http = PolymarketHTTP(
-                session,
-                hosts={"data": fake.base_url, "gamma": fake.base_url, "clob": fake.base_url},
-                timeout=2.0,
-                max_retries=1,
-            )
-            api = DataAPI(http)
-            stats = TraderStatsStore(api, pool, ttl=600, refresh_interval=60, concurrency=4)
-            return LeaderboardService(
-                pool, api, stats, HotCache(), EventBus(), candidates=60, evidence=evidence
-            )
-
-        yield build
+        yield leaderboard_factory(session, fake, pool)
 
 
 def evidence_in_the_fake(fake: FakePolymarket, trader: FakeTrader) -> tuple[int, float]:
@@ -71,7 +51,7 @@ def evidence_in_the_fake(fake: FakePolymarket, trader: FakeTrader) -> tuple[int,
 async def test_the_score_board_holds_exactly_the_traders_with_enough_evidence(
     make_service: Factory, fake: FakePolymarket, evidence: Evidence
 ) -> None:
-    service = make_service(evidence)
+    service = make_service(evidence=evidence)
     await service.refresh()
     for period in PERIODS:
         board = service.board(period)
@@ -127,15 +107,13 @@ async def test_first_boards_come_before_details_and_fill_in_as_they_load(
 
     monkeypatch.setattr(api, "positions", slow_positions)
     refresh = asyncio.create_task(service.refresh())
-    while service.board("week") is None:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: service.board("week") is not None)
     first = service.board("week")
     # every trader is ranked by PnL and volume at once; nobody by score yet
     assert first.trader_count > 0 and first.by_metric["score"] == ()
     assert first.pending == first.trader_count
     # boards are published again while details load: the first ten join the score ranking
-    while service.board("week").pending > first.trader_count - 10:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: service.board("week").pending <= first.trader_count - 10)
     loading = service.board("week")
     assert 0 < len(loading.by_metric["score"]) + loading.thin <= 10
     assert not refresh.done()

@@ -391,9 +391,7 @@ def test_population_priors_are_pooled_and_the_margin_is_a_median() -> None:
     )
     # wins (1 + 30 + 5) / (1 + 49 + 10); weeks (1 + 1 + 2) / (1 + 4 + 4)
     # margins 0.1, -0.05, 2.5 -> median 0.1
-    assert (pooled.win_rate, pooled.consistency, pooled.margin) == pytest.approx(
-        (0.6, 4 / 9, 0.1)
-    )
+    assert (pooled.win_rate, pooled.consistency, pooled.margin) == pytest.approx((0.6, 4 / 9, 0.1))
     # an absurd population cannot push the prior margin past +-20%
     assert population_priors([stats(realized=1e6, cost=1.0)]).margin == 0.2
 
