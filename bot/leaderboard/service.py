@@ -209,7 +209,7 @@ class LeaderboardService:
         rows_written = 0
         failures_to_record = failed
         if candidates and (
-            new >= PROGRESSIVE_MIN_NEW or any(self.board(p) is None for p in PERIODS)
+            new >= PROGRESSIVE_MIN_NEW or any(self.board(p) is None for p in candidates)
         ):
             # Many traders without details (a first start): publish the boards now (pnl and
             # volume rankings complete, those traders counted as pending in the score ranking)

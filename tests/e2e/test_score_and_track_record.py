@@ -94,6 +94,34 @@ async def test_the_score_page_ranks_only_traders_with_evidence(
     assert re.search(r"\*\*PnL [+−]\$[\d.]+[KM]?\*\*", first)
 
 
+async def test_trader_says_why_there_is_no_copy_score(
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
+) -> None:
+    # a ranked trader's closed positions all turn out to be older than 90 days
+    wallet = app.leaderboard.board("all").by_metric["pnl"][4].wallet
+    for row in polymarket.traders[wallet].closed_positions:
+        row["timestamp"] = polymarket.now - 200 * 86_400
+    app.leaderboard.stats.expire(wallet)
+    await app.leaderboard.refresh()
+    board = app.leaderboard.board("all")
+    thin = next(e for e in board.by_metric["pnl"] if e.wallet == wallet)
+    assert not thin.scored and thin not in board.by_metric["score"]
+    rank = [e.wallet for e in board.by_metric["pnl"]].index(thin.wallet) + 1
+    interaction = await discord_fake.invoke("trader", {"trader": thin.wallet})
+    message = await interaction.wait_response(timeout=15)
+    assert message["embeds"][0]["title"].endswith("· no copy score")
+    shown = fields(message)
+    assert shown["Copy score"].startswith("Not enough history for a copy score:")
+    assert f"**All** #{rank} by PnL" in shown["Leaderboard"]
+    scored = board.by_metric["score"][0]
+    message = await (await discord_fake.invoke("trader", {"trader": scored.wallet})).wait_response(
+        timeout=15
+    )
+    assert "**All** #1 by copy score" in fields(message)["Leaderboard"]
+    shown_score = message["embeds"][0]["title"].rsplit("copy score ", 1)[1]
+    assert fields(message)["Copy score"].endswith(f"= **{shown_score}**")
+
+
 async def test_category_boards_answer_from_memory_in_the_fakes_order(
     app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket
 ) -> None:
