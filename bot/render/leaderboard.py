@@ -71,12 +71,12 @@ def leaderboard_embed(page: BoardPage, freshness: Freshness) -> discord.Embed:
         _row(page.first_rank + offset, entry, page.metric)
         for offset, entry in enumerate(page.entries)
     ]
-    if not lines:
-        lines.append(
-            "No trader has enough history for a copy score yet."
-            if page.metric == "score"
-            else "No traders ranked for this period yet."
-        )
+    if not lines and page.metric != "score":
+        lines.append("No traders ranked for this period yet.")
+    elif not lines:
+        lines.append("No trader has enough history for a copy score yet.")
+        if page.pending:  # a first start: the other rankings are complete already
+            lines.append("The PnL and volume rankings are ready: try `metric: pnl`.")
     lines.append("")
     if page.metric == "score":
         lines.extend(_evidence_lines(page))

@@ -59,7 +59,10 @@ def test_score_page_labels_the_rank_and_says_who_is_missing_and_why() -> None:
 def test_an_empty_score_page_while_everything_loads() -> None:
     page = replace(board_page(metric="score"), entries=(), trader_count=0, pending=12, thin=0)
     text = leaderboard_embed(page, FRESH).to_dict()["description"]
-    assert text.startswith("No trader has enough history for a copy score yet.")
+    assert text.startswith(
+        "No trader has enough history for a copy score yet.\n"
+        "The PnL and volume rankings are ready: try `metric: pnl`."
+    )
     assert "Still loading the history of 12 traders;" in text
 
 
