@@ -87,6 +87,15 @@ class BoardPublisher:
             return None if current is None else current.value
         return self._category_boards().get((category, period))
 
+    def wallets(self, categories: bool) -> set[str]:
+        """Every trader on the overall boards (or, with ``categories``, the category boards)."""
+        boards = (
+            self._category_boards().values()
+            if categories
+            else [b for p in PERIODS if (b := self.board(p)) is not None]
+        )
+        return {e.wallet for board in boards for e in board.by_metric["pnl"]}
+
     def _category_boards(self) -> Mapping[tuple[str, str], PeriodBoard]:
         current = self._cache.snapshot(CATEGORY_SLOT).get()
         return {} if current is None else current.value

@@ -158,6 +158,9 @@ class LeaderboardService:
     async def warm(self) -> int:
         """Load the latest stored boards and trader stats; returns how many periods were loaded."""
         await self.publisher.warm()
+        # the traders of the stored boards keep their details until their boards are refreshed
+        self.overall_wallets = self.publisher.wallets(categories=False)
+        self.category_wallets = self.publisher.wallets(categories=True)
         loaded = await self.stats.load()
         periods = sum(1 for period in PERIODS if self.board(period) is not None)
         log.info("warm start: %d periods, %d trader stats from PostgreSQL", periods, loaded)

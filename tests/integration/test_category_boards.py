@@ -84,6 +84,11 @@ async def test_category_boards_survive_a_restart_and_say_their_age(
             before, after = service.board(period, category), restarted.board(period, category)
             assert after is not None and dict(after.by_metric) == dict(before.by_metric)
             assert after.updated_at == pytest.approx(before.updated_at)
+    # the category traders keep their details across a restart and the first overall refresh
+    assert restarted.category_wallets == service.category_wallets
+    await restarted.refresh()
+    had_details = service.category_wallets & service.stats.stats.keys()
+    assert had_details and had_details <= restarted.stats.stats.keys()
     assert not restarted.freshness("week", "sports").stale
     clock[0] += 1_199  # two category intervals, not two overall ones (60 s)
     assert not restarted.freshness("week", "sports").stale
