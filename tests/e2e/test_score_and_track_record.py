@@ -14,13 +14,10 @@ import pytest
 from bot.app import Application
 from bot.config import Settings
 from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.e2e.test_leaderboard_bot import ranked
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakeMarket, FakePolymarket
 from tests.fakes.rtds import FakeRTDS
-
-RANK_RE = re.compile(
-    r"^\*\*(\d+)\.\*\* \[[^\n]*\]\(https://polymarket\.com/profile/(0x[0-9a-f]{40})\)"
-)
 
 
 @pytest.fixture
@@ -50,8 +47,7 @@ async def app(
 
 
 def wallets(message: dict[str, Any]) -> list[str]:
-    lines = message["embeds"][0]["description"].splitlines()
-    return [m.group(2) for line in lines if (m := RANK_RE.match(line))]
+    return [wallet for _, wallet in ranked(message)]
 
 
 def fields(message: dict[str, Any]) -> dict[str, str]:
