@@ -28,6 +28,9 @@ from bot.client import CommandSyncState, PolymarketBot, Services
 from bot.config import Settings
 from bot.copytrading import CopyTradingService
 from bot.events import EventBus, TradeStored
+from bot.leaderboard.categories import CategoryBoards
+from bot.leaderboard.evidence import Evidence
+from bot.leaderboard.record import ScoreRecordKeeper
 from bot.leaderboard.service import LeaderboardService
 from bot.leaderboard.stats_store import TraderStatsStore
 from bot.loops import PeriodicTask
@@ -39,6 +42,7 @@ from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.stream import TradeStream
 from bot.render.chart_cache import ChartRenderer
+from bot.trackrecord.service import TrackRecordService
 from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
 from bot.trades.dispatcher import AlertDispatcher
@@ -53,6 +57,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "polymarket-discord-bot/1.0"
 MARKETS_INTERVAL = 60.0
+HOURLY = 3600.0
 DAILY = 86_400.0
 COMMAND_TREE_KEY = "command_tree_hash"
 
@@ -120,8 +125,14 @@ class Application:
             bus,
             candidates=settings.leaderboard_candidates,
             refresh_interval=settings.leaderboard_refresh_seconds,
+            category_interval=settings.category_refresh_seconds,
             retention_days=settings.snapshot_retention_days,
+            evidence=Evidence(settings.score_min_closed, settings.score_min_volume),
             clock=self.clock,
+        )
+        self.category_boards = CategoryBoards(self.leaderboard, self.data_api)
+        self.track_record = TrackRecordService(
+            pool, self.gamma, cache, interval=settings.track_record_seconds, clock=self.clock
         )
         self.follows = FollowService(pool, bus)
         self.prices = PriceService(pool, self.gamma, self.clob, cache, clock=self.clock)
@@ -134,9 +145,13 @@ class Application:
             bus,
             ttl=settings.trader_cache_ttl_seconds,
             details_ttl=settings.trader_detail_ttl_seconds,
+            alert_record=self.track_record.trader_summary,
             clock=self.clock,
         )
         self.trader_stats.on_details = self.profiles.record_details
+        self.score_record = ScoreRecordKeeper(
+            pool, self.leaderboard, self.profiles.refresh_details, clock=self.clock
+        )
         self.traders = TraderDirectory(self.leaderboard, self.profiles)
         self.copytrading = CopyTradingService(
             pool,
@@ -184,6 +199,7 @@ class Application:
             copytrading=self.copytrading,
             admin=self._admin(),
             charts=self.charts,
+            track_record=self.track_record,
         )
 
     def _build_loops(self) -> None:
@@ -234,6 +250,16 @@ class Application:
         (alert delivery, paper orders, the ingest writer); the stream that feeds them last."""
         settings, add = self.settings, self.workers.add
         add(self.leaderboard_loop)
+        add(
+            PeriodicTask(
+                "category-leaderboards",
+                settings.category_refresh_seconds,
+                self.category_boards.refresh,
+                max_backoff=max(3600.0, settings.category_refresh_seconds),
+            )
+        )
+        add(PeriodicTask("score-record", HOURLY, self.score_record.run))
+        add(PeriodicTask("track-record", settings.track_record_seconds, self.track_record.run))
         add(self.positions_loop)
         # first run at start: a bot restarted more often than daily would never run it
         add(PeriodicTask("trader-daily-stats", DAILY, self.profiles.refresh_top_details))
@@ -256,6 +282,7 @@ class Application:
     async def warm(self) -> None:
         """Memory from PostgreSQL before anything answers: boards, follows, copied wallets."""
         await self.leaderboard.warm()
+        await self.score_record.load()
         await self.follows.load()
         await self.copytrading.load()
 

@@ -23,6 +23,7 @@ from bot.leaderboard.service import LeaderboardService
 from bot.markets.prices import PriceService
 from bot.markets.service import MarketService
 from bot.render.chart_cache import ChartRenderer
+from bot.trackrecord.service import TrackRecordService
 from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
 from bot.trades.follows import FollowService
@@ -37,6 +38,7 @@ EXTENSIONS = (
     "cogs.traders",
     "cogs.markets",
     "cogs.copy",
+    "cogs.trackrecord",
 )
 
 
@@ -54,6 +56,7 @@ class Services:
     copytrading: CopyTradingService
     admin: AdminService
     charts: ChartRenderer
+    track_record: TrackRecordService
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,10 @@ class Settings:
     memory_warn_mb: float = 512.0
     stream_ping_seconds: float = 5.0
     stream_silence_seconds: float = 20.0
+    score_min_closed: int = 5
+    score_min_volume: float = 1_000.0
+    category_refresh_seconds: float = 600.0
+    track_record_seconds: float = 300.0
     log_level: str = "INFO"
 
     @classmethod
@@ -111,5 +115,9 @@ class Settings:
             memory_warn_mb=_number(env, "MEMORY_WARN_MB", 512.0, 1.0),
             stream_ping_seconds=_number(env, "STREAM_PING_SECONDS", 5.0, 0.05),
             stream_silence_seconds=_number(env, "STREAM_SILENCE_SECONDS", 20.0, 0.1),
+            score_min_closed=int(_number(env, "SCORE_MIN_CLOSED", 5, 0)),
+            score_min_volume=_number(env, "SCORE_MIN_VOLUME", 1_000.0, 0.0),
+            category_refresh_seconds=_number(env, "CATEGORY_REFRESH_SECONDS", 600.0, 1.0),
+            track_record_seconds=_number(env, "TRACK_RECORD_SECONDS", 300.0, 1.0),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
         )

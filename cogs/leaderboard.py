@@ -11,7 +11,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import PolymarketBot
-from bot.leaderboard.models import BoardPage
 from bot.leaderboard.service import LeaderboardService
 from bot.render.leaderboard import leaderboard_embed
 from bot.render.numbers import plural
@@ -24,13 +23,23 @@ FIRST_LOAD_TIMEOUT = 60.0  # the first boards are published before trader detail
 
 Period = Literal["day", "week", "month", "all"]
 Metric = Literal["pnl", "volume", "score"]
+Category = Literal[
+    "overall", "politics", "sports", "crypto", "culture", "economics", "tech", "finance",
+    "weather", "mentions", "esports",
+]  # fmt: skip
 
 
 class LeaderboardView(discord.ui.View):
     """◀ ▶ paging that only the invoker can press; disabled when it times out."""
 
     def __init__(
-        self, service: LeaderboardService, owner_id: int, period: str, metric: str, page: int
+        self,
+        service: LeaderboardService,
+        owner_id: int,
+        period: str,
+        metric: str,
+        page: int,
+        category: str = "overall",
     ) -> None:
         super().__init__(timeout=VIEW_TIMEOUT)
         self.service = service
@@ -38,6 +47,7 @@ class LeaderboardView(discord.ui.View):
         self.period = period
         self.metric = metric
         self.page = page
+        self.category = category
         self.interaction: discord.Interaction | None = None  # to disable buttons on timeout
         self._sync_buttons(total_pages=1)
 
@@ -46,34 +56,21 @@ class LeaderboardView(discord.ui.View):
         self.next.disabled = self.page >= total_pages
 
     def render(self) -> discord.Embed | None:
-        found = self._page()
-        if found is None:
+        page = self.service.page(self.period, self.metric, self.page, self.category)
+        if page is None:
             return None
-        page, note = found
+        note = None
+        if self.metric == "score" and not page.entries and page.pending:
+            # a first start: nobody has a copy score yet, but the PnL ranking is complete
+            by_pnl = self.service.page(self.period, "pnl", self.page, self.category)
+            if by_pnl is not None and by_pnl.entries:
+                traders = plural(page.pending, "trader")
+                note = f"⏳ Copy scores are still loading ({traders} to go): ranked by PnL for now."
+                page = by_pnl
         self.page = page.page
         self._sync_buttons(page.total_pages)
-        return leaderboard_embed(page, self.service.freshness(self.period), note=note)
-
-    def _page(self) -> tuple[BoardPage, str | None] | None:
-        """The page asked for, and a note while copy scores still wait for traders' details
-        (the first minute after a first start): scores so far use PnL and volume only, and a
-        score page with nobody on it yet is answered by PnL instead of left empty."""
-        page = self.service.page(self.period, self.metric, self.page)
-        loading = self.service.loading(self.period) if self.metric == "score" else 0
-        if page is None or not loading:
-            return None if page is None else (page, None)
-        traders = plural(loading, "trader")
-        if not page.entries:
-            by_pnl = self.service.page(self.period, "pnl", self.page)
-            if by_pnl is not None and by_pnl.entries:
-                return by_pnl, (
-                    f"⏳ Copy scores are still loading ({traders} to go): ranked by PnL until "
-                    "they are in."
-                )
-        return page, (
-            f"⏳ Still loading the history of {traders}: until it is in, their scores use "
-            "PnL and volume only."
-        )
+        freshness = self.service.freshness(self.period, self.category)
+        return leaderboard_embed(page, freshness, note=note)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
@@ -129,6 +126,7 @@ class LeaderboardCog(commands.Cog):
         period="Time window (default: week)",
         metric="Rank by PnL, volume, or copy score (default: score)",
         page="Page of 10 traders (default: 1)",
+        category="A Polymarket category's board (default: overall)",
     )
     async def leaderboard(
         self,
@@ -136,11 +134,16 @@ class LeaderboardCog(commands.Cog):
         period: Period = "week",
         metric: Metric = "score",
         page: app_commands.Range[int, 1, 1000] = 1,
+        category: Category = "overall",
     ) -> None:
         started = time.perf_counter()
-        view = LeaderboardView(self.service, interaction.user.id, period, metric, page)
+        view = LeaderboardView(self.service, interaction.user.id, period, metric, page, category)
         view.interaction = interaction
         embed = view.render()
+        if embed is None and category != "overall":
+            raise UserFacingError(
+                "Category boards are still loading from Polymarket; try again in a few minutes."
+            )
         if embed is None:
             # Only a bot that never stored a board gets here: wait for the first refresh.
             await interaction.response.defer(thinking=True)

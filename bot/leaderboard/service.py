@@ -2,9 +2,10 @@
 
 A refresh fetches candidates for every period and both orderings, refreshes the score inputs
 of the traders that need it, scores and ranks, writes every period's snapshot in one
-transaction, and only then swaps the in-memory boards. A failed period keeps its previous
-board and is recorded as FAILED; commands never wait on Polymarket unless no board was ever
-stored.
+transaction, and only then swaps the in-memory boards (bot/leaderboard/publish.py). A failed
+period keeps its previous board and is recorded as FAILED; commands never wait on Polymarket
+unless no board was ever stored. Category boards are refreshed on their own slower loop
+(bot/leaderboard/categories.py) and read through the same methods.
 """
 
 from __future__ import annotations
@@ -19,31 +20,21 @@ import asyncpg
 
 from bot.cache import HotCache, SingleFlight
 from bot.events import EventBus, FollowAdded, TradeStored
-from bot.leaderboard.boards import build_board, merge_candidates, page_of
-from bot.leaderboard.models import PERIODS, BoardEntry, BoardPage, PeriodBoard
-from bot.leaderboard.scoring import TrackRecord, population_win_rate
-from bot.leaderboard.stats_store import TraderStatsStore
+from bot.leaderboard.boards import merge_candidates, page_of
+from bot.leaderboard.evidence import Evidence
+from bot.leaderboard.models import OVERALL, PERIODS, BoardEntry, BoardPage, PeriodBoard, ScoreRecord
+from bot.leaderboard.publish import BoardPublisher, Freshness, PeriodState
+from bot.leaderboard.stats_store import StatsRefresh, TraderStatsStore
 from bot.polymarket.data_api import ORDERS, DataAPI
 from bot.polymarket.records import LeaderboardRow
 from db import leaderboard_queries as queries
 
+__all__ = ["Freshness", "LeaderboardService", "PeriodState", "RefreshReport"]
+
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class PeriodState:
-    """What commands need to say about freshness: when it last worked, and whether it failed."""
-
-    last_success_at: float | None = None
-    last_error: str | None = None
-    consecutive_failures: int = 0
-
-
-@dataclass(frozen=True)
-class Freshness:
-    stale: bool
-    since: float | None  # when the served data was last refreshed successfully
-    reason: str | None
+PROGRESS_PUBLISH_SECONDS = 5.0  # while many traders' details load, boards are re-published
+PROGRESSIVE_MIN_NEW = 20  # ... when at least this many traders have no details yet
 
 
 @dataclass(frozen=True)
@@ -61,10 +52,6 @@ class LeaderboardRefreshError(RuntimeError):
     """Every period failed; the loop records it and backs off."""
 
 
-def slot_name(period: str) -> str:
-    return f"leaderboard:{period}"
-
-
 class LeaderboardService:
     def __init__(
         self,
@@ -76,38 +63,51 @@ class LeaderboardService:
         *,
         candidates: int = 200,
         refresh_interval: float = 60.0,
+        category_interval: float = 600.0,
         retention_days: float = 7.0,
+        evidence: Evidence | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._pool = pool
         self._api = data_api
         self.stats = stats
-        self._cache = cache
-        self._bus = bus
         self.candidates = candidates
         self.refresh_interval = refresh_interval
+        self.category_interval = category_interval
         self._retention_days = retention_days
         self._clock = clock
+        self.publisher = BoardPublisher(
+            pool, cache, stats, evidence=evidence or Evidence(), clock=clock
+        )
         self._flight: SingleFlight[str, RefreshReport] = SingleFlight()
-        self.states: dict[str, PeriodState] = {period: PeriodState() for period in PERIODS}
+        self.states: dict[str, PeriodState] = self.publisher.states[OVERALL]
         self.last_report: RefreshReport | None = None
+        self.record: ScoreRecord | None = None  # the score's own record (bot/leaderboard/record.py)
+        self.overall_wallets: set[str] = set()  # the last overall refresh's candidates
+        self.category_wallets: set[str] = set()  # kept by the category boards' refresh
         self._standings: dict[str, tuple[PeriodBoard, dict[str, tuple[int, BoardEntry]]]] = {}
-        self._published = asyncio.Event()  # set (and replaced) whenever boards are swapped in
         bus.subscribe(TradeStored, self._expire_trader)
         bus.subscribe(FollowAdded, self._expire_trader)
 
     # ---- reading (the hot path) -------------------------------------------------------------
 
-    def board(self, period: str) -> PeriodBoard | None:
-        current = self._cache.snapshot(slot_name(period)).get()
-        return None if current is None else current.value
+    @property
+    def evidence(self) -> Evidence:
+        return self.publisher.evidence
 
-    def page(self, period: str, metric: str, page: int) -> BoardPage | None:
-        board = self.board(period)
-        return None if board is None else page_of(board, metric, page)
+    def board(self, period: str, category: str = OVERALL) -> PeriodBoard | None:
+        return self.publisher.board(period, category)
+
+    def page(
+        self, period: str, metric: str, page: int, category: str = OVERALL
+    ) -> BoardPage | None:
+        board = self.board(period, category)
+        if board is None:
+            return None
+        return page_of(board, metric, page, record=self.record, evidence=self.evidence)
 
     def entry(self, wallet: str, period: str = "week") -> tuple[int, BoardEntry] | None:
-        """(rank by copy score, entry) of a trader in a period; indexed once per board."""
+        """(rank by copy score, entry) of a scored trader in a period; indexed once per board."""
         board = self.board(period)
         if board is None:
             return None
@@ -116,6 +116,14 @@ class LeaderboardService:
             ranks = {e.wallet: (i, e) for i, e in enumerate(board.by_metric["score"], 1)}
             cached = self._standings[period] = (board, ranks)
         return cached[1].get(wallet)
+
+    def rank(self, wallet: str, period: str, metric: str) -> tuple[int, BoardEntry] | None:
+        """(rank, entry) of a trader in any ranking of an overall board (a scan: for /trader)."""
+        board = self.board(period)
+        for rank, entry in enumerate(board.by_metric.get(metric, ()) if board else (), 1):
+            if entry.wallet == wallet:
+                return rank, entry
+        return None
 
     def standing(self, wallet: str, period: str = "week") -> tuple[int, float] | None:
         """(rank by copy score, score), for alerts."""
@@ -141,66 +149,34 @@ class LeaderboardService:
                 names.setdefault(entry.wallet, entry.user_name)
         return names
 
-    def loading(self, period: str) -> int:
-        """Traders of the period whose copy score still waits for their details (scored from
-        PnL and volume alone until then): a board can say so instead of looking finished."""
-        board = self.board(period)
-        if board is None or "partial" not in board.component_names:
-            return 0
-        index = board.component_names.index("partial")
-        return sum(1 for e in board.by_metric["score"] if e.components[index] >= 1.0)
-
-    def freshness(self, period: str) -> Freshness:
-        board = self.board(period)
-        state = self.states[period]
-        since = board.updated_at if board is not None else None
-        if state.consecutive_failures > 0:
-            return Freshness(True, since, state.last_error or "the last refresh failed")
-        if since is not None and self._clock() - since > 2 * self.refresh_interval:
-            return Freshness(True, since, "no refresh has completed recently")
-        return Freshness(False, since, None)
+    def freshness(self, period: str, category: str = OVERALL) -> Freshness:
+        interval = self.refresh_interval if category == OVERALL else self.category_interval
+        return self.publisher.freshness(period, category, interval)
 
     # ---- start-up -----------------------------------------------------------------------------
 
     async def warm(self) -> int:
         """Load the latest stored boards and trader stats; returns how many periods were loaded."""
-        async with self._pool.acquire() as conn:
-            await queries.mark_stale_in_progress(conn)
-            boards = await queries.load_latest_boards(conn)
-            last = await queries.last_refresh_states(conn)
-        for period, board in boards.items():
-            self._cache.snapshot(slot_name(period)).swap(board, updated_at=board.updated_at)
-            self.states[period].last_success_at = board.updated_at
-        for period, snapshot in last.items():
-            if snapshot.status == "FAILED" and period in self.states:
-                state = self.states[period]
-                state.consecutive_failures = 1
-                state.last_error = snapshot.error
+        await self.publisher.warm()
+        # the traders of the stored boards keep their details until their boards are refreshed
+        self.overall_wallets = self.publisher.wallets(categories=False)
+        self.category_wallets = self.publisher.wallets(categories=True)
         loaded = await self.stats.load()
-        log.info("warm start: %d periods, %d trader stats from PostgreSQL", len(boards), loaded)
-        return len(boards)
+        periods = sum(1 for period in PERIODS if self.board(period) is not None)
+        log.info("warm start: %d periods, %d trader stats from PostgreSQL", periods, loaded)
+        return periods
 
     async def wait_for_board(self, period: str, wait_seconds: float) -> PeriodBoard | None:
         """Only for a bot that never stored a board: join (or start) the refresh and wait for
-        the period's first board. That is the board published from PnL and volume as soon as
-        the candidates are in, long before the refresh's detail fetches end."""
+        its first boards, which are published before the traders' details are loaded."""
         if (board := self.board(period)) is not None:
             return board
-        refresh = self._flight.start("refresh", self._refresh)
-        clock = asyncio.get_running_loop().time
-        deadline = clock() + wait_seconds
-        while self.board(period) is None and not refresh.done() and clock() < deadline:
-            published = asyncio.ensure_future(self._published.wait())
-            try:
-                await asyncio.wait(
-                    {refresh, published},
-                    timeout=deadline - clock(),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            finally:
-                published.cancel()
-        if refresh.done() and not refresh.cancelled() and refresh.exception() is not None:
-            log.warning("waiting for a first %s board: %s", period, refresh.exception())
+        refresh = asyncio.ensure_future(asyncio.shield(self.refresh()))
+        refresh.add_done_callback(_log_failure)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        while self.board(period) is None and not refresh.done() and loop.time() < deadline:
+            await asyncio.wait({refresh}, timeout=0.1)
         return self.board(period)
 
     # ---- refreshing -----------------------------------------------------------------------------
@@ -215,54 +191,44 @@ class LeaderboardService:
 
     async def _refresh(self) -> RefreshReport:
         started = time.perf_counter()
-        async with self._pool.acquire() as conn:
-            snapshot_ids = await queries.begin_snapshots(conn, PERIODS)
+        snapshot_ids = await self.publisher.begin(PERIODS)
         try:
             report = await self._refresh_periods(snapshot_ids, started)
         except Exception as exc:
-            await self._record_failure(snapshot_ids, f"{type(exc).__name__}: {exc}", started)
+            error = f"{type(exc).__name__}: {exc}"
+            await self.publisher.record_failure(snapshot_ids, error, started)
             raise
         if not report.periods_ok:
             errors = "; ".join(f"{p}: {e}" for p, e in report.periods_failed.items())
             raise LeaderboardRefreshError(f"every period failed: {errors}")
         return report
 
-    async def _record_failure(
-        self, snapshot_ids: dict[str, int], error: str, started: float
-    ) -> None:
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        self._mark_failed(dict.fromkeys(self.states, error))
-        try:
-            async with self._pool.acquire() as conn:
-                for snapshot_id in snapshot_ids.values():
-                    await queries.fail_snapshot(conn, snapshot_id, error, duration_ms)
-        except Exception:
-            log.exception("could not record the failed refresh")
-
-    def _mark_failed(self, errors: dict[str, str]) -> None:
-        for period, error in errors.items():
-            state = self.states[period]
-            state.last_error = error[:500]
-            state.consecutive_failures += 1
-
     async def _refresh_periods(self, snapshot_ids: dict[str, int], started: float) -> RefreshReport:
         """``snapshot_ids`` is updated in place, so a failure marks the rows actually open."""
         candidates, failed = await self._fetch_candidates()
         wallets = {row.wallet for rows in candidates.values() for row in rows}
         due = self.stats.due(wallets)
+        new = sum(1 for wallet in due if wallet not in self.stats.stats)
         rows_written = 0
         failures_to_record = failed
-        if due and any(self.board(period) is None for period in candidates):
-            # First boards ever: publish them scored from PnL and volume alone (marked partial)
-            # rather than make the first /leaderboard wait for hundreds of detail fetches.
-            rows_written += await self._publish(candidates, failed, snapshot_ids, started)
-            async with self._pool.acquire() as conn:
-                snapshot_ids.clear()
-                snapshot_ids.update(await queries.begin_snapshots(conn, list(candidates)))
-            failures_to_record = {}  # recorded with the early boards
-        details = await self.stats.refresh(due)
-        self.stats.retain(wallets)
-        rows_written += await self._publish(candidates, failures_to_record, snapshot_ids, started)
+        if candidates and (
+            new >= PROGRESSIVE_MIN_NEW or any(self.board(p) is None for p in candidates)
+        ):
+            # Many traders without details (a first start): publish the boards now (pnl and
+            # volume rankings complete, those traders counted as pending in the score ranking)
+            # and again every few seconds while their details load, rather than make
+            # /leaderboard wait for hundreds of detail fetches.
+            rows_written, details = await self._refresh_details_progressively(
+                due, candidates, failed, snapshot_ids, started
+            )
+            failures_to_record = {}  # recorded with the first boards
+        else:
+            details = await self.stats.refresh(due)
+        self.overall_wallets = wallets
+        self.stats.retain(wallets | self.category_wallets)
+        rows_written += await self.publisher.publish(
+            candidates, failures_to_record, snapshot_ids, started
+        )
         report = RefreshReport(
             duration=time.perf_counter() - started,
             trader_count=len(wallets),
@@ -283,68 +249,32 @@ class LeaderboardService:
         )
         return report
 
-    async def _publish(
+    async def _refresh_details_progressively(
         self,
+        due: list[str],
         candidates: dict[str, list[LeaderboardRow]],
         failed: dict[str, str],
         snapshot_ids: dict[str, int],
         started: float,
-    ) -> int:
-        """Score, write every board in one transaction, then swap memory; returns rows written."""
-        now = self._clock()
-        prior = population_win_rate(self.stats.stats.values())
-        tracks: dict[str, TrackRecord] = {}  # shared by the periods: computed once per trader
-        boards = [
-            build_board(
-                period,
-                rows,
-                self.stats.stats,
-                now=now,
-                prior_win_rate=prior,
-                snapshot_id=snapshot_ids[period],
-                tracks=tracks,
-            )
-            for period, rows in candidates.items()
-        ]
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        async with self._pool.acquire() as conn, conn.transaction():
-            # one transaction: PostgreSQL never has the boards without the failed periods' rows
-            rows_written = await queries.write_boards(conn, boards, duration_ms)
-            for period, error in failed.items():
-                await queries.fail_snapshot(conn, snapshot_ids[period], error, duration_ms)
-        # PostgreSQL has the boards: now swap memory, so a restart never knows less than we do.
-        for board in boards:
-            self._cache.snapshot(slot_name(board.period)).swap(board, updated_at=now)
-            state = self.states[board.period]
-            state.last_success_at = now
-            state.last_error = None
-            state.consecutive_failures = 0
-        self._mark_failed(failed)
-        self._published.set()
-        self._published = asyncio.Event()
-        return rows_written
+    ) -> tuple[int, StatsRefresh]:
+        """Fetch details while publishing the boards every PROGRESS_PUBLISH_SECONDS; the
+        caller publishes the final boards into the (fresh) ``snapshot_ids``."""
+        rows_written = await self.publisher.publish(candidates, failed, snapshot_ids, started)
+        loading = asyncio.ensure_future(self.stats.refresh(due))
+        try:
+            while True:
+                snapshot_ids.clear()
+                snapshot_ids.update(await self.publisher.begin(candidates))
+                done, _ = await asyncio.wait({loading}, timeout=PROGRESS_PUBLISH_SECONDS)
+                if done:
+                    return rows_written, loading.result()
+                rows_written += await self.publisher.publish(candidates, {}, snapshot_ids, started)
+        finally:
+            if not loading.done():
+                loading.cancel()
 
     async def _fetch_candidates(self) -> tuple[dict[str, list[LeaderboardRow]], dict[str, str]]:
-        jobs = [(period, order) for period in PERIODS for order in ORDERS]
-        results = await asyncio.gather(
-            *(self._api.leaderboard(period, order, self.candidates) for period, order in jobs),
-            return_exceptions=True,
-        )
-        fetched: dict[str, list[list[LeaderboardRow]]] = {period: [] for period in PERIODS}
-        failed: dict[str, str] = {}
-        for (period, order), result in zip(jobs, results, strict=True):
-            if isinstance(result, BaseException):
-                if isinstance(result, asyncio.CancelledError):
-                    raise result
-                failed.setdefault(period, f"{order}: {result}"[:500])
-            else:
-                fetched[period].append(result)
-        candidates = {
-            period: merge_candidates(*lists)
-            for period, lists in fetched.items()
-            if period not in failed
-        }
-        return candidates, failed
+        return await fetch_candidates(self._api, self.candidates)
 
     async def _prune(self) -> None:
         try:
@@ -376,3 +306,36 @@ class LeaderboardService:
                 await self.refresh()
                 joined = False
         return await self.refresh(), joined
+
+
+def _log_failure(refresh: asyncio.Future[RefreshReport]) -> None:
+    """A refresh joined only to wait for a first board may fail after the wait ended."""
+    if not refresh.cancelled() and refresh.exception() is not None:
+        log.warning("the refresh a first /leaderboard waited for failed: %s", refresh.exception())
+
+
+async def fetch_candidates(
+    api: DataAPI, per_order: int, category: str = OVERALL
+) -> tuple[dict[str, list[LeaderboardRow]], dict[str, str]]:
+    """Every period's candidates (both orderings merged) of one category, and the periods
+    that failed (with why)."""
+    jobs = [(period, order) for period in PERIODS for order in ORDERS]
+    results = await asyncio.gather(
+        *(api.leaderboard(period, order, per_order, category=category) for period, order in jobs),
+        return_exceptions=True,
+    )
+    fetched: dict[str, list[list[LeaderboardRow]]] = {period: [] for period in PERIODS}
+    failed: dict[str, str] = {}
+    for (period, order), result in zip(jobs, results, strict=True):
+        if isinstance(result, BaseException):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            failed.setdefault(period, f"{order}: {result}"[:500])
+        else:
+            fetched[period].append(result)
+    candidates = {
+        period: merge_candidates(*lists)
+        for period, lists in fetched.items()
+        if period not in failed
+    }
+    return candidates, failed

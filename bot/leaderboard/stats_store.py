@@ -91,11 +91,12 @@ class TraderStatsStore:
             for wallet in [w for w in mapping if w not in keep]:
                 del mapping[wallet]
 
-    def due(self, wallets: Iterable[str]) -> list[str]:
+    def due(self, wallets: Iterable[str], *, budget: int | None = None) -> list[str]:
         """New traders (all of them) then the stalest expired ones, within the per-refresh budget.
 
         The budget is twice the steady-state need (every trader once per TTL), so a backlog
-        drains without bursting past the published limits.
+        drains without bursting past the published limits. An explicit ``budget`` (the
+        category boards' refresh) caps new and expired traders together, new ones first.
         """
         now = self._clock()
         wallets = list(dict.fromkeys(wallets))
@@ -106,6 +107,8 @@ class TraderStatsStore:
             (w for w in wallets if w in self.fetched_at and now - self.fetched_at[w] >= self.ttl),
             key=lambda w: self.fetched_at[w],
         )
+        if budget is not None:
+            return (new + expired)[: max(0, budget)]
         budget = 5 + int(2 * len(wallets) * self._interval / self.ttl)
         if self._unbounded:
             self._unbounded = False

@@ -51,7 +51,13 @@ class DataAPI:
         self._http = http
 
     async def leaderboard_page(
-        self, period: str, order: str, *, limit: int = LEADERBOARD_PAGE, offset: int = 0
+        self,
+        period: str,
+        order: str,
+        *,
+        limit: int = LEADERBOARD_PAGE,
+        offset: int = 0,
+        category: str = "overall",
     ) -> list[LeaderboardRow]:
         body = await self._http.get_json(
             "data",
@@ -61,18 +67,22 @@ class DataAPI:
                 "orderBy": order,
                 "limit": limit,
                 "offset": offset,
-                "category": "OVERALL",
+                "category": category.upper(),
             },
         )
         return parse_rows("data:/v1/leaderboard", body, LeaderboardRow.from_api)
 
-    async def leaderboard(self, period: str, order: str, total: int) -> list[LeaderboardRow]:
+    async def leaderboard(
+        self, period: str, order: str, total: int, *, category: str = "overall"
+    ) -> list[LeaderboardRow]:
         """Up to ``total`` rows, paged 50 at a time; stops early at a short page."""
         rows: list[LeaderboardRow] = []
         offset = 0
         while len(rows) < total and offset <= LEADERBOARD_MAX_OFFSET:
             limit = min(LEADERBOARD_PAGE, total - len(rows))
-            page = await self.leaderboard_page(period, order, limit=limit, offset=offset)
+            page = await self.leaderboard_page(
+                period, order, limit=limit, offset=offset, category=category
+            )
             rows.extend(page)
             if len(page) < limit:
                 break
@@ -85,22 +95,31 @@ class DataAPI:
         )
         return parse_rows("data:/positions", body, Position.from_api)
 
-    async def closed_positions(self, wallet: str, *, limit: int = 50) -> list[ClosedPosition]:
+    async def closed_positions(
+        self, wallet: str, *, limit: int = 50, offset: int = 0
+    ) -> list[ClosedPosition]:
         """The most recent closed positions: recency matters more than the biggest ones."""
         body = await self._http.get_json(
             "data",
             "/closed-positions",
-            {"user": wallet, "limit": limit, "sortBy": "TIMESTAMP", "sortDirection": "DESC"},
+            {
+                "user": wallet,
+                "limit": limit,
+                "offset": offset,
+                "sortBy": "TIMESTAMP",
+                "sortDirection": "DESC",
+            },
         )
         return parse_rows("data:/closed-positions", body, ClosedPosition.from_api)
 
-    async def activity(self, wallet: str, *, limit: int = 100) -> list[Activity]:
+    async def activity(self, wallet: str, *, limit: int = 100, offset: int = 0) -> list[Activity]:
         body = await self._http.get_json(
             "data",
             "/activity",
             {
                 "user": wallet,
                 "limit": limit,
+                "offset": offset,
                 "type": "TRADE",
                 "sortBy": "TIMESTAMP",
                 "sortDirection": "DESC",

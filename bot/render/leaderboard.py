@@ -2,42 +2,91 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import discord
 
-from bot.leaderboard.models import BoardPage
+from bot.leaderboard.evidence import shown_score
+from bot.leaderboard.models import OVERALL, BoardEntry, BoardPage, ScoreRecord
 from bot.leaderboard.service import Freshness
-from bot.render.numbers import integer, money, score
+from bot.render.numbers import count, money, percent, plural
 from bot.render.text import display_name, full_time, profile_url, relative_time
 
 PERIOD_LABELS = {"day": "Today", "week": "This week", "month": "This month", "all": "All time"}
-METRIC_LABELS = {"pnl": "PnL", "volume": "Volume", "score": "Copy score"}
+METRIC_LABELS = {"pnl": "by PnL", "volume": "by volume", "score": "#N by copy score"}
 COLOUR = discord.Colour.from_rgb(46, 92, 255)
 STALE_COLOUR = discord.Colour.orange()
+
+
+def _row(rank: int, entry: BoardEntry, metric: str) -> str:
+    """One trader's line: the ranked metric first and in bold; PnL always signed."""
+    name = f"[{display_name(entry.user_name, entry.wallet)}]({profile_url(entry.wallet)})"
+    pnl = f"PnL {money(entry.pnl, signed=True)}"
+    volume = f"Vol {money(entry.volume)}"
+    score = f"Score {count(shown_score(entry.score))}" if entry.scored else "no score yet"
+    parts = {"pnl": pnl, "volume": volume, "score": score}
+    ordered = [f"**{parts[metric]}**", *(text for key, text in parts.items() if key != metric)]
+    return f"**{rank}.** {name} · " + " · ".join(ordered)
+
+
+def _evidence_lines(page: BoardPage) -> list[str]:
+    """Who is not in the score ranking, and why (score ordering only)."""
+    lines = [
+        f"Ranked by copy score: traders with {plural(page.min_closed, 'closed position')} and"
+        f" {money(page.min_volume)} traded in the last 90 days."
+    ]
+    if page.pending:
+        lines.append(
+            f"⏳ Still loading the history of {plural(page.pending, 'trader')}; they join this"
+            " ranking once loaded."
+        )
+    if page.thin:
+        lines.append(
+            f"{plural(page.thin, 'trader')} with less history are ranked by PnL and volume only."
+        )
+    return lines
+
+
+def record_line(record: ScoreRecord) -> str:
+    """How the weekly top 10s by score, PnL and volume did since they were picked."""
+    since = int(datetime.combine(record.first_pick, time(), tzinfo=UTC).timestamp())
+
+    def result(metric: str) -> str:
+        value = record.per_dollar.get(metric)
+        return "—" if value is None else percent(value, digits=1, signed=True)
+
+    return (
+        f"📈 Weekly top 10s since <t:{since}:d> ({plural(record.picks, 'pick')}), PnL per $ traded"
+        f" since: copy score {result('score')} · PnL {result('pnl')} · volume {result('volume')}"
+    )
 
 
 def leaderboard_embed(
     page: BoardPage, freshness: Freshness, *, note: str | None = None
 ) -> discord.Embed:
     """``note``: a line about what the page cannot show yet (e.g. scores still loading)."""
+    category = "" if page.category == OVERALL else f" · {page.category.title()}"
     title = (
-        f"Polymarket leaderboard · {PERIOD_LABELS[page.period]} · by {METRIC_LABELS[page.metric]}"
+        f"Polymarket leaderboard{category} · {PERIOD_LABELS[page.period]}"
+        f" · {METRIC_LABELS[page.metric]}"
     )
-    lines = []
-    for offset, entry in enumerate(page.entries):
-        rank = page.first_rank + offset
-        name = display_name(entry.user_name, entry.wallet)
-        lines.append(
-            f"**{rank}.** [{name}]({profile_url(entry.wallet)})"
-            f" · PnL **{money(entry.pnl)}** · Vol {money(entry.volume)}"
-            f" · Score **{score(entry.score)}**"
-        )
-    if not lines:
+    lines = [
+        _row(page.first_rank + offset, entry, page.metric)
+        for offset, entry in enumerate(page.entries)
+    ]
+    if not lines and page.metric != "score":
         lines.append("No traders ranked for this period yet.")
+    elif not lines:
+        lines.append("No trader has enough history for a copy score yet.")
+        if page.pending:  # a first start: the other rankings are complete already
+            lines.append("The PnL and volume rankings are ready: try `metric: pnl`.")
     lines.append("")
     if note:
         lines.append(note)
+    if page.metric == "score":
+        lines.extend(_evidence_lines(page))
+        if page.record is not None:
+            lines.append(record_line(page.record))
     if freshness.stale:
         since = (
             f"last updated {relative_time(freshness.since)} ({full_time(freshness.since)})"
@@ -55,7 +104,8 @@ def leaderboard_embed(
     # Footers cannot render <t:…:R>; the relative time is the description's last line and the
     # footer carries Discord's own timestamp (shown in each reader's time zone).
     embed.set_footer(
-        text=f"Page {page.page}/{page.total_pages} · {integer(page.trader_count)} traders · Updated"
+        text=f"Page {page.page}/{page.total_pages} · {plural(page.trader_count, 'trader')}"
+        " · Updated"
     )
     embed.timestamp = datetime.fromtimestamp(page.updated_at, tz=UTC)
     return embed

@@ -6,42 +6,66 @@ from datetime import UTC, datetime
 
 import discord
 
-from bot.render.numbers import cents, count, integer, money, percent, price_move, score
+from bot.leaderboard.evidence import PART_LABELS, contributions, shown_score
+from bot.render import numbers
+from bot.render.numbers import cents, count, integer, money, percent, price_move
 from bot.render.text import display_name, escape_text, profile_url, relative_time, short_wallet
+from bot.render.trackrecord import record_summary_line
 from bot.traders.models import TraderProfile
 
 PERIOD_NAMES = {"day": "Day", "week": "Week", "month": "Month", "all": "All"}
-COMPONENT_NAMES = {
-    "margin": "margin",
-    "win_rate": "win rate",
-    "consistency": "consistency",
-    "recency": "recency",
-    "mm_penalty": "market-maker penalty",
-    "luck_penalty": "one-bet penalty",
-}
+RANK_LABELS = {"score": "by copy score", "pnl": "by PnL"}
+
+
+def _score_title(profile: TraderProfile) -> str:
+    if profile.score is None:
+        return "no copy score"
+    return f"copy score {numbers.count(shown_score(profile.score.score))}"
+
+
+def score_parts(profile: TraderProfile) -> str:
+    """The score as weighted parts that add up to it, or why there is none."""
+    if profile.score is None:
+        need = profile.thresholds
+        return (
+            "Not enough history for a copy score: "
+            f"{numbers.count(profile.stats.closed_recent)} of"
+            f" {numbers.plural(need.min_closed, 'closed position')}"
+            f" and {numbers.money(profile.volume_recent)} of {numbers.money(need.min_volume)}"
+            " traded in the last 90 days."
+        )
+    parts = contributions(profile.score.components, profile.score.score)
+    terms = [
+        f"{PART_LABELS[name]} {numbers.MINUS if points < 0 else '+'}{numbers.count(abs(points))}"
+        for name, points in parts
+        if points or name in ("margin", "win_rate", "consistency", "recency")
+    ]
+    return " ".join(terms) + f" = **{numbers.count(shown_score(profile.score.score))}**"
 
 
 def trader_embed(profile: TraderProfile, *, chart_name: str | None = None) -> discord.Embed:
     name = display_name(profile.name or profile.pseudonym, profile.wallet)
     embed = discord.Embed(
-        title=f"{name} · copy score {score(profile.score.score)}",
+        title=f"{name} · {_score_title(profile)}",
         url=profile_url(profile.wallet),
         description=f"`{profile.wallet}`",
         colour=discord.Colour.blurple(),
     )
     ranks = [
-        f"**{PERIOD_NAMES[p]}** #{s.rank} · PnL {money(s.pnl)} · Vol {money(s.volume)}"
+        f"**{PERIOD_NAMES[p]}** #{s.rank} {RANK_LABELS[s.metric]}"
+        f" · PnL {numbers.money(s.pnl, signed=True)} · Vol {numbers.money(s.volume)}"
         for p, s in profile.standings.items()
     ]
     embed.add_field(
         name="Leaderboard", value="\n".join(ranks) or "Not on the leaderboard", inline=False
     )
-    parts = [
-        f"{COMPONENT_NAMES[k]} {percent(v)}"
-        for k, v in profile.score.components.items()
-        if k in COMPONENT_NAMES
-    ]
-    embed.add_field(name="Copy score parts", value=" · ".join(parts) or "—", inline=False)
+    embed.add_field(name="Copy score", value=score_parts(profile), inline=False)
+    if profile.alerts is not None:
+        embed.add_field(
+            name="Alert record (every server)",
+            value=record_summary_line(profile.alerts),
+            inline=False,
+        )
     win = profile.win_rate
     closed = profile.stats.closed_count
     embed.add_field(

@@ -10,16 +10,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.leaderboard.evidence import Evidence, EvidenceStatus
 from bot.leaderboard.scoring import ScoreBreakdown, TraderStats
 from bot.polymarket.records import Position
+from bot.trackrecord.models import TrackRecordSummary
 
 
 @dataclass(frozen=True)
 class Standing:
-    rank: int  # by copy score
+    rank: int
+    metric: str  # "score" (ranked by copy score), else "pnl" (not enough evidence for one)
     pnl: float
     volume: float
-    score: float
 
 
 @dataclass(frozen=True)
@@ -28,13 +30,17 @@ class TraderProfile:
     name: str
     pseudonym: str
     standings: dict[str, Standing]  # period -> standing, only where ranked
-    score: ScoreBreakdown
+    score: ScoreBreakdown | None  # None without enough evidence (see ``evidence``)
+    evidence: EvidenceStatus
+    thresholds: Evidence  # what a copy score needs
+    volume_recent: float  # dollars traded in the last 90 days, as far as known
     stats: TraderStats
     markets_traded: int
     positions: tuple[Position, ...]
     latest_trades: tuple[dict[str, Any], ...]
     pnl_series: tuple[tuple[float, float], ...]  # (unix seconds, cumulative PnL)
     details_at: float
+    alerts: TrackRecordSummary | None = None  # alerts on this trader's trades, every server
 
     @property
     def win_rate(self) -> float | None:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,17 +20,20 @@ import asyncpg
 
 from bot.cache import CacheStats, HotCache, TTLCache
 from bot.events import EventBus, TradeStored
+from bot.leaderboard.evidence import EvidenceStatus
 from bot.leaderboard.models import PERIODS
-from bot.leaderboard.scoring import TraderStats, copy_score, summarize
+from bot.leaderboard.scoring import ScoreBreakdown, TraderStats, copy_score, summarize
 from bot.leaderboard.service import LeaderboardService
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Activity, ClosedPosition, Position
+from bot.trackrecord.models import TrackRecordSummary
 from bot.traders.models import DailyStat, Standing, StoredTrader, TraderProfile
 from db import profile_queries as queries
 
 log = logging.getLogger(__name__)
 
+AlertRecord = Callable[[str], Awaitable[TrackRecordSummary]]
 TOP_POSITIONS = 5
 TOP_TRADERS = 50  # the traders whose positions and daily statistics loops keep current
 LATEST_TRADES = 5
@@ -86,6 +89,14 @@ def pnl_series(
     return tuple(series), total
 
 
+def _readable(stored: dict[str, Any]) -> bool:
+    try:
+        TraderStats.from_dict(stored)
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
+
+
 def trade_summary(a: Activity) -> dict[str, Any]:
     return {
         "timestamp": a.timestamp,
@@ -110,9 +121,12 @@ class ProfileService:
         *,
         ttl: float,
         details_ttl: float,
+        alert_record: AlertRecord | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``alert_record``: the alerts on a trader's trades and how they went (track record)."""
         self._pool = pool
+        self._alert_record = alert_record
         self._api = data_api
         self._leaderboard = leaderboard
         # stale-while-revalidate for an hour: a profile a little old beats a wait on PostgreSQL
@@ -185,6 +199,7 @@ class ProfileService:
             row is not None
             and row.details_at is not None
             and (self._clock() - row.details_at < self._details_ttl)
+            and _readable(row.stats)  # stats stored by an older version are fetched again
         )
         if not fresh_enough:
             self.upstream_loads += 1
@@ -195,7 +210,7 @@ class ProfileService:
                     self._api.activity(wallet),
                 )
             except UpstreamError:
-                if row is None:
+                if row is None or not _readable(row.stats):
                     raise  # nothing stored to show instead
                 log.warning("profile of %s served from older stored details", wallet)
                 return await self._build(wallet, row)
@@ -214,33 +229,67 @@ class ProfileService:
         standings = self._standings(wallet)
         series, realized = pnl_series(daily, positions, self._clock())
         unrealized = sum(p.cash_pnl for p in positions)
-        basis = standings.get("week") or standings.get("all")
-        pnl, volume = (
-            (basis.pnl, basis.volume)
-            if basis
-            else (realized + unrealized, sum(d.volume for d in daily))
-        )
+        # a day, week or month board's volume is a lower bound of the 90-day volume
+        floor = max((s.volume for p, s in standings.items() if p != "all"), default=0.0)
+        evidence = self._leaderboard.evidence
+        status = evidence.status(stats, floor)
+        if any(s.metric == "score" for s in standings.values()):
+            status = EvidenceStatus.SCORED  # as the boards judged it: the two always agree
+        alerts = await self._alert_record(wallet) if self._alert_record is not None else None
         return TraderProfile(
             wallet=wallet,
             name=row.user_name or self._leaderboard.known_traders().get(wallet, ""),
             pseudonym=row.pseudonym,
             standings=standings,
-            score=copy_score(pnl, volume, stats, self._clock()),
+            score=self._score(wallet, stats, standings, realized + unrealized, daily)
+            if status is EvidenceStatus.SCORED
+            else None,
+            evidence=status,
+            thresholds=evidence,
+            volume_recent=max(stats.volume_recent, floor),
             stats=stats,
             markets_traded=row.markets_traded,
             positions=tuple(positions[:TOP_POSITIONS]),
             latest_trades=tuple(row.latest_trades),
             pnl_series=series,
             details_at=row.details_at or 0.0,
+            alerts=alerts,
         )
 
+    def _score(
+        self,
+        wallet: str,
+        stats: TraderStats,
+        standings: dict[str, Standing],
+        pnl: float,
+        daily: Sequence[DailyStat],
+    ) -> ScoreBreakdown:
+        """The board's score where the trader is ranked by it (so /trader and /leaderboard
+        agree), else computed the same way from the stored details."""
+        for period in ("week", "month", "all", "day"):
+            found = self._leaderboard.entry(wallet, period)
+            board = self._leaderboard.board(period)
+            if found is not None and board is not None:
+                entry = found[1]
+                return ScoreBreakdown(
+                    entry.score, dict(zip(board.component_names, entry.components, strict=False))
+                )
+        basis = standings.get("week") or standings.get("all")
+        pnl, volume = (basis.pnl, basis.volume) if basis else (pnl, sum(d.volume for d in daily))
+        priors = self._leaderboard.publisher.priors
+        return copy_score(pnl, volume, stats, self._clock(), priors)
+
     def _standings(self, wallet: str) -> dict[str, Standing]:
+        """Per period: the rank by copy score, or by PnL for a trader without one."""
         standings: dict[str, Standing] = {}
         for period in PERIODS:
             found = self._leaderboard.entry(wallet, period)
+            metric = "score"
+            if found is None:
+                found, metric = self._leaderboard.rank(wallet, period, "pnl"), "pnl"
             if found is not None:
                 rank, entry = found
-                standings[period] = Standing(rank, entry.pnl, entry.volume, entry.score)
+                standings[period] = Standing(rank, metric, entry.pnl, entry.volume)
         return standings
 
     def top_wallets(self) -> list[str]:

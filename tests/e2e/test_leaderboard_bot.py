@@ -96,7 +96,7 @@ async def test_leaderboard_answers_with_the_right_rows(
 
     by_score = await discord_fake.invoke("leaderboard", {})  # defaults: week, score, page 1
     message = await by_score.wait_response()
-    assert "This week · by Copy score" in message["embeds"][0]["title"]
+    assert "This week · #N by copy score" in message["embeds"][0]["title"]
     board = app.leaderboard.board("week")
     assert [w for _, w in ranked(message)] == [e.wallet for e in board.by_metric["score"][:10]]
 

@@ -72,8 +72,8 @@ async def test_trader_by_wallet_is_built_from_the_refresh_with_no_upstream_call(
     assert embed["url"] == f"https://polymarket.com/profile/{top.wallet}"
     assert embed["image"]["url"] == "attachment://pnl.png"
     fields = fields_of(message)
-    assert "**All** #1" in fields["Leaderboard"]
-    assert "margin" in fields["Copy score parts"]
+    assert "**All** #1 by copy score" in fields["Leaderboard"]
+    assert "margin +" in fields["Copy score"] and fields["Copy score"].endswith("**")
     assert "closed" in fields["Win rate"] or fields["Win rate"] == "no closed positions"
     assert fields["Markets traded"].isdigit()
     png_attached(discord_fake, message)

@@ -98,6 +98,42 @@ async def test_leaderboard_user_filter_and_category(
 
 
 @pytest.mark.asyncio
+async def test_category_boards_rank_each_traders_rows_in_that_category(
+    fake: FakePolymarket, session: aiohttp.ClientSession
+) -> None:
+    """Each pool market is in one of four categories (sports, politics, crypto, weather): a
+    trader's volumes in them add up to its overall volume, and each board ranks its own."""
+    boards = {}
+    for category in ("SPORTS", "POLITICS", "CRYPTO", "WEATHER"):
+        pages = []
+        for offset in (0, 50):
+            _, rows = await get(
+                session, fake, "/v1/leaderboard", category=category, timePeriod="ALL",
+                orderBy="VOL", limit=50, offset=offset,
+            )  # fmt: skip
+            pages += rows
+        vols = [r["vol"] for r in pages]
+        assert vols == sorted(vols, reverse=True) and len(pages) > 10
+        boards[category] = {r["proxyWallet"]: r["vol"] for r in pages}
+    for trader in fake.traders.values():
+        total = sum(board.get(trader.wallet, 0.0) for board in boards.values())
+        assert total == pytest.approx(trader.vol["ALL"])
+    assert len({tuple(board) for board in boards.values()}) == 4  # four different orders
+    _, culture = await get(session, fake, "/v1/leaderboard", category="CULTURE")
+    assert culture == []  # no market of the pool is in it
+    # a market a test adds in a category counts there
+    market = fake.add_market("Will it snow?", category="weather")
+    trader = a_trader(fake)
+    trader.activity.append(
+        {**trader.activity[0], "conditionId": market["conditionId"], "usdcSize": 1e9}
+    )
+    trader.category_cache.clear()
+    _, top = await get(session, fake, "/v1/leaderboard", category="WEATHER", timePeriod="ALL",
+                       orderBy="VOL", limit=1)  # fmt: skip
+    assert top[0]["proxyWallet"] == trader.wallet
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "params",
     [

@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
 
-from bot.cache import HotCache
 from bot.events import EventBus, TradeStored
 from bot.leaderboard.boards import build_board, page_of
+from bot.leaderboard.evidence import Evidence
 from bot.leaderboard.models import PERIODS, PeriodBoard
-from bot.leaderboard.scoring import COMPONENTS, TraderStats
-from bot.leaderboard.service import LeaderboardRefreshError, LeaderboardService
-from bot.leaderboard.stats_store import TraderStatsStore
-from bot.polymarket.data_api import DataAPI
-from bot.polymarket.http import PolymarketHTTP
+from bot.leaderboard.scoring import COMPONENTS, Priors, TraderStats
+from bot.leaderboard.service import LeaderboardRefreshError
 from bot.polymarket.records import LeaderboardRow
 from db import leaderboard_queries as queries
 from tests.fakes.polymarket import FakePolymarket
-
-Factory = Callable[[], LeaderboardService]
+from tests.integration.leaderboard_helpers import Factory, leaderboard_factory
+from tests.unit.leaderboard.factories import stats
 
 
 @pytest.fixture
@@ -38,25 +36,7 @@ async def fake() -> AsyncIterator[FakePolymarket]:
 async def make_service(fake: FakePolymarket, pool: asyncpg.Pool) -> AsyncIterator[Factory]:
     """Builds services the way the bot does; several share the database like restarts would."""
     async with aiohttp.ClientSession() as session:
-
-        async def quick_sleep(_: float) -> None:
-            await asyncio.sleep(0)
-
-        def build() -> LeaderboardService:
-            http = PolymarketHTTP(
-                session,
-                hosts={"data": fake.base_url, "gamma": fake.base_url, "clob": fake.base_url},
-                timeout=0.5,
-                max_retries=1,
-                sleep=quick_sleep,
-            )
-            api = DataAPI(http)
-            stats = TraderStatsStore(api, pool, ttl=600, refresh_interval=60, concurrency=4)
-            return LeaderboardService(
-                pool, api, stats, HotCache(), EventBus(), candidates=30, refresh_interval=60
-            )
-
-        yield build
+        yield leaderboard_factory(session, fake, pool, timeout=0.5, candidates=30)
 
 
 async def test_refresh_ranks_persists_and_swaps(make_service: Factory, pool: asyncpg.Pool) -> None:
@@ -118,10 +98,10 @@ async def test_second_refresh_reuses_trader_details_within_ttl(
 
 
 async def test_a_trade_event_expires_that_traders_details(make_service: Factory) -> None:
-    service = make_service()
+    bus = EventBus()
+    service = make_service(bus)
     await service.refresh()
     wallet = service.board("all").by_metric["pnl"][0].wallet
-    bus: EventBus = service._bus
     bus.publish(TradeStored(wallet=wallet.upper(), trade_key="k"))
     await bus.drain()
     report = await service.refresh()
@@ -156,10 +136,10 @@ async def test_one_period_failing_does_not_block_the_others(
     service = make_service()
     original = service._api.leaderboard
 
-    async def broken(period: str, order: str, total: int):  # type: ignore[no-untyped-def]
+    async def broken(period: str, order: str, total: int, **options: Any):  # type: ignore[no-untyped-def]
         if period == "day":
             raise RuntimeError("day is down")
-        return await original(period, order, total)
+        return await original(period, order, total, **options)
 
     service._api.leaderboard = broken  # type: ignore[method-assign]
     report = await service.refresh()
@@ -187,7 +167,8 @@ async def test_old_entries_are_pruned(make_service: Factory, pool: asyncpg.Pool)
         metas = await conn.fetchval("SELECT count(*) FROM leaderboard_snapshots")
     assert snapshots_with_entries == len(PERIODS)  # only the latest per period keeps entries
     # metadata is kept for the retention window: the first refresh published twice (early
-    # boards before trader details, then the full ones), the two others once each
+    # boards before trader details, then the full ones; the fake answers within the few
+    # seconds after which boards are published again), the two others once each
     assert metas == 4 * len(PERIODS)
 
 
@@ -212,25 +193,35 @@ def _rows(n: int) -> list[LeaderboardRow]:
 
 
 def _stats(rows: list[LeaderboardRow], now: float) -> dict[str, TraderStats]:
+    """Every fourth trader has no details yet, every fifth too little evidence."""
     return {
-        row.wallet: TraderStats(row.wallet, 10, i % 10, 4, i % 5, now - i * 3_600.0, 0.9, 5)
+        row.wallet: stats(
+            wallet=row.wallet,
+            wins=i % 10,
+            positive=i % 5,
+            last_trade_days=i / 24,
+            share=0.9,
+            recent=2 if i % 5 == 0 else None,
+            now=now,
+        )
         for i, row in enumerate(rows)
-        if i % 4  # every fourth trader has no details yet ("partial")
+        if i % 4
     }
 
 
 async def _write(pool: asyncpg.Pool, n: int, now: float) -> dict[str, PeriodBoard]:
     rows = _rows(n)
-    stats = _stats(rows, now)
+    trader_stats = _stats(rows, now)
     async with pool.acquire() as conn:
         ids = await queries.begin_snapshots(conn, PERIODS)
         boards = {
             period: build_board(
                 period,
                 rows[: n - k],  # periods of different sizes
-                stats,
+                trader_stats,
                 now=now,
-                prior_win_rate=0.4,
+                priors=Priors(win_rate=0.4),
+                evidence=Evidence(),
                 snapshot_id=ids[period],
             )
             for k, period in enumerate(PERIODS)
@@ -252,13 +243,14 @@ async def test_boards_round_trip_through_one_row_per_trader(pool: asyncpg.Pool) 
         sizes = await conn.fetch(
             "SELECT octet_length(components) AS size, count(*) FROM leaderboard_entries GROUP BY 1"
         )
-    assert set(loaded) == set(PERIODS)
+    assert set(loaded) == {("overall", period) for period in PERIODS}
     for period, board in boards.items():
-        got = loaded[period]
+        got = loaded["overall", period]
         assert (got.snapshot_id, got.component_names) == (board.snapshot_id, COMPONENTS)
         assert dict(got.by_metric) == dict(board.by_metric)  # same entries, same order
+        assert (got.pending, got.thin) == (board.pending, board.thin) != (0, 0)
         assert got.updated_at == pytest.approx(board.updated_at)
-        assert {id(e) for e in got.by_metric["pnl"]} == {id(e) for e in got.by_metric["score"]}
+        assert {id(e) for e in got.by_metric["score"]} < {id(e) for e in got.by_metric["pnl"]}
         assert all(type(c) is float for e in got.by_metric["score"] for c in e.components)
     assert [r["wallet"] for r in page_two] == [e.wallet for e in page_of(week, "volume", 2).entries]
     assert [(r["size"], r["count"]) for r in sizes] == [(8 * len(COMPONENTS), 37 + 36 + 35 + 34)]
@@ -267,7 +259,10 @@ async def test_boards_round_trip_through_one_row_per_trader(pool: asyncpg.Pool) 
 async def test_rankings_of_distinct_but_equal_entries_are_written(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         ids = await queries.begin_snapshots(conn, ["day", "week"])
-        built = build_board("day", _rows(12), {}, now=1e9, prior_win_rate=0.5, snapshot_id=0)
+        rows = _rows(12)
+        built = build_board(
+            "day", rows, _stats(rows, 1e9), now=1e9, priors=Priors(), evidence=Evidence()
+        )
         copied = PeriodBoard(
             period="day",
             snapshot_id=ids["day"],
@@ -279,17 +274,24 @@ async def test_rankings_of_distinct_but_equal_entries_are_written(pool: asyncpg.
         )
         assert await queries.write_boards(conn, [copied], 5) == 12
         loaded = await queries.load_latest_boards(conn)
-        assert dict(loaded["day"].by_metric) == dict(built.by_metric)
+        assert dict(loaded["overall", "day"].by_metric) == dict(built.by_metric)
 
         broken = PeriodBoard(
             period="week",
             snapshot_id=ids["week"],
             updated_at=built.updated_at,
             component_names=built.component_names,
-            by_metric={**built.by_metric, "pnl": built.by_metric["pnl"][:-1]},
+            by_metric={**built.by_metric, "volume": built.by_metric["volume"][:-1]},
         )
-        with pytest.raises(ValueError, match="pnl ranking"):
+        with pytest.raises(ValueError, match="volume ranking"):
             await queries.write_boards(conn, [broken], 5)
+        stranger = replace(built.by_metric["pnl"][0], wallet="0x" + "f" * 40)
+        stray = replace(
+            broken,
+            by_metric={**built.by_metric, "score": (*built.by_metric["score"], stranger)},
+        )
+        with pytest.raises(ValueError, match="score ranking holds a trader missing"):
+            await queries.write_boards(conn, [stray], 5)
         assert (
             await conn.fetchval(
                 "SELECT count(*) FROM leaderboard_entries WHERE snapshot_id = $1", ids["week"]
@@ -320,6 +322,6 @@ async def test_prune_removes_replaced_entries_without_a_foreign_key(pool: asyncp
         (b.snapshot_id, b.trader_count) for b in latest.values()
     )
     assert orphans == 0
-    assert {p: dict(b.by_metric) for p, b in loaded.items()} == {
+    assert {p: dict(b.by_metric) for (_, p), b in loaded.items()} == {
         p: dict(b.by_metric) for p, b in latest.items()
     }

@@ -48,3 +48,22 @@ def test_bad_values_name_the_variable(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
     assert next(iter(env)) in str(info.value)
+
+
+def test_score_and_track_record_settings() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.score_min_closed, defaults.score_min_volume) == (5, 1_000.0)
+    assert defaults.category_refresh_seconds == 600 and defaults.track_record_seconds == 300
+    s = Settings.from_env(
+        {
+            "SCORE_MIN_CLOSED": "8",
+            "SCORE_MIN_VOLUME": "2500",
+            "CATEGORY_REFRESH_SECONDS": "900",
+            "TRACK_RECORD_SECONDS": "60",
+        }
+    )
+    assert (s.score_min_closed, s.score_min_volume) == (8, 2_500.0)
+    assert s.category_refresh_seconds == 900 and s.track_record_seconds == 60
+    for name in ("SCORE_MIN_CLOSED", "SCORE_MIN_VOLUME", "TRACK_RECORD_SECONDS"):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: "-3"})

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +42,8 @@ ACTIVITY_TYPES: frozenset[str] = frozenset(
         "TAKER_REBATE", "REFERRAL_REWARD",
     }
 )  # fmt: skip
+# A trader with the (pnl, vol) by window it is ranked on (overall or one category's).
+Ranked = tuple[FakeTrader, tuple[dict[str, float], dict[str, float]]]
 LEADERBOARD_MAX_ROWS = 50  # real API: at most 50 rows per page whatever ``limit`` says
 LEADERBOARD_MAX_OFFSET = 1000
 ACTIVITY_MAX_OFFSET = 3000  # observed cap (docs say 10,000; live API refuses earlier, §1.4)
@@ -142,30 +143,36 @@ class DataApi:
         user = query_user(query, required=False)
         user_name = query.get("userName") or None
 
-        traders: Iterator[FakeTrader] = iter(self.world.traders.values())
-        if category != "OVERALL":
-            # A deterministic third of the traders are active in any one category.
-            traders = (t for t in traders if zlib.crc32(f"{t.wallet}:{category}".encode()) % 3 == 0)
-        metric = self._metric(period, order)
-        board = sorted(
-            (t for t in traders if t.vol.get(period, 0.0) > 0 or t.pnl.get(period, 0.0) != 0),
-            key=lambda t: (-metric(t), t.wallet),
-        )
+        board = self.category_board(category, period, order)
         if user is not None or user_name is not None:
             return [
-                t.leaderboard_row(period, rank)
-                for rank, t in enumerate(board, start=1)
+                t.leaderboard_row(period, rank, totals)
+                for rank, (t, totals) in enumerate(board, start=1)
                 if (user is None or t.wallet == user)
                 and (user_name is None or t.user_name == user_name)
             ][:limit]
         page = board[offset : offset + limit]
-        return [t.leaderboard_row(period, offset + n) for n, t in enumerate(page, start=1)]
+        return [
+            t.leaderboard_row(period, offset + n, totals) for n, (t, totals) in enumerate(page, 1)
+        ]
 
-    @staticmethod
-    def _metric(period: str, order: str) -> Callable[[FakeTrader], float]:
-        if order == "VOL":
-            return lambda t: t.vol.get(period, 0.0)
-        return lambda t: t.pnl.get(period, 0.0)
+    def category_board(self, category: str, period: str, order: str) -> list[Ranked]:
+        """The whole ranking of one category (``OVERALL`` or a category in capitals): each
+        trader with the (pnl, vol) it is ranked on. A category board ranks the PnL and volume
+        of each trader's rows on that category's markets only; traders with none are left out.
+        """
+        traders = self.world.traders.values()
+        ranked: list[Ranked]
+        if category == "OVERALL":
+            ranked = [(t, (t.pnl, t.vol)) for t in traders]
+        else:
+            name, now = category.lower(), self.world.now
+            ranked = [(t, t.category_totals(name, self.world.category_of, now)) for t in traders]
+        key = 1 if order == "VOL" else 0
+        return sorted(
+            (r for r in ranked if r[1][1].get(period, 0.0) > 0 or r[1][0].get(period, 0.0) != 0),
+            key=lambda r: (-r[1][key].get(period, 0.0), r[0].wallet),
+        )
 
     def positions(self, query: Mapping[str, str]) -> list[Row]:
         user = query_user(query, required=True)

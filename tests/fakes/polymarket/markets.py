@@ -72,6 +72,8 @@ class FakeMarket:
     start_ts: int = 0  # creation, and the first point of /prices-history (unix s)
     closed_ts: int = 0  # resolution time (unix s); 0 while open
     question_id: str = ""
+    # Polymarket's leaderboard category of the market (lowercase), "" when in none of them.
+    category: str = ""
 
 
 def random_hex(rng: random.Random, nbytes: int) -> str:
@@ -89,6 +91,10 @@ def slugify(text: str) -> str:
 
 def ymd(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
+
+
+# The leaderboard category of each market family (sports, elections, crypto, weather).
+FAMILY_CATEGORIES: tuple[str, ...] = ("sports", "politics", "crypto", "weather")
 
 
 @functools.lru_cache(maxsize=16)
@@ -161,6 +167,7 @@ def market_pool(seed: int, day: int, count: int = 400) -> tuple[FakeMarket, ...]
             start_ts=start_ts,
             closed_ts=closed_ts if closed else 0,
             question_id=question_id_for(condition_id),
+            category=FAMILY_CATEGORIES[family],
         )
         markets.append(with_templates(market))
     return tuple(markets)

@@ -69,8 +69,8 @@ class FakePolymarket(World):
     create and move markets.
     """
 
-    def __init__(self, n_traders: int = 60, seed: int = 1) -> None:
-        super().__init__(n_traders, seed)
+    def __init__(self, n_traders: int = 60, seed: int = 1, history_days: int = 0) -> None:
+        super().__init__(n_traders, seed, history_days)
         self.base_url = ""
         self.latency = 0.0
         self.calls: collections.Counter[str] = collections.Counter()

@@ -13,9 +13,11 @@ from __future__ import annotations
 import math
 import operator
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tests.fakes.polymarket.history import history_rows
 from tests.fakes.polymarket.markets import S3, Row
 
 if TYPE_CHECKING:
@@ -71,7 +73,8 @@ class FakeTrader:
     positions: list[Row] = field(default_factory=list)
     closed_positions: list[Row] = field(default_factory=list)
     activity: list[Row] = field(default_factory=list)
-    kind: str = "regular"  # "regular" | "maker" | "lucky" | "loser" (for tests to pick from)
+    # "regular" | "maker" | "lucky" | "loser" | "consistent" (for tests to pick from)
+    kind: str = "regular"
     x_username: str = ""
     profile_image: str = ""
     verified: bool = False
@@ -79,19 +82,86 @@ class FakeTrader:
     bio: str = ""
     # Transactions where this wallet was the maker: /trades hides them when takerOnly=true.
     maker_tx: frozenset[str] = frozenset()
+    # Volume counted / volume served: a maker's served activity is a sample (window_totals).
+    volume_multiplier: float = 1.0
+    # Per-category (pnl, vol) by window, computed on first use from the rows (category_totals).
+    category_cache: dict[str, tuple[dict[str, float], dict[str, float]]] = field(
+        default_factory=dict, repr=False
+    )
 
-    def leaderboard_row(self, period: str, rank: int) -> Row:
-        """The v1 ``/v1/leaderboard`` row, key order as in the live capture."""
+    def leaderboard_row(
+        self,
+        period: str,
+        rank: int,
+        totals: tuple[dict[str, float], dict[str, float]] | None = None,
+    ) -> Row:
+        """The v1 ``/v1/leaderboard`` row, key order as in the live capture; ``totals`` are a
+        category's (pnl, vol) instead of the overall ones."""
+        pnl, vol = totals if totals is not None else (self.pnl, self.vol)
         return {
             "rank": str(rank),
             "proxyWallet": self.wallet,
             "userName": self.user_name,
             "xUsername": self.x_username,
             "verifiedBadge": self.verified,
-            "vol": self.vol.get(period, 0.0),
-            "pnl": self.pnl.get(period, 0.0),
+            "vol": vol.get(period, 0.0),
+            "pnl": pnl.get(period, 0.0),
             "profileImage": self.profile_image,
         }
+
+    def category_totals(
+        self, category: str, category_of: Callable[[str], str], now: int
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """(pnl, vol) by window of the rows on markets of ``category`` only (cached: like the
+        overall totals, they are fixed when first computed)."""
+        cached = self.category_cache.get(category)
+        if cached is None:
+
+            def in_category(rows: list[Row]) -> list[Row]:
+                return [r for r in rows if category_of(r["conditionId"]) == category]
+
+            cached = self.category_cache[category] = window_totals(
+                now,
+                self.volume_multiplier,
+                in_category(self.positions),
+                in_category(self.closed_positions),
+                in_category(self.activity),
+            )
+        return cached
+
+
+def window_totals(
+    now: int, multiplier: float, positions: list[Row], closed: list[Row], activity: list[Row]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Per-window PnL and volume consistent with the rows; windows nest (DAY within ALL).
+
+    PnL = realized PnL of positions closed in the window + a share of the open positions'
+    mark-to-market PnL; volume = traded cash in the window (times ``multiplier``: the served
+    activity may be only a sample) + the cost of closed ones (+ open ones' for ALL).
+    """
+    windows = [
+        (period, now - span if span is not None else -1) for period, span in PERIOD_SECONDS.items()
+    ]
+    realized = dict.fromkeys(PERIODS, 0.0)
+    cost = dict.fromkeys(PERIODS, 0.0)
+    traded = dict.fromkeys(PERIODS, 0.0)
+    for row in closed:
+        ts = row["timestamp"]
+        for period, since in windows:
+            if ts >= since:
+                realized[period] += row["realizedPnl"]
+                cost[period] += row["totalBought"] * row["avgPrice"]
+    for row in activity:
+        ts = row["timestamp"]
+        for period, since in windows:
+            if ts >= since:
+                traded[period] += row["usdcSize"]
+    open_pnl = sum(p["cashPnl"] for p in positions)
+    open_cost = sum(p["initialValue"] for p in positions)
+    pnl = {p: realized[p] + OPEN_PNL_SHARE[p] * open_pnl for p in PERIODS}
+    vol = {p: traded[p] * multiplier + cost[p] for p in PERIODS}
+    vol["ALL"] += open_cost
+    return pnl, vol
 
 
 def _mixed_case(rng: random.Random, wallet: str) -> str:
@@ -121,6 +191,8 @@ class TraderFactory:
             kind = "maker"
         elif index % 20 == 7:
             kind = "lucky"
+        elif index % 20 == 11:
+            kind = "consistent"
         elif index % 4 == 2:
             kind = "loser"
         else:
@@ -157,10 +229,20 @@ class TraderFactory:
         bio = rng.choice(_BIOS)
         verified = rng.random() < 0.05
         positions = self._make_positions(rng, wallet, kind)
-        closed = self._make_closed(rng, wallet, kind)
         identity = (user_name, pseudonym, bio, profile_image)
-        activity, maker_tx = self._make_activity(rng, wallet, kind, positions, closed, identity)
-        pnl, vol = self._totals(rng, kind, positions, closed, activity)
+        if self.world.history_days:
+            # A long history in which every trader keeps their edge (the score backtest's world).
+            closed, activity, maker_tx = history_rows(
+                rng, self.world, wallet, kind, identity, self.world.history_days
+            )
+            multiplier = 1.0  # the whole history is served: nothing is sampled
+        else:
+            closed = self._make_closed(rng, wallet, kind)
+            activity, maker_tx = self._make_activity(rng, wallet, kind, positions, closed, identity)
+            # Makers trade far more than their served activity shows.
+            maker = kind == "maker"
+            multiplier = 800 + 1700 * rng.random() if maker else 1.0 + 2.0 * rng.random()
+        pnl, vol = window_totals(self.world.now, multiplier, positions, closed, activity)
         return FakeTrader(
             wallet=wallet,
             user_name=user_name,
@@ -176,6 +258,7 @@ class TraderFactory:
             pseudonym=pseudonym,
             bio=bio,
             maker_tx=frozenset(maker_tx),
+            volume_multiplier=multiplier,
         )
 
     # The generators below draw with rng.random() and arithmetic instead of rng.choice/gauss/
@@ -240,6 +323,8 @@ class TraderFactory:
         now = self.world.now
         if kind == "lucky":
             count = 10 + int(rnd() * 21)
+        elif kind == "consistent":
+            count = 40 + int(rnd() * 21)
         else:
             count = 10 + int(rnd() * rnd() * 51)
         lucky_at = int(rnd() * count) if kind == "lucky" else -1
@@ -257,6 +342,15 @@ class TraderFactory:
                 bought = round(60_000 + 240_000 * rnd(), 2)
                 exit_price = 1.0
                 age = int((3 + 17 * rnd()) * 86_400)
+            elif kind == "consistent":
+                # A steady edge: fair-priced bets that win 12 points more often than their
+                # price says, a few every week of the last ten, held to resolution.
+                avg_price = round(0.3 + 0.4 * rnd(), 4)
+                won = rnd() < avg_price + 0.12
+                bought = round(50 + 450 * rnd(), 2)
+                exit_price = 1.0 if won else 0.0
+                outcome_index = winner if won else 1 - winner
+                age = int(rnd() * 70 * 86_400)
             elif kind == "maker":
                 # Makers round-trip: exit close to entry, PnL a rounding error of the volume.
                 outcome_index = 1 if rnd() < 0.5 else 0
@@ -313,6 +407,8 @@ class TraderFactory:
         maker = kind == "maker"
         count = 80 + int(rnd() * 21) if maker else 20 + int(rnd() * rnd() * 81)
         mean_age = 0.5 * 86_400 if maker else 6 * 86_400
+        if kind == "consistent":  # trades every week, in moderate sizes
+            count, mean_age = 60 + int(rnd() * 41), 12 * 86_400
         max_age = 200 * 86_400
         maker_share = 0.9 if maker else 0.2
         size_lo, size_span = (4.0, 5.0) if maker else (1.0, 6.0)
@@ -377,43 +473,3 @@ class TraderFactory:
             rows.append(row)
         rows.sort(key=_by_timestamp, reverse=True)
         return rows, maker_tx
-
-    def _totals(
-        self,
-        rng: random.Random,
-        kind: str,
-        positions: list[Row],
-        closed: list[Row],
-        activity: list[Row],
-    ) -> tuple[dict[str, float], dict[str, float]]:
-        """Per-window PnL and volume consistent with the rows; windows nest (DAY within ALL).
-
-        PnL = realized PnL of positions closed in the window + a share of the open positions'
-        mark-to-market PnL; volume = traded cash in the window (scaled: the served activity is
-        only a recent sample; makers trade far more than they show) + the cost of closed ones.
-        """
-        multiplier = 800 + 1700 * rng.random() if kind == "maker" else 1.0 + 2.0 * rng.random()
-        windows = [
-            (period, self.world.now - span if span is not None else -1)
-            for period, span in PERIOD_SECONDS.items()
-        ]
-        realized = dict.fromkeys(PERIODS, 0.0)
-        cost = dict.fromkeys(PERIODS, 0.0)
-        traded = dict.fromkeys(PERIODS, 0.0)
-        for row in closed:
-            ts = row["timestamp"]
-            for period, since in windows:
-                if ts >= since:
-                    realized[period] += row["realizedPnl"]
-                    cost[period] += row["totalBought"] * row["avgPrice"]
-        for row in activity:
-            ts = row["timestamp"]
-            for period, since in windows:
-                if ts >= since:
-                    traded[period] += row["usdcSize"]
-        open_pnl = sum(p["cashPnl"] for p in positions)
-        open_cost = sum(p["initialValue"] for p in positions)
-        pnl = {p: realized[p] + OPEN_PNL_SHARE[p] * open_pnl for p in PERIODS}
-        vol = {p: traded[p] * multiplier + cost[p] for p in PERIODS}
-        vol["ALL"] += open_cost
-        return pnl, vol

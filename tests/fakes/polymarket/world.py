@@ -34,8 +34,11 @@ from tests.fakes.polymarket.traders import FakeTrader, TraderFactory
 class World:
     """The markets and traders of one fake (see the module docstring)."""
 
-    def __init__(self, n_traders: int = 60, seed: int = 1) -> None:
+    def __init__(self, n_traders: int = 60, seed: int = 1, history_days: int = 0) -> None:
+        """``history_days``: give every trader that long a history with a persistent edge
+        (tests/fakes/polymarket/history.py) instead of the default recent sample."""
         self.seed = seed
+        self.history_days = history_days
         self.now = int(time.time())
         self.traders: dict[str, FakeTrader] = {}
         # Every market this fake serves, in Gamma id order; entries are replaced (never mutated)
@@ -76,6 +79,11 @@ class World:
         """
         return self._trader_factory.make(index)
 
+    def category_of(self, condition_id: str) -> str:
+        """The leaderboard category of a market ("" when unknown or in none)."""
+        market = self.markets_by_condition.get(condition_id)
+        return market.category if market is not None else ""
+
     def add_trader(self, trader: FakeTrader) -> None:
         """Register (or replace) a trader; it shows up in every endpoint from the next request."""
         self.traders[trader.wallet.lower()] = trader
@@ -95,6 +103,7 @@ class World:
         liquidity: float = 1_000.0,
         end_date: str | None = None,
         neg_risk: bool = False,
+        category: str = "",
     ) -> Row:
         """Add a binary market and return its Gamma object (ids, slug and token ids to use).
 
@@ -102,7 +111,8 @@ class World:
         slugified question (suffixed if taken). ``closed=True`` adds it already resolved, the
         outcome with the higher price winning. ``event_title`` joins an existing event of that
         title (or starts one); by default the market is alone in an event named after it.
-        ``end_date`` is ``YYYY-MM-DD``. No trader holds it until a test adds rows that do.
+        ``end_date`` is ``YYYY-MM-DD``. ``category`` is its leaderboard category (lowercase,
+        e.g. ``"politics"``; none by default). No trader holds it until a test adds rows that do.
         """
         if len(outcomes) != 2 or len(prices) != 2:
             raise ValueError("CLOB markets are binary: give two outcomes and two prices")
@@ -158,6 +168,7 @@ class World:
             start_ts=now - 30 * 86_400,
             closed_ts=now if closed else 0,
             question_id=question_id_for(condition_id),
+            category=category,
         )
         market = with_templates(market)
         self._market_pos[condition_id] = len(self.markets)

@@ -5,39 +5,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.leaderboard.boards import build_board, page_of
-from bot.leaderboard.models import BoardPage, PeriodBoard
+from bot.leaderboard.models import BoardEntry, BoardPage
 from bot.leaderboard.service import Freshness
-from bot.polymarket.records import LeaderboardRow
 from cogs.leaderboard import LeaderboardView
 
 NOW = 1_800_000_000.0
 
 
-def board(n: int) -> PeriodBoard:
-    rows = [
-        LeaderboardRow(i, f"0x{i:040x}", f"u{i}", 1e6, 1e5 - i, "", "", False)
+def entries(n: int, *, scored: bool) -> tuple[BoardEntry, ...]:
+    return tuple(
+        BoardEntry(
+            f"0x{i:040x}", f"u{i}", "", False, 1e5 - i, 1e6, 50.0 if scored else 0.0, (), scored
+        )
         for i in range(1, n + 1)
-    ]
-    return build_board("week", rows, {}, now=NOW, prior_win_rate=0.5)
+    )
 
 
 class Reader:
-    """The reading API the cog uses: page, loading, freshness."""
+    """The reading API the cog uses: page and freshness. ``pending`` traders still load."""
 
-    def __init__(self, current: PeriodBoard, loading: int, *, empty_scores: bool = False) -> None:
-        self.current, self._loading, self.empty_scores = current, loading, empty_scores
+    def __init__(self, scored: int, pending: int) -> None:
+        self.scored, self.pending = scored, pending
 
-    def page(self, period: str, metric: str, page: int) -> BoardPage:
-        found = page_of(self.current, metric, page)
-        if metric == "score" and self.empty_scores:
-            return BoardPage(period, metric, 1, 1, (), 1, NOW, 0)
-        return found
+    def page(self, period: str, metric: str, page: int, category: str = "overall") -> BoardPage:
+        if metric == "score":
+            rows = entries(self.scored, scored=True)
+            return BoardPage(period, metric, 1, 1, rows, 1, NOW, len(rows), pending=self.pending)
+        rows = entries(self.scored + self.pending, scored=False)[:10]
+        return BoardPage(period, metric, 1, 1, rows, 1, NOW, len(rows))
 
-    def loading(self, period: str) -> int:
-        return self._loading
-
-    def freshness(self, period: str) -> Freshness:
+    def freshness(self, period: str, category: str = "overall") -> Freshness:
         return Freshness(False, NOW, None)
 
 
@@ -48,19 +45,19 @@ def description(reader: Any, metric: str = "score") -> tuple[str, str]:
     return embed.title or "", embed.description or ""
 
 
-async def test_scores_from_pnl_and_volume_only_say_so() -> None:
-    title, text = description(Reader(board(30), loading=30))
-    assert "by Copy score" in title
+async def test_a_score_board_still_loading_says_so() -> None:
+    title, text = description(Reader(scored=12, pending=30))
+    assert "by copy score" in title
     assert "Still loading the history of 30 traders" in text
 
 
 async def test_an_empty_score_board_is_answered_by_pnl_with_the_reason() -> None:
-    title, text = description(Reader(board(30), loading=30, empty_scores=True))
+    title, text = description(Reader(scored=0, pending=30))
     assert "by PnL" in title
     assert text.startswith("**1.**")
     assert "Copy scores are still loading (30 traders to go): ranked by PnL" in text
 
 
 async def test_a_finished_board_has_no_note_and_other_metrics_never_do() -> None:
-    assert "⏳" not in description(Reader(board(30), loading=0))[1]
-    assert "⏳" not in description(Reader(board(30), loading=30), metric="pnl")[1]
+    assert "⏳" not in description(Reader(scored=30, pending=0))[1]
+    assert "⏳" not in description(Reader(scored=0, pending=30), metric="pnl")[1]

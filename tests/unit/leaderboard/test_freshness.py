@@ -5,7 +5,9 @@ from typing import Any
 from bot.cache import HotCache
 from bot.events import EventBus
 from bot.leaderboard.boards import build_board
-from bot.leaderboard.service import LeaderboardService, slot_name
+from bot.leaderboard.evidence import Evidence
+from bot.leaderboard.scoring import Priors
+from bot.leaderboard.service import LeaderboardService
 
 
 class Clock:
@@ -21,8 +23,8 @@ def service_with_board(clock: Clock) -> LeaderboardService:
     service = LeaderboardService(
         none, none, none, HotCache(), EventBus(), refresh_interval=60, clock=clock
     )
-    board = build_board("week", [], {}, now=clock.now, prior_win_rate=0.5)
-    service._cache.snapshot(slot_name("week")).swap(board, updated_at=clock.now)
+    board = build_board("week", [], {}, now=clock.now, priors=Priors(), evidence=Evidence())
+    service.publisher.swap([board])
     return service
 
 

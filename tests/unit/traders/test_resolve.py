@@ -9,7 +9,9 @@ import pytest
 from bot.cache import HotCache
 from bot.events import EventBus
 from bot.leaderboard.boards import build_board
-from bot.leaderboard.service import LeaderboardService, slot_name
+from bot.leaderboard.evidence import Evidence
+from bot.leaderboard.scoring import Priors
+from bot.leaderboard.service import LeaderboardService
 from bot.polymarket.records import LeaderboardRow
 from bot.traders.resolve import TraderNotFound, is_blank, resolve_trader, suggestions
 
@@ -30,8 +32,8 @@ def leaderboard(names: dict[str, str]) -> LeaderboardService:
         LeaderboardRow(rank, wallet, name, 1e6, 1e5 - rank, "", "", False)
         for rank, (wallet, name) in enumerate(names.items(), start=1)
     ]
-    board = build_board("week", rows, {}, now=NOW, prior_win_rate=0.5)
-    service._cache.snapshot(slot_name("week")).swap(board, updated_at=NOW)
+    board = build_board("week", rows, {}, now=NOW, priors=Priors(), evidence=Evidence())
+    service.publisher.swap([board])
     return service
 
 

@@ -1,0 +1,1 @@
+"""Alert track record: how every alerted trade went since its alert."""
