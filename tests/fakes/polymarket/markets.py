@@ -40,6 +40,16 @@ _MONTHS = (
 )  # fmt: skip
 
 
+# Tags per family of the pool (sports, elections, crypto up-or-down, weather): not drawn from
+# the rng, so they never shift the generated universe.
+_FAMILY_TAGS: tuple[tuple[str, ...], ...] = (
+    ("Sports", "Soccer", "Games"),
+    ("Politics", "Elections", "US Election"),
+    ("Crypto", "Crypto Prices", "Up or Down"),
+    ("Weather", "Daily Temperature"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class FakeMarket:
     """One binary market of the synthetic universe; rows of every endpoint point into these.
@@ -72,6 +82,7 @@ class FakeMarket:
     start_ts: int = 0  # creation, and the first point of /prices-history (unix s)
     closed_ts: int = 0  # resolution time (unix s); 0 while open
     question_id: str = ""
+    tags: tuple[str, ...] = ()  # tag labels, as Gamma (include_tag) and the CLOB list them
 
 
 def random_hex(rng: random.Random, nbytes: int) -> str:
@@ -105,6 +116,7 @@ def market_pool(seed: int, day: int, count: int = 400) -> tuple[FakeMarket, ...]
         family = n % 4
         day_of_month = rng.randint(1, 28)
         month = rng.choice(_MONTHS)
+        tags = _FAMILY_TAGS[family]
         if family == 0:
             team, other = rng.sample(_TEAMS, 2)
             month_number = _MONTHS.index(month) + 1
@@ -161,6 +173,7 @@ def market_pool(seed: int, day: int, count: int = 400) -> tuple[FakeMarket, ...]
             start_ts=start_ts,
             closed_ts=closed_ts if closed else 0,
             question_id=question_id_for(condition_id),
+            tags=tags,
         )
         markets.append(with_templates(market))
     return tuple(markets)
