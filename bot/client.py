@@ -23,6 +23,8 @@ from bot.leaderboard.service import LeaderboardService
 from bot.markets.prices import PriceService
 from bot.markets.service import MarketService
 from bot.render.chart_cache import ChartRenderer
+from bot.signals.labels import LabelService
+from bot.signals.service import SignalService
 from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
 from bot.trades.follows import FollowService
@@ -37,6 +39,7 @@ EXTENSIONS = (
     "cogs.traders",
     "cogs.markets",
     "cogs.copy",
+    "cogs.signals",
 )
 
 
@@ -54,6 +57,8 @@ class Services:
     copytrading: CopyTradingService
     admin: AdminService
     charts: ChartRenderer
+    signals: SignalService
+    labels: LabelService
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ class Settings:
     memory_warn_mb: float = 512.0
     stream_ping_seconds: float = 5.0
     stream_silence_seconds: float = 20.0
+    fresh_wallet_days: float = 14.0
     log_level: str = "INFO"
 
     @classmethod
@@ -111,5 +112,6 @@ class Settings:
             memory_warn_mb=_number(env, "MEMORY_WARN_MB", 512.0, 1.0),
             stream_ping_seconds=_number(env, "STREAM_PING_SECONDS", 5.0, 0.05),
             stream_silence_seconds=_number(env, "STREAM_SILENCE_SECONDS", 20.0, 0.1),
+            fresh_wallet_days=_number(env, "FRESH_WALLET_DAYS", 14.0, 0.01),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
         )
