@@ -48,3 +48,12 @@ def test_bad_values_name_the_variable(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
     assert next(iter(env)) in str(info.value)
+
+
+def test_fresh_wallet_days() -> None:
+    assert Settings.from_env({}).fresh_wallet_days == 14
+    assert Settings.from_env({"FRESH_WALLET_DAYS": "3.5"}).fresh_wallet_days == 3.5
+    with pytest.raises(ConfigError, match="FRESH_WALLET_DAYS"):
+        Settings.from_env({"FRESH_WALLET_DAYS": "soon"})
+    with pytest.raises(ConfigError, match="FRESH_WALLET_DAYS"):
+        Settings.from_env({"FRESH_WALLET_DAYS": "0"})

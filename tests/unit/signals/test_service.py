@@ -1,0 +1,62 @@
+"""The signal service's memory: the stream's O(1) filter, the top traders it follows from the
+leaderboard, and one card per trade and channel."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from bot.events import EventBus
+from bot.leaderboard.models import BoardEntry, PeriodBoard
+from bot.signals.models import SignalWatch
+from bot.signals.service import SignalService, merge_target
+from bot.trades.models import Target
+
+WALLETS = [f"0x{n:040x}" for n in range(1, 61)]
+
+
+class Boards:
+    def __init__(self) -> None:
+        self.week: PeriodBoard | None = None
+
+    def publish(self, wallets: list[str]) -> None:
+        entries = tuple(
+            BoardEntry(w, f"T{n}", "", False, 0.0, 0.0, 100.0 - n, ()) for n, w in enumerate(wallets)
+        )
+        self.week = PeriodBoard("week", 1, time.time(), (), {"score": entries})
+
+    def board(self, period: str) -> PeriodBoard | None:
+        return self.week if period == "week" else None
+
+
+def service(boards: Boards) -> SignalService:
+    unused: Any = None  # the lookups are not reached by these tests
+    return SignalService(unused, EventBus(), boards, unused, unused)  # type: ignore[arg-type]
+
+
+def test_the_stream_filter_follows_the_watches_and_the_board() -> None:
+    boards = Boards()
+    signals = service(boards)
+    assert not signals.wants(WALLETS[0], 1e9)  # nothing on
+    signals._rebuild([SignalWatch(1, "fresh", 10, 1_000), SignalWatch(2, "fresh", 20, 3_000)])
+    assert signals.fresh_min == 1_000 and signals.wants("0x" + "9" * 40, 1_000)
+    assert not signals.wants("0x" + "9" * 40, 999)
+    boards.publish(WALLETS)
+    assert signals.refresh_boards() and not signals.refresh_boards()  # once per new board
+    assert not signals.wants(WALLETS[0], 1)  # no smart or consensus watch yet
+    signals._rebuild([SignalWatch(1, "smart", 10, 500)])
+    assert signals.wants(WALLETS[24], 1) and not signals.wants(WALLETS[25], 1)
+    assert signals.fresh_min == math.inf
+    signals._rebuild([SignalWatch(1, "consensus", 10, 500)])
+    assert signals.wants(WALLETS[49], 1) and not signals.wants(WALLETS[50], 1)
+    assert signals.smart[WALLETS[0]] == (1, "T0") and signals.top[WALLETS[49]][0] == 50
+
+
+def test_one_target_per_channel_in_order_of_precedence() -> None:
+    found = [Target(1, 9, "whale", None), Target(2, 9, "follow", 5)]
+    merge_target(found, Target(1, 9, "fresh", None))
+    merge_target(found, Target(2, 9, "smart", None))
+    merge_target(found, Target(2, 9, "consensus", None))
+    merge_target(found, Target(3, 9, "smart", None))
+    assert [(t.channel_id, t.kind) for t in found] == [(1, "fresh"), (2, "consensus"), (3, "smart")]
