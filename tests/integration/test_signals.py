@@ -68,9 +68,7 @@ class World:
     def market(self, family: int) -> tuple[str, str]:
         """(condition id, token id) of an open pool market of a family: 0 sports, 1 politics,
         2 crypto, 3 weather."""
-        found = next(
-            m for n, m in enumerate(self.fake.markets) if n % 4 == family and not m.closed
-        )
+        found = next(m for n, m in enumerate(self.fake.markets) if n % 4 == family and not m.closed)
         return found.condition_id, found.token_ids[0]
 
     def restart(self) -> World:

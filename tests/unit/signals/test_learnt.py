@@ -34,7 +34,9 @@ class Upstream:
         self.stored[key] = value
 
 
-def learnt(up: Upstream, *, clock: list[float] | None = None, rate: float = 1000) -> LearntOnce[int]:
+def learnt(
+    up: Upstream, *, clock: list[float] | None = None, rate: float = 1000
+) -> LearntOnce[int]:
     now = clock or [0.0]
     return LearntOnce(
         "test", load_stored=up.load, fetch=up.fetch, store=up.store,

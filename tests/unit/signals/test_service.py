@@ -22,7 +22,8 @@ class Boards:
 
     def publish(self, wallets: list[str]) -> None:
         entries = tuple(
-            BoardEntry(w, f"T{n}", "", False, 0.0, 0.0, 100.0 - n, ()) for n, w in enumerate(wallets)
+            BoardEntry(w, f"T{n}", "", False, 0.0, 0.0, 100.0 - n, ())
+            for n, w in enumerate(wallets)
         )
         self.week = PeriodBoard("week", 1, time.time(), (), {"score": entries})
 
