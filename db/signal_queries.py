@@ -287,7 +287,7 @@ async def position_history(conn: Connection, wallet: str, asset: str) -> Positio
     )
     rows = await conn.fetch(
         "SELECT side, size, price, traded_at, trade_key FROM trades"
-        " WHERE wallet = $1 AND asset = $2 ORDER BY traded_at, trade_key",
+        " WHERE wallet = $1 AND asset = $2 ORDER BY traded_at, received_at, trade_key",
         wallet,
         asset,
     )

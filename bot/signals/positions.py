@@ -5,10 +5,15 @@ average price in the token then) moved forward by the wallet's stored trades bet
 and the card's first fill. A read taken after the card's fills already contains them, so those
 are taken back instead (the size is then exact but the cost basis is not, and no realised PnL
 is claimed). Without any read of the wallet the position is unknown and the card says nothing.
+
+Polymarket stamps trades in whole seconds and its positions lag its trades, so a trade stamped
+in the second of the read, or later, counts as after it; trades of one second are ordered by
+their arrival.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from bot.polymarket.records import Trade
@@ -31,21 +36,29 @@ def _buy(size: float, avg: float, shares: float, price: float) -> tuple[float, f
 def position_before(
     history: PositionHistory, card_keys: set[str], first_at: float
 ) -> tuple[float, float, bool]:
-    """(size, average price, cost basis known) just before the card's first fill."""
+    """(size, average price, cost basis known) just before the card's first fill.
+
+    ``history.trades`` are in the order they happened (time, then arrival), so the trades before
+    the card are those listed before its first fill; fills of one second keep their order."""
     assert history.synced_at is not None
+    read_at = math.floor(history.synced_at)  # trades stamped before this are in the read
+    start = next((n for n, t in enumerate(history.trades) if t.key in card_keys), None)
+    if start is None:  # the card's fills are not stored (yet): order by time alone
+        start = sum(1 for t in history.trades if t.timestamp < first_at)
+    earlier, later = history.trades[:start], history.trades[start:]
     size, avg = history.base_size, history.base_avg_price
     basis_known = size <= DUST or avg > 0
-    if history.synced_at < first_at:
-        for trade in history.trades:
-            if trade.key in card_keys or not history.synced_at < trade.timestamp < first_at:
+    if read_at <= first_at:
+        for trade in earlier:
+            if trade.timestamp < read_at or trade.key in card_keys:
                 continue
             if trade.side == "BUY":
                 size, avg = _buy(size, avg, trade.size, trade.price)
             else:
                 size = max(size - trade.size, 0.0)
         return size, avg, basis_known
-    for trade in history.trades:  # the read already holds these fills: take them back
-        if first_at <= trade.timestamp <= history.synced_at:
+    for trade in later:  # the read already holds these fills: take them back
+        if trade.timestamp < read_at:
             size -= _signed(trade)
     return max(size, 0.0), avg, False
 

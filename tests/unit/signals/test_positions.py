@@ -104,3 +104,11 @@ def test_a_merged_burst_counts_every_fill_and_dust_left_is_closed() -> None:
 def test_selling_what_was_never_seen_bought_says_nothing() -> None:
     sell = fill("SELL", 10, 0.5, T0)
     assert position_change(history(sell), [sell]) is None
+
+
+def test_a_trade_stamped_in_the_second_of_the_read_counts_as_after_it() -> None:
+    buy = fill("BUY", 100, 0.5, T0)  # whole seconds: it happened in [T0, T0 + 1)
+    sell = fill("SELL", 100, 0.6, T0 + 5)
+    change = position_change(history(buy, sell, synced_at=T0 + 0.4), [sell])
+    assert change is not None and change.kind == "closed"
+    assert change.realized_pnl == pytest.approx(10)
