@@ -172,6 +172,7 @@ class Application:
             ages,
             facts,
             fresh_days=self.settings.fresh_wallet_days,
+            follows=self.follows,
             clock=clock,
         )
         self.followed_positions = FollowedPositions(pool, self.profiles, self.bus, clock=clock)

@@ -1,5 +1,5 @@
 """One argument type per kind of thing a command names: ``Trader`` for every trader option,
-``Category`` for every category option.
+``Category`` (Polymarket's categories, re-exported) for every category option.
 
 ``/trader``, ``/follow``, ``/unfollow``, ``/copy`` and ``/label`` all take a trader; this one
 transformer resolves it (wallet, username, or a label this server gave the wallet), suggests
@@ -9,28 +9,18 @@ shows, so no cog repeats resolution or autocomplete.
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import cast
 
 import discord
 from discord import app_commands
 
 from bot.client import PolymarketBot, Services
 from bot.render.text import short_wallet
+from bot.signals.categories import Category
 from bot.traders.resolve import TraderRef
 
-# Polymarket's categories (bot/signals/categories.py CATEGORIES), as a command option.
-Category = Literal[
-    "politics",
-    "sports",
-    "crypto",
-    "culture",
-    "economics",
-    "tech",
-    "finance",
-    "weather",
-    "mentions",
-    "esports",
-]
+__all__ = ["Category", "FollowedTrader", "Trader", "services_of"]
+
 MAX_CHOICES = 25
 
 

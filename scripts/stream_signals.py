@@ -41,13 +41,14 @@ from bot.events import EventBus
 from bot.leaderboard.models import BoardEntry, PeriodBoard
 from bot.polymarket.accounts import AccountsAPI
 from bot.polymarket.http import PolymarketHTTP
-from bot.polymarket.records import Trade, trade_key
+from bot.polymarket.records import Trade
 from bot.polymarket.stream import TradeStream
 from bot.polymarket.tags import MarketTagsAPI
 from bot.signals import lookups
 from bot.signals.models import SignalWatch
 from bot.signals.service import SignalService
 from bot.trades.ingest import TradeIngest
+from tests.factories import make_trade
 from tests.fakes.polymarket import FakePolymarket
 
 SIGNAL_FOLLOWED = 10_000
@@ -240,12 +241,9 @@ class Flow:
         else:
             wallet = rng.choices(self.accounts, cum_weights=self.cumulative)[0]
         tx = f"0x{rng.getrandbits(256):064x}"
-        return Trade(
-            key=trade_key(tx, wallet, "asset", "BUY", size, price), wallet=wallet, asset="asset",
-            condition_id="", side="BUY", size=size, price=price, timestamp=now,
-            transaction_hash=tx, outcome="Yes", title="", slug="", event_slug="", name="",
-            pseudonym="",
-        )  # fmt: skip
+        return make_trade(
+            wallet=wallet, size=size, price=price, timestamp=now, transaction_hash=tx, title=""
+        )
 
 
 def _accumulate(weights: Sequence[float]) -> list[float]:

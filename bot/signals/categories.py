@@ -10,8 +10,9 @@ tagged ``Sports`` too); one in none is matched by no category filter.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, get_args
 
-CATEGORIES: tuple[str, ...] = (
+Category = Literal[
     "politics",
     "sports",
     "crypto",
@@ -22,7 +23,8 @@ CATEGORIES: tuple[str, ...] = (
     "weather",
     "mentions",
     "esports",
-)
+]
+CATEGORIES: tuple[str, ...] = get_args(Category)
 
 # Tag slugs or labels (lowercase) that put a market in a category besides the category's name.
 TAG_ALIASES: dict[str, tuple[str, ...]] = {

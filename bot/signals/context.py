@@ -38,7 +38,7 @@ from db import signal_queries as queries
 log = logging.getLogger(__name__)
 
 STANDING_PERIODS = ("week", "month", "all")  # the first one a trader is ranked in is shown
-FACTS_WAIT = 0.3  # seconds a card waits for a market's tags it does not know yet
+FACTS_WAIT = 0.1  # seconds a card waits for a market's tags still being learnt
 
 
 class CardContexts:

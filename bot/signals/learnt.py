@@ -60,6 +60,7 @@ class LearntOnce(Generic[V]):
         self._known: OrderedDict[str, V] = OrderedDict()
         self._unknown: dict[str, float] = {}  # key -> until when "upstream has none" holds
         self._flight: SingleFlight[str, V | None] = SingleFlight()
+        self._background: set[asyncio.Task[dict[str, V]]] = set()
         self.stats = LookupStats()
 
     def peek(self, key: str) -> V | None:
@@ -100,6 +101,21 @@ class LearntOnce(Generic[V]):
                 found[key] = result
         return found
 
+    def learn_soon(self, keys: Iterable[str]) -> None:
+        """Start learning what is not known yet without waiting for it (a later ``get_many``
+        joins the lookups in flight)."""
+        now = self._clock()
+        missing = [k for k in keys if k not in self._known and self._unknown.get(k, 0.0) <= now]
+        if missing:
+            task = asyncio.get_running_loop().create_task(self.get_many(missing))
+            self._background.add(task)
+            task.add_done_callback(self._learnt)
+
+    def _learnt(self, task: asyncio.Task[dict[str, V]]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("%s: learning in the background failed: %r", self.name, task.exception())
+
     def _remember(self, key: str, value: V) -> None:
         self._known[key] = value
         self._known.move_to_end(key)
@@ -133,4 +149,7 @@ class LearntOnce(Generic[V]):
         return value
 
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self._flight.close()

@@ -34,6 +34,7 @@ from bot.signals.models import (
     SignalWatch,
     WalletAge,
 )
+from bot.trades.follows import FollowService
 from bot.trades.models import Target
 from db import signal_queries as queries
 from db.pool import Connection
@@ -95,6 +96,7 @@ class SignalService:
         ages: LearntOnce[WalletAge],
         facts: LearntOnce[MarketFacts],
         *,
+        follows: FollowService | None = None,
         fresh_days: float = 14.0,
         prepare_timeout: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -102,6 +104,7 @@ class SignalService:
         self._pool = pool
         self._bus = bus
         self._leaderboard = leaderboard
+        self._follows = follows
         self.ages = ages
         self.facts = facts
         self.fresh_seconds = fresh_days * 86_400.0
@@ -110,6 +113,7 @@ class SignalService:
         self._watches: dict[tuple[int, str], SignalWatch] = {}
         self._by_kind: dict[str, tuple[SignalWatch, ...]] = {kind: () for kind in SIGNAL_KINDS}
         self.fresh_min = math.inf
+        self._by_category = False
         self.smart: dict[str, tuple[int, str]] = {}  # wallet -> (rank, name), top 25
         self.top: dict[str, tuple[int, str]] = {}  # top 50, for consensus
         self._wallets: frozenset[str] = frozenset()
@@ -133,6 +137,7 @@ class SignalService:
         enabled = [w for w in watches if w.enabled]
         self._by_kind = {kind: tuple(w for w in enabled if w.kind == kind) for kind in SIGNAL_KINDS}
         self.fresh_min = min((w.min_usd for w in self._by_kind["fresh"]), default=math.inf)
+        self._by_category = any(w.category for w in enabled)
         self._rebuild_wallets()
 
     def _rebuild_wallets(self) -> None:
@@ -167,14 +172,23 @@ class SignalService:
 
     # ---- before storing a batch -----------------------------------------------------------------
 
+    def _category_matters(self, trade: Trade) -> bool:
+        """Whether a category filter could decide one of this trade's alerts."""
+        if self._by_category and self.wants(trade.wallet, trade.usd):
+            return True
+        return self._follows is not None and self._follows.filters_by_category(trade)
+
     async def prepare(self, trades: Sequence[Trade]) -> PreparedSignals:
-        """Learn the batch's market categories and the ages of wallets big enough for a fresh
-        signal, within the time limit; what is not known by then counts as unknown."""
+        """Learn, within the time limit, the categories of the markets a category filter may
+        decide on and the ages of wallets big enough for a fresh signal; what is not known by
+        then counts as unknown. Other markets are learnt in the background (for the cards)."""
         markets = {t.condition_id for t in trades if CONDITION_RE.match(t.condition_id)}
+        needed = {t.condition_id for t in trades if self._category_matters(t)} & markets
+        self.facts.learn_soon(markets - needed)
         wallets = {t.wallet for t in trades if t.usd >= self.fresh_min}
         try:
             async with asyncio.timeout(self._timeout):
-                await asyncio.gather(self.facts.get_many(markets), self.ages.get_many(wallets))
+                await asyncio.gather(self.facts.get_many(needed), self.ages.get_many(wallets))
         except TimeoutError:
             self.undecided += 1
             log.warning("market tags or wallet ages not learnt in time for %d trades", len(trades))

@@ -69,6 +69,15 @@ class FollowService:
                     )
         return list(found.values())
 
+    def filters_by_category(self, trade: Trade) -> bool:
+        """Whether a category filter could decide this trade's alerts, so its market's
+        categories are worth waiting for before it is stored."""
+        if any(f.category for f in self._by_wallet.get(trade.wallet, ())):
+            return True
+        return trade.usd >= self.whale_min and any(
+            w.category and trade.usd >= w.min_usd for w in self._whales.values()
+        )
+
     def followed_wallets(self) -> list[str]:
         return list(self._by_wallet)
 

@@ -8,7 +8,7 @@ hold for follows, whales and signals; a slow upstream costs a signal, never a fo
 
 from __future__ import annotations
 
-import itertools
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,16 +22,16 @@ from bot.events import EventBus
 from bot.leaderboard.models import BoardEntry, PeriodBoard
 from bot.polymarket.accounts import AccountsAPI
 from bot.polymarket.http import PolymarketHTTP
-from bot.polymarket.records import Trade, trade_key
+from bot.polymarket.records import Trade
 from bot.polymarket.tags import MarketTagsAPI
 from bot.signals import lookups
 from bot.signals.service import SignalService
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
+from tests import factories
 from tests.fakes.polymarket import FakePolymarket
 
 GUILD = 1
-_numbers = itertools.count(1)
 
 
 def wallet(n: int) -> str:
@@ -74,8 +74,8 @@ class World:
     def restart(self) -> World:
         """A new process on the same database: fresh memory, nothing carried over."""
         bus = EventBus()
-        signals = build_signals(self.pool, self.http, bus)
         follows = FollowService(self.pool, bus)
+        signals = build_signals(self.pool, self.http, bus, follows)
         ingest = TradeIngest(
             self.pool, follows, bus, self.http, on_deliveries=lambda _: None, signals=signals
         )
@@ -87,7 +87,9 @@ class World:
         return self
 
 
-def build_signals(pool: asyncpg.Pool, http: PolymarketHTTP, bus: EventBus) -> SignalService:
+def build_signals(
+    pool: asyncpg.Pool, http: PolymarketHTTP, bus: EventBus, follows: FollowService
+) -> SignalService:
     return SignalService(
         pool,
         bus,
@@ -96,6 +98,7 @@ def build_signals(pool: asyncpg.Pool, http: PolymarketHTTP, bus: EventBus) -> Si
         lookups.market_facts(pool, MarketTagsAPI(http)),
         fresh_days=14,
         prepare_timeout=1.0,
+        follows=follows,
     )
 
 
@@ -107,8 +110,8 @@ async def world(pool: asyncpg.Pool) -> AsyncIterator[World]:
         hosts = dict.fromkeys(("data", "gamma", "clob"), fake.base_url)
         http = PolymarketHTTP(session, hosts=hosts, timeout=1.0, max_retries=0)
         bus = EventBus()
-        signals = build_signals(pool, http, bus)
         follows = FollowService(pool, bus)
+        signals = build_signals(pool, http, bus, follows)
         ingest = TradeIngest(
             pool, follows, bus, http, on_deliveries=lambda _: None, signals=signals
         )
@@ -120,26 +123,11 @@ async def world(pool: asyncpg.Pool) -> AsyncIterator[World]:
 def make_trade(
     owner: str, usd: float, market: tuple[str, str], *, side: str = "BUY", price: float = 0.5
 ) -> Trade:
-    tx = f"0x{next(_numbers):064x}"
-    size = usd / price
     condition_id, asset = market
-    return Trade(
-        key=trade_key(tx, owner, asset, side, size, price),
-        wallet=owner,
-        asset=asset,
-        condition_id=condition_id,
-        side=side,
-        size=size,
-        price=price,
+    return factories.make_trade(
+        wallet=owner, usd=usd, price=price, side=side, condition_id=condition_id, asset=asset,
         timestamp=time.time() - 1,
-        transaction_hash=tx,
-        outcome="Yes",
-        title="A market",
-        slug="a-market",
-        event_slug="an-event",
-        name="",
-        pseudonym="",
-    )
+    )  # fmt: skip
 
 
 async def deliveries(pool: asyncpg.Pool) -> list[tuple[str, int, str]]:
@@ -336,3 +324,21 @@ async def test_min_usd_zero_turns_a_kind_off_and_a_lost_channel_disables_it(worl
     assert [(w.kind, w.enabled, w.disabled_reason) for w in watches] == [
         ("fresh", False, "the channel was deleted")
     ]
+
+
+async def test_without_a_category_filter_markets_are_learnt_without_waiting(world: World) -> None:
+    followed = wallet(6)
+    await world.follows.follow(
+        guild_id=GUILD, channel_id=800, wallet=followed, label="", min_usd=0, side="both", user_id=1
+    )
+    world.fake.latency = 0.5
+    trade = make_trade(followed, 10, world.market(3))
+    started = time.monotonic()
+    await world.ingest.store([trade], "stream")
+    assert time.monotonic() - started < 0.4  # the follow did not wait for the market's tags
+    assert await deliveries(world.pool) == [(trade.key, 800, "follow")]
+    deadline = time.monotonic() + 5
+    while world.signals.facts.peek(trade.condition_id) is None:  # learnt for the card
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    assert world.signals.facts.peek(trade.condition_id).categories == {"weather"}

@@ -4,13 +4,12 @@ break the formatting, nor push a full message past Discord's limits."""
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import discord
 import pytest
 
-from bot.polymarket.records import Trade, trade_key
+from bot.polymarket.records import Trade
 from bot.render.alerts import (
     BUY_COLOUR,
     CARD_BUDGET,
@@ -23,40 +22,16 @@ from bot.render.alerts import (
 )
 from bot.signals.models import CardContext, ConsensusParticipant, PositionChange, Standing
 from bot.trades.cards import MAX_CARDS, AlertCard
+from tests import factories
 
 WALLET = "0xfe787d2da716d60e8acff57fb87eb13cd4d10319"
 SHORT = "0xfe78…0319"
 TS = 1_800_000_000.0
-_tx_numbers = itertools.count(1)
 
 
 def make_trade(**overrides: Any) -> Trade:
-    fields: dict[str, Any] = {
-        "wallet": WALLET,
-        "asset": "token-yes",
-        "condition_id": "0x" + "c" * 64,
-        "side": "BUY",
-        "size": 10.0,
-        "price": 0.5,
-        "timestamp": TS,
-        "transaction_hash": f"0x{next(_tx_numbers):064x}",
-        "outcome": "Yes",
-        "title": "Will it rain in London?",
-        "slug": "rain-london",
-        "event_slug": "weather-london",
-        "name": "BraveFox",
-        "pseudonym": "Brave-Fox",
-    }
-    fields.update(overrides)
-    key = trade_key(
-        fields["transaction_hash"],
-        fields["wallet"],
-        fields["asset"],
-        fields["side"],
-        fields["size"],
-        fields["price"],
-    )
-    return Trade(key=key, **fields)
+    defaults = {"wallet": WALLET, "timestamp": TS, "name": "BraveFox", "pseudonym": "Brave-Fox"}
+    return factories.make_trade(**{**defaults, **overrides})
 
 
 def card(*trades: Trade, kind: str = "follow", delayed: bool = False) -> AlertCard:

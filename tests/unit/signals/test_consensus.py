@@ -5,17 +5,14 @@ from __future__ import annotations
 from bot.polymarket.records import Trade
 from bot.signals.consensus import firing, participants_of
 from bot.signals.models import SignalWatch
+from tests.factories import make_trade
 
 TOP = {f"0x{n:040x}": (n, f"T{n}") for n in range(1, 51)}
 W = list(TOP)
 
 
 def trigger(owner: str) -> Trade:
-    return Trade(
-        key="k", wallet=owner, asset="yes", condition_id="", side="BUY", size=1, price=0.5,
-        timestamp=0.0, transaction_hash="0x1", outcome="Yes", title="", slug="", event_slug="",
-        name="", pseudonym="",
-    )  # fmt: skip
+    return make_trade(wallet=owner)
 
 
 def test_participants_are_top_traders_best_first_with_their_totals() -> None:

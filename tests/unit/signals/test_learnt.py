@@ -103,3 +103,18 @@ async def test_a_timed_out_caller_leaves_the_lookup_running_for_the_next() -> No
     up.gate.set()
     await asyncio.sleep(0.01)
     assert facts.peek("slow") == 4 and up.calls == ["slow"]
+
+
+async def test_learning_in_the_background_is_joined_by_a_later_caller() -> None:
+    up = Upstream()
+    up.gate.clear()
+    facts = learnt(up)
+    facts.learn_soon(["abc", "kept"])
+    await asyncio.sleep(0.01)
+    waiting = asyncio.create_task(facts.get_many(["abc"]))
+    await asyncio.sleep(0.01)
+    up.gate.set()
+    assert await waiting == {"abc": 3}
+    assert up.calls == ["abc"] and facts.peek("kept") == 7  # stored: no lookup
+    facts.learn_soon(["abc"])  # known: nothing started
+    await facts.close()

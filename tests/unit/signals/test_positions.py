@@ -3,38 +3,19 @@ is known), from the last whole read of the wallet's positions and its stored tra
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from bot.polymarket.records import Trade, trade_key
+from bot.polymarket.records import Trade
 from bot.signals.models import HistoryTrade, PositionHistory
 from bot.signals.positions import position_change
+from tests.factories import make_trade
 
 WALLET = "0x" + "f" * 40
 T0 = 1_800_000_000.0
-_n = itertools.count(1)
 
 
 def fill(side: str, size: float, price: float, at: float) -> Trade:
-    tx = f"0x{next(_n):064x}"
-    return Trade(
-        key=trade_key(tx, WALLET, "yes", side, size, price),
-        wallet=WALLET,
-        asset="yes",
-        condition_id="",
-        side=side,
-        size=size,
-        price=price,
-        timestamp=at,
-        transaction_hash=tx,
-        outcome="Yes",
-        title="",
-        slug="",
-        event_slug="",
-        name="",
-        pseudonym="",
-    )
+    return make_trade(wallet=WALLET, asset="yes", side=side, size=size, price=price, timestamp=at)
 
 
 def stored(*trades: Trade) -> tuple[HistoryTrade, ...]:
