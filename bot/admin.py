@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -69,6 +70,7 @@ class StatusReport:
     ingest_queue: int
     sending_channels: int
     alert_counts: dict[str, int] = field(default_factory=dict)  # empty when unavailable
+    signals: dict[str, int] = field(default_factory=dict)  # SignalService.figures()
 
 
 class AdminService:
@@ -83,6 +85,7 @@ class AdminService:
         workers: WorkerRegistry,
         cache: HotCache,
         http: PolymarketHTTP,
+        signal_figures: Callable[[], dict[str, int]] | None = None,
     ) -> None:
         self._leaderboard = leaderboard
         self._markets = markets
@@ -92,6 +95,7 @@ class AdminService:
         self._workers = workers
         self._cache = cache
         self._http = http
+        self._signal_figures = signal_figures
 
     async def refresh(self, target: RefreshTarget) -> RefreshOutcome:
         """Run the target's loops now, then the leaderboard (joining a refresh in flight).
@@ -137,4 +141,5 @@ class AdminService:
             ingest_queue=ingest.queue_depth(),
             sending_channels=alerts.active_channels,
             alert_counts=counts,
+            signals=self._signal_figures() if self._signal_figures else {},
         )

@@ -249,6 +249,7 @@ class Application:
             workers=self.workers,
             cache=self.cache,
             http=self.http,
+            signal_figures=self.signals.figures,
         )
 
     def _command_sync_state(self) -> CommandSyncState:

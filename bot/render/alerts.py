@@ -17,7 +17,7 @@ import discord
 
 from bot.polymarket.records import Trade
 from bot.render.numbers import cents as price_cents
-from bot.render.numbers import chance, count, duration, money, percent
+from bot.render.numbers import chance, count, duration, money, percent, plural
 from bot.render.text import display_name, escape_text, profile_url, short_wallet
 from bot.signals.models import CardContext, ConsensusParticipant, PositionChange
 from bot.trades.cards import MAX_CARDS, AlertCard
@@ -92,9 +92,9 @@ def title_of(card: AlertCard, context: CardContext) -> str:
     badge = KIND_BADGES.get(card.kind, "🟢" if trade.side == "BUY" else "🔴")
     title = f"{badge} {money(usd)} {trade.side} {outcome} @ {price_cents(price)} ({chance(price)})"
     if card.kind == "consensus" and context.participants:
-        title += f" · {len(context.participants)} top traders"
+        title += f" · {plural(len(context.participants), 'top trader')}"
     elif len(card.trades) > 1:
-        title += f" · {len(card.trades)} fills merged"
+        title += f" · {plural(len(card.trades), 'fill')} merged"
     return title
 
 

@@ -66,6 +66,7 @@ def live_lines(report: StatusReport) -> dict[str, str]:
         f"backfilled {ingest.backfilled}",
         "Alerts": f"sent {counts.get('SENT', 0)} · pending {counts.get('PENDING', 0)} · "
         f"failed {counts.get('FAILED', 0)}",
+        "Signals": " · ".join(f"{name} {n}" for name, n in report.signals.items()) or "—",
     }
 
 

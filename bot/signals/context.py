@@ -65,7 +65,7 @@ class CardContexts:
         self._positions: TTLCache[PositionChange | None] = cache.ttl_cache(
             "card-positions", ttl=30.0, max_size=5_000
         )
-        self._guilds: dict[int, int | None] = {}
+        self._guilds: dict[int, int] = {}
 
     async def build(self, channel_id: int, cards: Sequence[AlertCard]) -> list[CardContext]:
         guild_id = await self._guild_of(channel_id)
@@ -109,13 +109,17 @@ class CardContexts:
         return standing, win_rate
 
     async def _guild_of(self, channel_id: int) -> int | None:
+        """A channel's server never changes: kept once known (an unknown one is asked again)."""
         if channel_id not in self._guilds:
             try:
                 async with self._pool.acquire() as conn:
-                    self._guilds[channel_id] = await queries.guild_of_channel(conn, channel_id)
+                    found = await queries.guild_of_channel(conn, channel_id)
             except Exception as exc:
                 log.debug("server of channel %s unknown: %s", channel_id, exc)
                 return None
+            if found is None:
+                return None
+            self._guilds[channel_id] = found
         return self._guilds[channel_id]
 
     async def _position(self, card: AlertCard) -> PositionChange | None:

@@ -168,13 +168,20 @@ class SignalService:
     # ---- the hot path (every platform trade) ----------------------------------------------------
 
     def wants(self, wallet: str, usd: float) -> bool:
-        return usd >= self.fresh_min or wallet in self._wallets
+        """A top trader's trade, or one big enough for a fresh signal by a wallet not already
+        known to be old (most big trades come from wallets seen before: dropped here)."""
+        if wallet in self._wallets:
+            return True
+        if usd < self.fresh_min:
+            return False
+        age = self.ages.peek(wallet)
+        return age is None or self._clock() - age.created_at < self.fresh_seconds
 
     # ---- before storing a batch -----------------------------------------------------------------
 
     def _category_matters(self, trade: Trade) -> bool:
         """Whether a category filter could decide one of this trade's alerts."""
-        if self._by_category and self.wants(trade.wallet, trade.usd):
+        if self._by_category and (trade.wallet in self._wallets or trade.usd >= self.fresh_min):
             return True
         return self._follows is not None and self._follows.filters_by_category(trade)
 
@@ -312,6 +319,18 @@ class SignalService:
             log.warning(
                 "disabled %d signals in channel %s: %s", count, event.channel_id, event.reason
             )
+
+    def figures(self) -> dict[str, int]:
+        """What /admin status shows of signals."""
+        return {
+            "watches": sum(len(w) for w in self._by_kind.values()),
+            "top traders watched": len(self._wallets),
+            "consensus fired": self.fired["consensus"],
+            "wallet lookups": self.ages.stats.lookups,
+            "market lookups": self.facts.stats.lookups,
+            "lookup failures": self.ages.stats.failures + self.facts.stats.failures,
+            "late batches": self.undecided,
+        }
 
     async def guild_watches(
         self, guild_id: int

@@ -186,6 +186,13 @@ async def test_three_top_traders_on_one_outcome_make_one_consensus_and_a_fourth_
     )
     await asyncio.sleep(SETTLE)
     assert len(cards(discord_fake, channel)) == 1
+    status = await discord_fake.invoke(
+        "admin", subcommand="status", user_id=discord_fake.admin_user_id
+    )
+    fields = {f["name"]: f["value"] for f in (await status.wait_response())["embeds"][0]["fields"]}
+    assert (
+        "Signals: watches 1 · top traders watched 30 · consensus fired 1" in fields["Live trades"]
+    )
 
 
 # ---- noise control -------------------------------------------------------------------------------

@@ -7,9 +7,12 @@ import math
 import time
 from typing import Any
 
+from aiolimiter import AsyncLimiter
+
 from bot.events import EventBus
 from bot.leaderboard.models import BoardEntry, PeriodBoard
-from bot.signals.models import SignalWatch
+from bot.signals.learnt import LearntOnce
+from bot.signals.models import SignalWatch, WalletAge
 from bot.signals.service import SignalService, merge_target
 from bot.trades.models import Target
 
@@ -31,9 +34,30 @@ class Boards:
         return self.week if period == "week" else None
 
 
-def service(boards: Boards) -> SignalService:
-    unused: Any = None  # the lookups are not reached by these tests
-    return SignalService(unused, EventBus(), boards, unused, unused)  # type: ignore[arg-type]
+def known_ages(ages: dict[str, WalletAge]) -> LearntOnce[WalletAge]:
+    """Wallet ages already learnt (the hot path only peeks; nothing is looked up here)."""
+
+    async def never(*_: Any) -> Any:
+        raise AssertionError("no lookup on the hot path")
+
+    learnt: LearntOnce[WalletAge] = LearntOnce(
+        "ages", load_stored=never, fetch=never, store=never, limiter=AsyncLimiter(1)
+    )
+    for wallet, age in ages.items():
+        learnt._remember(wallet, age)
+    return learnt
+
+
+def service(boards: Boards, ages: dict[str, WalletAge] | None = None) -> SignalService:
+    unused: Any = None  # market facts are not reached by these tests
+    return SignalService(
+        unused,
+        EventBus(),
+        boards,
+        known_ages(ages or {}),
+        unused,
+        fresh_days=14,  # type: ignore[arg-type]
+    )
 
 
 def test_the_stream_filter_follows_the_watches_and_the_board() -> None:
@@ -61,3 +85,16 @@ def test_one_target_per_channel_in_order_of_precedence() -> None:
     merge_target(found, Target(2, 9, "consensus", None))
     merge_target(found, Target(3, 9, "smart", None))
     assert [(t.channel_id, t.kind) for t in found] == [(1, "fresh"), (2, "consensus"), (3, "smart")]
+
+
+def test_big_trades_of_wallets_known_to_be_old_are_dropped_by_the_filter() -> None:
+    now = time.time()
+    old, young, unknown = "0x" + "1" * 40, "0x" + "2" * 40, "0x" + "3" * 40
+    signals = service(
+        Boards(),
+        {old: WalletAge(now - 400 * 86_400, "profile"), young: WalletAge(now - 86_400, "profile")},
+    )
+    signals._rebuild([SignalWatch(1, "fresh", 10, 1_000)])
+    assert not signals.wants(old, 50_000)
+    assert signals.wants(young, 1_000) and signals.wants(unknown, 1_000)
+    assert not signals.wants(unknown, 999)
