@@ -247,8 +247,9 @@ def bench_signal_filter(
 class FreshLookupResult:
     minutes: int
     trades: int
-    kept: int  # trades the filter let through (at or above the fresh threshold)
-    distinct_wallets: int  # of those
+    qualifying: int  # trades at or above the smallest fresh threshold
+    kept: int  # of those, trades the filter let through (wallet not known to be old)
+    distinct_wallets: int  # of the qualifying trades
     lookups: int  # /public-profile calls
     first_trade_lookups: int  # /activity calls (no profile)
     per_minute: list[int] = field(default_factory=list)
@@ -259,7 +260,7 @@ class FreshLookupResult:
 
     @property
     def naive_per_minute(self) -> float:
-        return self.kept / self.minutes
+        return self.qualifying / self.minutes
 
     @property
     def peak(self) -> int:
@@ -322,8 +323,8 @@ def fresh_service(pool: Any, http: PolymarketHTTP, clock: Any, rate: float) -> S
 async def simulate_flow(
     signals: SignalService, flow: Flow, fake: FakePolymarket, now: list[float], minutes: int
 ) -> FreshLookupResult:
-    result = FreshLookupResult(minutes=minutes, trades=0, kept=0, distinct_wallets=0, lookups=0,
-                               first_trade_lookups=0)  # fmt: skip
+    result = FreshLookupResult(minutes=minutes, trades=0, qualifying=0, kept=0,
+                               distinct_wallets=0, lookups=0, first_trade_lookups=0)  # fmt: skip
     wallets: set[str] = set()
     for minute in range(minutes):
         before = fake.calls["/public-profile"]
@@ -331,9 +332,11 @@ async def simulate_flow(
             now[0] += 1.0
             batch = [flow.trade(now[0]) for _ in range(FLOW_RATE)]
             kept = [t for t in batch if signals.wants(t.wallet, t.usd)]
+            qualifying = [t.wallet for t in batch if t.usd >= signals.fresh_min]
             result.trades += len(batch)
+            result.qualifying += len(qualifying)
             result.kept += len(kept)
-            wallets.update(t.wallet for t in kept)
+            wallets.update(qualifying)
             if kept:
                 prepared = await signals.prepare(kept)
                 result.fresh_trades += sum(1 for t in kept if t.wallet in prepared.fresh)
@@ -438,8 +441,8 @@ def render_signals(row: Any, section: Any, d1: SignalFilterResult, d2: FreshLook
         f" {FLOW_NEW_SHARE:.0%} of trades >= $1K by brand-new wallets",
     )
     row(
-        "  trades / kept (>= $1K) / distinct wallets",
-        f"{d2.trades:,} / {d2.kept:,} / {d2.distinct_wallets:,}",
+        "  trades / >= $1K / kept by the filter",
+        f"{d2.trades:,} / {d2.qualifying:,} by {d2.distinct_wallets:,} wallets / {d2.kept:,}",
     )
     row(
         "  /public-profile lookups per minute",
@@ -447,7 +450,7 @@ def render_signals(row: Any, section: Any, d1: SignalFilterResult, d2: FreshLook
         f" last quarter {d2.last_quarter:.1f}; {d2.lookups:,} in all"
         f" (+ {d2.first_trade_lookups:,} /activity for wallets without a profile)",
     )
-    row("  without the store (one per kept trade)", f"{d2.naive_per_minute:.1f} per minute")
+    row("  without the store (one per trade >= $1K)", f"{d2.naive_per_minute:.1f} per minute")
     row("  fresh-wallet trades found", f"{d2.fresh_trades:,}")
     section(f"(d3) burst of {d2.burst_wallets} brand-new wallets, real rate limit")
     row(
