@@ -37,11 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 from benchlib import migrated_pool, progress
 
 from bot.events import EventBus
-from bot.leaderboard.models import BoardEntry, PeriodBoard
 from bot.polymarket.accounts import AccountsAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
@@ -52,7 +50,7 @@ from bot.signals.learnt import LearntOnce
 from bot.signals.models import SignalWatch, WalletAge
 from bot.signals.service import SignalService
 from bot.trades.ingest import TradeIngest
-from tests.factories import make_trade
+from tests.factories import WeekBoard, known_ages, make_trade
 from tests.fakes.polymarket import FakePolymarket
 
 SIGNAL_FOLLOWED = 10_000
@@ -70,20 +68,6 @@ BURST_WALLETS = 600
 BURST_SECONDS = 10.0
 PUBLISHED_GAMMA_PER_10S = 4_000  # ../shared/polymarket-api.md §6, Gamma general
 PUBLISHED_DATA_PER_10S = 1_000  # Data API general (/activity, the first-trade fallback)
-
-
-class Boards:
-    """The week's copy-score board as signals read it."""
-
-    def __init__(self, wallets: Sequence[str]) -> None:
-        entries = tuple(
-            BoardEntry(w, f"top{n}", "", False, 0.0, 0.0, 100.0 - n, ())
-            for n, w in enumerate(wallets)
-        )
-        self.week = PeriodBoard("week", 1, time.time(), (), {"score": entries})
-
-    def board(self, period: str) -> PeriodBoard | None:
-        return self.week if period == "week" else None
 
 
 # ---- (d1) the filter -----------------------------------------------------------------------------
@@ -161,20 +145,6 @@ def timed_round(stream: TradeStream, frames: Sequence[str], messages: int) -> tu
     return messages / cpu, stream.stats.matched
 
 
-def known_ages(wallets: Sequence[str], created_at: float) -> LearntOnce[WalletAge]:
-    """A wallet-age store that already knows ``wallets`` (and is never asked to look up)."""
-
-    async def never(*_: Any) -> Any:
-        raise AssertionError("the filter never looks anything up")
-
-    ages: LearntOnce[WalletAge] = LearntOnce(
-        "wallet age", load_stored=never, fetch=never, store=never, limiter=AsyncLimiter(1)
-    )
-    for wallet in wallets:
-        ages._remember(wallet, WalletAge(created_at, "profile"))
-    return ages
-
-
 def bench_signal_filter(
     rng: random.Random, build_index: Any, build_frames: Any, pool_n: int
 ) -> SignalFilterResult:
@@ -187,7 +157,7 @@ def bench_signal_filter(
     unused: Any = None  # the filter never reaches the pool, HTTP or market facts
 
     def signals_with(ages: LearntOnce[WalletAge]) -> SignalService:
-        signals = SignalService(unused, EventBus(), Boards(traders[:50]), ages, unused)  # type: ignore[arg-type]
+        signals = SignalService(unused, EventBus(), WeekBoard(traders[:50]), ages, unused)  # type: ignore[arg-type]
         signals._rebuild(watches)  # the in-memory index as load() builds it
         signals.refresh_boards()
         return signals
@@ -205,14 +175,14 @@ def bench_signal_filter(
         decisions[id(stream)] = ingest.wants
         return stream
 
-    year_ago = time.time() - 365 * 86_400  # steady state: every trading wallet already dated
+    old = WalletAge(time.time() - 365 * 86_400, "profile")  # steady state: all dated
     streams = dict(
         zip(
             MODES,
             (
                 stream_for(None),
-                stream_for(signals_with(known_ages([], 0.0))),
-                stream_for(signals_with(known_ages(traders, year_ago))),
+                stream_for(signals_with(known_ages({}))),
+                stream_for(signals_with(known_ages(dict.fromkeys(traders, old)))),
             ),
             strict=True,
         )
@@ -311,7 +281,7 @@ def fresh_service(pool: Any, http: PolymarketHTTP, clock: Any, rate: float) -> S
     signals = SignalService(
         pool,
         EventBus(),
-        Boards([]),  # type: ignore[arg-type]
+        WeekBoard(),  # type: ignore[arg-type]
         lookups.wallet_ages(pool, AccountsAPI(http), rate=rate, clock=clock),
         lookups.market_facts(pool, MarketTagsAPI(http), clock=clock),
         clock=clock,

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aiolimiter import AsyncLimiter
+
+from bot.leaderboard.models import BoardEntry, PeriodBoard
 from bot.polymarket.records import Trade, trade_key
+from bot.signals.learnt import LearntOnce
+from bot.signals.models import WalletAge
 
 _tx_numbers = itertools.count(1)
 
@@ -46,3 +52,37 @@ def make_trade(**overrides: Any) -> Trade:
         fields["price"],
     )
     return Trade(key=key, **fields)
+
+
+class WeekBoard:
+    """The leaderboard as signals read it: the week's board, ``wallets`` in copy-score order
+    (named ``Top1``, ``Top2`` …); ``publish`` replaces it, as a refresh does."""
+
+    def __init__(self, wallets: Sequence[str] = ()) -> None:
+        self.week: PeriodBoard | None = None
+        if wallets:
+            self.publish(wallets)
+
+    def publish(self, wallets: Sequence[str]) -> None:
+        entries = tuple(
+            BoardEntry(w, f"Top{n}", "", False, 1000.0 - n, 10_000.0, 90.0 - n, ())
+            for n, w in enumerate(wallets, 1)
+        )
+        self.week = PeriodBoard("week", 1, time.time(), (), {"score": entries, "pnl": entries})
+
+    def board(self, period: str) -> PeriodBoard | None:
+        return self.week if period == "week" else None
+
+
+def known_ages(ages: Mapping[str, WalletAge]) -> LearntOnce[WalletAge]:
+    """A wallet-age store that already knows ``ages`` and must never look anything up."""
+
+    async def never(*_: Any) -> Any:
+        raise AssertionError("a lookup where none was expected")
+
+    learnt: LearntOnce[WalletAge] = LearntOnce(
+        "wallet age", load_stored=never, fetch=never, store=never, limiter=AsyncLimiter(1)
+    )
+    for wallet, age in ages.items():
+        learnt._remember(wallet, age)
+    return learnt

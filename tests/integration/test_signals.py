@@ -19,7 +19,6 @@ import asyncpg
 import pytest
 
 from bot.events import EventBus
-from bot.leaderboard.models import BoardEntry, PeriodBoard
 from bot.polymarket.accounts import AccountsAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
@@ -39,20 +38,6 @@ def wallet(n: int) -> str:
 
 
 TOP = [wallet(1000 + n) for n in range(1, 61)]  # rank n+1 by copy score
-
-
-class FakeBoards:
-    """The leaderboard as signals read it: the week's board ordered by copy score."""
-
-    def __init__(self, wallets: list[str]) -> None:
-        entries = tuple(
-            BoardEntry(w, f"Top{n}", "", False, 1000.0 - n, 10_000.0, 90.0 - n, ())
-            for n, w in enumerate(wallets, 1)
-        )
-        self.week = PeriodBoard("week", 1, time.time(), (), {"score": entries, "pnl": entries})
-
-    def board(self, period: str) -> PeriodBoard | None:
-        return self.week if period == "week" else None
 
 
 @dataclass
@@ -93,7 +78,7 @@ def build_signals(
     return SignalService(
         pool,
         bus,
-        FakeBoards(TOP),  # type: ignore[arg-type]  # the board is all signals read
+        factories.WeekBoard(TOP),  # type: ignore[arg-type]  # the board is all signals read
         lookups.wallet_ages(pool, AccountsAPI(http)),
         lookups.market_facts(pool, MarketTagsAPI(http)),
         fresh_days=14,

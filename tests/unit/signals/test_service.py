@@ -7,61 +7,25 @@ import math
 import time
 from typing import Any
 
-from aiolimiter import AsyncLimiter
-
 from bot.events import EventBus
-from bot.leaderboard.models import BoardEntry, PeriodBoard
-from bot.signals.learnt import LearntOnce
 from bot.signals.models import SignalWatch, WalletAge
 from bot.signals.service import SignalService, merge_target
 from bot.trades.models import Target
+from tests.factories import WeekBoard, known_ages
 
 WALLETS = [f"0x{n:040x}" for n in range(1, 61)]
 
 
-class Boards:
-    def __init__(self) -> None:
-        self.week: PeriodBoard | None = None
-
-    def publish(self, wallets: list[str]) -> None:
-        entries = tuple(
-            BoardEntry(w, f"T{n}", "", False, 0.0, 0.0, 100.0 - n, ())
-            for n, w in enumerate(wallets)
-        )
-        self.week = PeriodBoard("week", 1, time.time(), (), {"score": entries})
-
-    def board(self, period: str) -> PeriodBoard | None:
-        return self.week if period == "week" else None
-
-
-def known_ages(ages: dict[str, WalletAge]) -> LearntOnce[WalletAge]:
-    """Wallet ages already learnt (the hot path only peeks; nothing is looked up here)."""
-
-    async def never(*_: Any) -> Any:
-        raise AssertionError("no lookup on the hot path")
-
-    learnt: LearntOnce[WalletAge] = LearntOnce(
-        "ages", load_stored=never, fetch=never, store=never, limiter=AsyncLimiter(1)
-    )
-    for wallet, age in ages.items():
-        learnt._remember(wallet, age)
-    return learnt
-
-
-def service(boards: Boards, ages: dict[str, WalletAge] | None = None) -> SignalService:
+def service(boards: WeekBoard, ages: dict[str, WalletAge] | None = None) -> SignalService:
     unused: Any = None  # market facts are not reached by these tests
+    leaderboard: Any = boards  # the week's board is all signals read of the leaderboard
     return SignalService(
-        unused,
-        EventBus(),
-        boards,
-        known_ages(ages or {}),
-        unused,
-        fresh_days=14,  # type: ignore[arg-type]
+        unused, EventBus(), leaderboard, known_ages(ages or {}), unused, fresh_days=14
     )
 
 
 def test_the_stream_filter_follows_the_watches_and_the_board() -> None:
-    boards = Boards()
+    boards = WeekBoard()
     signals = service(boards)
     assert not signals.wants(WALLETS[0], 1e9)  # nothing on
     signals._rebuild([SignalWatch(1, "fresh", 10, 1_000), SignalWatch(2, "fresh", 20, 3_000)])
@@ -75,7 +39,7 @@ def test_the_stream_filter_follows_the_watches_and_the_board() -> None:
     assert signals.fresh_min == math.inf
     signals._rebuild([SignalWatch(1, "consensus", 10, 500)])
     assert signals.wants(WALLETS[49], 1) and not signals.wants(WALLETS[50], 1)
-    assert signals.smart[WALLETS[0]] == (1, "T0") and signals.top[WALLETS[49]][0] == 50
+    assert signals.smart[WALLETS[0]] == (1, "Top1") and signals.top[WALLETS[49]][0] == 50
 
 
 def test_one_target_per_channel_in_order_of_precedence() -> None:
@@ -91,7 +55,7 @@ def test_big_trades_of_wallets_known_to_be_old_are_dropped_by_the_filter() -> No
     now = time.time()
     old, young, unknown = "0x" + "1" * 40, "0x" + "2" * 40, "0x" + "3" * 40
     signals = service(
-        Boards(),
+        WeekBoard(),
         {old: WalletAge(now - 400 * 86_400, "profile"), young: WalletAge(now - 86_400, "profile")},
     )
     signals._rebuild([SignalWatch(1, "fresh", 10, 1_000)])
