@@ -85,6 +85,7 @@ class StatusReport:
     sending_channels: int
     alert_counts: dict[str, int] = field(default_factory=dict)  # empty when unavailable
     database_ok: bool = True  # PostgreSQL answered the status's one query in time
+    signals: dict[str, int] = field(default_factory=dict)  # SignalService.figures()
 
 
 class Health(IntEnum):
@@ -220,6 +221,7 @@ class AdminService:
         workers: WorkerRegistry,
         cache: HotCache,
         http: PolymarketHTTP,
+        signal_figures: Callable[[], dict[str, int]] | None = None,
     ) -> None:
         self._leaderboard = leaderboard
         self._markets = markets
@@ -230,6 +232,7 @@ class AdminService:
         self._workers = workers
         self._cache = cache
         self._http = http
+        self._signal_figures = signal_figures
 
     async def refresh(self, target: RefreshTarget) -> RefreshOutcome:
         """Run the target's loops now, then the leaderboard (joining a refresh in flight).
@@ -279,6 +282,7 @@ class AdminService:
             sending_channels=alerts.active_channels,
             alert_counts=counts,
             database_ok=database_ok,
+            signals=self._signal_figures() if self._signal_figures else {},
         )
 
     def _consistent(self, status: WorkerStatus, periods: Mapping[str, PeriodState]) -> WorkerStatus:

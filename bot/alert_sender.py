@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 import discord
 
-from bot.leaderboard.service import LeaderboardService
-from bot.markets.prices import PriceService
-from bot.render.alerts import AlertContext, alert_embed
+from bot.render.alerts import alert_embed, alert_view
+from bot.signals.context import CardContexts
 from bot.trades.cards import AlertCard
 from bot.trades.dispatcher import ChannelUnavailable, MessageRejected
 
@@ -18,19 +16,9 @@ GONE_CODES = {10003: "the channel was deleted", 50001: "the bot cannot see the c
 
 
 class DiscordAlertSender:
-    def __init__(
-        self, client: discord.Client, leaderboard: LeaderboardService, prices: PriceService
-    ) -> None:
+    def __init__(self, client: discord.Client, contexts: CardContexts) -> None:
         self._client = client
-        self._leaderboard = leaderboard
-        self._prices = prices
-
-    async def _context(self, card: AlertCard) -> AlertContext:
-        standing = self._leaderboard.standing(card.first.wallet)
-        price = await self._prices.midpoint(card.first.asset)
-        if standing is None:
-            return AlertContext(current_price=price)
-        return AlertContext(rank=standing[0], score=standing[1], current_price=price)
+        self._contexts = contexts
 
     async def send(
         self,
@@ -39,13 +27,17 @@ class DiscordAlertSender:
         cards: Sequence[AlertCard],
         before_post: Callable[[], Awaitable[None]],
     ) -> int:
-        contexts = await asyncio.gather(*(self._context(card) for card in cards))
+        contexts = await self._contexts.build(channel_id, cards)
         embeds = [alert_embed(card, ctx) for card, ctx in zip(cards, contexts, strict=True)]
+        view = alert_view(cards, contexts)
         channel = self._client.get_partial_messageable(channel_id)
         await before_post()
         try:
             message = await channel.send(
-                embeds=embeds, nonce=nonce, allowed_mentions=discord.AllowedMentions.none()
+                embeds=embeds,
+                view=view,
+                nonce=nonce,
+                allowed_mentions=discord.AllowedMentions.none(),
             )
         except discord.NotFound as exc:
             raise ChannelUnavailable(GONE_CODES.get(exc.code, "the channel was not found")) from exc

@@ -37,11 +37,17 @@ from bot.loops import PeriodicTask
 from bot.markets.prices import PriceService
 from bot.markets.service import MarketService
 from bot.memory import MEMORY_INTERVAL, MemoryWatch
+from bot.polymarket.accounts import AccountsAPI
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.stream import TradeStream
+from bot.polymarket.tags import MarketTagsAPI
 from bot.render.chart_cache import ChartRenderer
+from bot.signals import lookups
+from bot.signals.context import CardContexts, FollowedPositions
+from bot.signals.labels import LabelService
+from bot.signals.service import SignalService
 from bot.trackrecord.service import TrackRecordService
 from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
@@ -58,6 +64,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "polymarket-discord-bot/1.0"
 MARKETS_INTERVAL = 60.0
 HOURLY = 3600.0
+SIGNAL_BOARDS_INTERVAL = 15.0
 DAILY = 86_400.0
 COMMAND_TREE_KEY = "command_tree_hash"
 
@@ -83,6 +90,7 @@ class Application:
         self._closed = False
         self._build_clients()
         self._build_services()
+        self._build_signals()
         self._build_loops()
         self.workers = WorkerRegistry()  # filled below, once alert delivery exists
         self.bot = PolymarketBot(self._services(), self._command_sync_state())
@@ -106,6 +114,8 @@ class Application:
         self.data_api = DataAPI(self.http)
         self.gamma = GammaAPI(self.http)
         self.clob = ClobAPI(self.http)
+        self.accounts = AccountsAPI(self.http)
+        self.market_tags = MarketTagsAPI(self.http)
 
     def _build_services(self) -> None:
         settings, pool, cache, bus = self.settings, self.pool, self.cache, self.bus
@@ -164,10 +174,31 @@ class Application:
         bus.subscribe(TradeStored, self.copytrading.on_trade_stored)
         self.charts = ChartRenderer(cache, ttl=settings.trader_cache_ttl_seconds)
 
+    def _build_signals(self) -> None:
+        """Signals (fresh, smart, consensus), labels, and what alert cards say about a trade."""
+        pool, clock = self.pool, self.clock
+        self.labels = LabelService(pool, self.bus)
+        ages = lookups.wallet_ages(pool, self.accounts, clock=clock)
+        facts = lookups.market_facts(pool, self.market_tags, clock=clock)
+        self.signals = SignalService(
+            pool,
+            self.bus,
+            self.leaderboard,
+            ages,
+            facts,
+            fresh_days=self.settings.fresh_wallet_days,
+            follows=self.follows,
+            clock=clock,
+        )
+        self.followed_positions = FollowedPositions(pool, self.profiles, self.bus, clock=clock)
+        self.card_contexts = CardContexts(
+            pool, self.leaderboard, self.prices, self.labels, facts, ages, self.cache, clock=clock
+        )
+
     def _build_trade_path(self) -> None:
         """Stream → ingest → alert delivery, which posts through the Discord client."""
         settings = self.settings
-        sender = DiscordAlertSender(self.bot, self.leaderboard, self.prices)
+        sender = DiscordAlertSender(self.bot, self.card_contexts)
         self.alerts = AlertDispatcher(self.pool, self.follows, sender)
         self.ingest = TradeIngest(
             self.pool,
@@ -177,6 +208,7 @@ class Application:
             on_deliveries=self.alerts.notify,
             retention_days=settings.trades_retention_days,
             watched=self.copytrading,
+            signals=self.signals,
         )
         self.stream = TradeStream(
             settings.rtds_url,
@@ -200,6 +232,8 @@ class Application:
             admin=self._admin(),
             charts=self.charts,
             track_record=self.track_record,
+            signals=self.signals,
+            labels=self.labels,
         )
 
     def _build_loops(self) -> None:
@@ -232,6 +266,7 @@ class Application:
             workers=self.workers,
             cache=self.cache,
             http=self.http,
+            signal_figures=self.signals.figures,
         )
 
     def _command_sync_state(self) -> CommandSyncState:
@@ -272,6 +307,7 @@ class Application:
             "orders", sync_every, self.copytrading.sync, run_first_immediately=False
         )
         add(self.order_sync_loop)
+        add(PeriodicTask("signal-boards", SIGNAL_BOARDS_INTERVAL, self.signals.refresh))
         add(self.alerts)
         add(self.copytrading.writer)
         add(self.ingest)
@@ -280,11 +316,14 @@ class Application:
     # ---- running --------------------------------------------------------------------------------
 
     async def warm(self) -> None:
-        """Memory from PostgreSQL before anything answers: boards, follows, copied wallets."""
+        """Memory from PostgreSQL before anything answers: boards, follows, copied wallets,
+        signals and labels."""
         await self.leaderboard.warm()
         await self.score_record.load()
         await self.follows.load()
         await self.copytrading.load()
+        await self.signals.load()
+        await self.labels.load()
 
     async def start(self, token: str) -> None:
         """Warm, log in (loads cogs, syncs commands), start the workers. ``connect`` follows."""
@@ -307,6 +346,7 @@ class Application:
         if not self.bot.is_closed():
             await self.bot.close()
         await self.leaderboard.close()
+        await self.signals.close()
         await self.bus.close()
         await self.cache.close()
 

@@ -23,6 +23,8 @@ from bot.leaderboard.service import LeaderboardService
 from bot.markets.prices import PriceService
 from bot.markets.service import MarketService
 from bot.render.chart_cache import ChartRenderer
+from bot.signals.labels import LabelService
+from bot.signals.service import SignalService
 from bot.trackrecord.service import TrackRecordService
 from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
@@ -39,6 +41,7 @@ EXTENSIONS = (
     "cogs.markets",
     "cogs.copy",
     "cogs.trackrecord",
+    "cogs.signals",
 )
 
 
@@ -57,6 +60,8 @@ class Services:
     admin: AdminService
     charts: ChartRenderer
     track_record: TrackRecordService
+    signals: SignalService
+    labels: LabelService
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class Settings:
     score_min_volume: float = 1_000.0
     category_refresh_seconds: float = 600.0
     track_record_seconds: float = 300.0
+    fresh_wallet_days: float = 14.0
     log_level: str = "INFO"
 
     @classmethod
@@ -119,5 +120,6 @@ class Settings:
             score_min_volume=_number(env, "SCORE_MIN_VOLUME", 1_000.0, 0.0),
             category_refresh_seconds=_number(env, "CATEGORY_REFRESH_SECONDS", 600.0, 1.0),
             track_record_seconds=_number(env, "TRACK_RECORD_SECONDS", 300.0, 1.0),
+            fresh_wallet_days=_number(env, "FRESH_WALLET_DAYS", 14.0, 0.01),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
         )

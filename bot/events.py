@@ -1,4 +1,4 @@
-"""In-process event bus with typed events: a stored trade, a new follow.
+"""In-process event bus with typed events: a stored trade, a new follow, a changed setting.
 
 Events are small frozen dataclasses, so a subscriber sees exactly which fields it gets and the
 type checker sees every publisher and subscriber. Handlers run as tasks so a slow or failing
@@ -36,6 +36,28 @@ class FollowAdded(Event):
 
     wallet: str
     channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelDisabled(Event):
+    """The bot can no longer post in ``channel_id``: everything alerting there stops."""
+
+    channel_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalsChanged(Event):
+    """A server turned a signal on, off or moved it: every process reloads its signal watches."""
+
+    guild_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class LabelsChanged(Event):
+    """A server named (or unnamed) a trader: every process reloads that server's labels."""
+
+    guild_id: int
 
 
 E = TypeVar("E", bound=Event)

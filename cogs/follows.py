@@ -14,7 +14,7 @@ from bot.render.numbers import money
 from bot.render.text import display_name, short_wallet
 from bot.tree import UserFacingError
 from cogs.channels import ensure_bot_can_post, target_channel
-from cogs.transformers import FollowedTrader, Trader
+from cogs.transformers import Category, FollowedTrader, Trader
 
 Side = Literal["buy", "sell", "both"]
 SIDE_TEXT = {"buy": "buys", "sell": "sells", "both": "buys and sells"}
@@ -24,6 +24,8 @@ SIDE_TEXT = {"buy": "buys", "sell": "sells", "both": "buys and sells"}
 class FollowsCog(commands.Cog):
     def __init__(self, bot: PolymarketBot) -> None:
         self.follows = bot.services.follows
+        self.signals = bot.services.signals
+        self.labels = bot.services.labels
 
     @app_commands.command(name="follow", description="Post this trader's trades in a channel")
     @app_commands.describe(
@@ -31,6 +33,7 @@ class FollowsCog(commands.Cog):
         channel="Where alerts go (default: here)",
         min_usd="Only trades worth at least this many dollars (default 0)",
         side="Buys, sells or both (default both)",
+        category="Only trades in markets of this category (default: all)",
     )
     @app_commands.default_permissions(manage_channels=True)
     @app_commands.checks.has_permissions(manage_channels=True)
@@ -41,6 +44,7 @@ class FollowsCog(commands.Cog):
         channel: discord.TextChannel | None = None,
         min_usd: app_commands.Range[float, 0.0, 1e9] = 0.0,
         side: Side = "both",
+        category: Category | None = None,
     ) -> None:
         wallet, label = trader.wallet, trader.label
         target = target_channel(interaction, channel)
@@ -53,11 +57,13 @@ class FollowsCog(commands.Cog):
             min_usd=float(min_usd),
             side=side,
             user_id=interaction.user.id,
+            category=category,
         )
         floor = f" worth at least {money(min_usd)}" if min_usd > 0 else ""
+        only = f" in {category} markets" if category else ""
         await interaction.response.send_message(
             f"Following {display_name(label, wallet)} (`{short_wallet(wallet)}`) in "
-            f"{target.mention}: alerts for {SIDE_TEXT[side]}{floor}.",
+            f"{target.mention}: alerts for {SIDE_TEXT[side]}{floor}{only}.",
             ephemeral=True,
         )
 
@@ -82,16 +88,22 @@ class FollowsCog(commands.Cog):
             f"Stopped alerts for {display_name(label, wallet)} in <#{channel_id}>.", ephemeral=True
         )
 
-    @app_commands.command(name="alerts", description="This server's follows and whale watches")
+    @app_commands.command(
+        name="alerts", description="This server's follows, whale watches, signals and labels"
+    )
     async def alerts(self, interaction: discord.Interaction) -> None:
-        follows, whales = await self.follows.guild_overview(interaction.guild_id or 0)
-        await interaction.response.send_message(embed=alerts_embed(follows, whales), ephemeral=True)
+        guild_id = interaction.guild_id or 0
+        follows, whales = await self.follows.guild_overview(guild_id)
+        signals, sent = await self.signals.guild_watches(guild_id)
+        embed = alerts_embed(follows, whales, signals, sent, self.labels.of_guild(guild_id))
+        await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="whales", description="Post every big trade on Polymarket")
     @app_commands.describe(
         channel="Where whale alerts go (default: here)",
         min_usd="Smallest trade in dollars (default 10,000; 0 turns whale alerts off)",
         include_near_certain="Also alert trades priced at 95¢ or more (default no)",
+        category="Only trades in markets of this category (default: all)",
     )
     @app_commands.default_permissions(manage_channels=True)
     @app_commands.checks.has_permissions(manage_channels=True)
@@ -101,6 +113,7 @@ class FollowsCog(commands.Cog):
         channel: discord.TextChannel | None = None,
         min_usd: app_commands.Range[float, 0.0, 1e9] = 10_000.0,
         include_near_certain: bool = False,
+        category: Category | None = None,
     ) -> None:
         target = target_channel(interaction, channel)
         channel_id = target.id
@@ -112,14 +125,16 @@ class FollowsCog(commands.Cog):
             min_usd=float(min_usd),
             include_near_certain=include_near_certain,
             user_id=interaction.user.id,
+            category=category,
         )
         if watch is None:
             text = f"Whale alerts are off in <#{channel_id}>."
         else:
             near = "" if include_near_certain else ", skipping near-certain trades (95¢+)"
+            only = f" in {category} markets" if category else ""
             text = (
                 f"Whale alerts on in <#{channel_id}>: every trade of {money(min_usd)} "
-                f"or more{near}."
+                f"or more{only}{near}."
             )
         await interaction.response.send_message(text, ephemeral=True)
 

@@ -9,10 +9,11 @@ from db.pool import Connection
 
 FOLLOW_COLUMNS = (
     "id, guild_id, channel_id, wallet, label, min_usd, side, created_at, enabled,"
-    " disabled_reason, alerts_sent"
+    " disabled_reason, alerts_sent, category"
 )
 WHALE_COLUMNS = (
-    "channel_id, guild_id, min_usd, include_near_certain, enabled, disabled_reason, alerts_sent"
+    "channel_id, guild_id, min_usd, include_near_certain, enabled, disabled_reason, alerts_sent,"
+    " category"
 )
 
 
@@ -29,6 +30,7 @@ def _follow(row: asyncpg.Record) -> Follow:
         enabled=row["enabled"],
         disabled_reason=row["disabled_reason"],
         alerts_sent=row["alerts_sent"],
+        category=row["category"],
     )
 
 
@@ -41,6 +43,7 @@ def _whale(row: asyncpg.Record) -> WhaleWatch:
         enabled=row["enabled"],
         disabled_reason=row["disabled_reason"],
         alerts_sent=row["alerts_sent"],
+        category=row["category"],
     )
 
 
@@ -62,14 +65,15 @@ async def upsert_follow(
     min_usd: float,
     side: str,
     created_by: int,
+    category: str | None = None,
 ) -> Follow:
     """A follow again for the same channel and wallet updates its filters and re-enables it."""
     row = await conn.fetchrow(
-        "INSERT INTO follows (guild_id, channel_id, wallet, label, min_usd, side, created_by)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        "INSERT INTO follows (guild_id, channel_id, wallet, label, min_usd, side, created_by,"
+        " category) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         " ON CONFLICT (channel_id, wallet) DO UPDATE SET label = EXCLUDED.label,"
-        " min_usd = EXCLUDED.min_usd, side = EXCLUDED.side, enabled = true,"
-        f" disabled_reason = NULL RETURNING {FOLLOW_COLUMNS}",
+        " min_usd = EXCLUDED.min_usd, side = EXCLUDED.side, category = EXCLUDED.category,"
+        f" enabled = true, disabled_reason = NULL RETURNING {FOLLOW_COLUMNS}",
         guild_id,
         channel_id,
         wallet,
@@ -77,6 +81,7 @@ async def upsert_follow(
         min_usd,
         side,
         created_by,
+        category,
     )
     assert row is not None  # INSERT … RETURNING always returns the row
     return _follow(row)
@@ -97,17 +102,20 @@ async def upsert_whales(
     min_usd: float,
     include_near_certain: bool,
     created_by: int,
+    category: str | None = None,
 ) -> WhaleWatch:
     row = await conn.fetchrow(
         "INSERT INTO whale_watches (channel_id, guild_id, min_usd, include_near_certain,"
-        " created_by) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id) DO UPDATE SET"
-        " min_usd = EXCLUDED.min_usd, include_near_certain = EXCLUDED.include_near_certain,"
+        " created_by, category) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id) DO"
+        " UPDATE SET min_usd = EXCLUDED.min_usd,"
+        " include_near_certain = EXCLUDED.include_near_certain, category = EXCLUDED.category,"
         f" enabled = true, disabled_reason = NULL RETURNING {WHALE_COLUMNS}",
         channel_id,
         guild_id,
         min_usd,
         include_near_certain,
         created_by,
+        category,
     )
     assert row is not None  # INSERT … RETURNING always returns the row
     return _whale(row)

@@ -50,9 +50,14 @@ What is measured:
     any rolling 1 s window is reported next to the 50/s limit, with the number of requests
     that a 50-per-rolling-second limit would have refused.
 
+(d) Signals (scripts/stream_signals.py): the filter with 10,000 followed wallets and all three
+    signal kinds on in 1,000 servers against follows alone, and fresh-wallet lookups per minute
+    under a realistic flow, then under a burst.
+
 Goals: (a) >= 50,000 messages/s and RSS growth < 50 MB; (b) p99 <= 250 ms and alerts delivered
 == trades pushed (none lost, none doubled); (c) 0 429s and peak <= 50 requests per rolling
-second. A missed goal is printed as MISS; the benchmark itself never fails.
+second; (d) >= 50,000 messages/s with signals on, lookups bounded by the cache and never above
+the published limit. A missed goal is printed as MISS; the benchmark itself never fails.
 """
 
 from __future__ import annotations
@@ -70,6 +75,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from benchlib import Table, arg_parser, migrated_pool, percentile, progress, rss_mb, run, run_meta
+from stream_signals import (
+    FreshLookupResult,
+    SignalFilterResult,
+    bench_fresh_lookups,
+    bench_signal_filter,
+    render_signals,
+    signal_goals,
+)
 
 from bot.app import Application
 from bot.events import EventBus
@@ -723,8 +736,16 @@ def goals(a: FilterResult, b: LatencyResult, c: FanoutResult) -> list[dict[str, 
     ]
 
 
+Signals = tuple[SignalFilterResult, FreshLookupResult]
+
+
 def render_table(
-    a: FilterResult, b: LatencyResult, light: LatencyResult, c: FanoutResult, meta: dict[str, Any]
+    a: FilterResult,
+    b: LatencyResult,
+    light: LatencyResult,
+    c: FanoutResult,
+    meta: dict[str, Any],
+    d: Signals,
 ) -> str:
     table = Table()
     row, section = table.row, table.section
@@ -818,17 +839,24 @@ def render_table(
         f"  (Discord global limit {DISCORD_GLOBAL_PER_S}/s; the fake does not enforce it)",
     )
     row("  refused by a 50/rolling-s limit", f"{c.over_discord_global} requests (simulated)")
+    render_signals(row, section, *d)
 
     header = (
         f"stream benchmark · fake RTDS + fake Discord + fake Polymarket on 127.0.0.1 ·"
         f" {meta['database']} · {meta['cpus']} CPUs · Python {meta['python']} ·"
         f" {meta['seconds']:.0f} s"
     )
-    return table.render(header, goals(a, b, c), align_titles=True)
+    every_goal = goals(a, b, c) + signal_goals(*d, GOAL_MPS)
+    return table.render(header, every_goal, align_titles=True)
 
 
 def as_json(
-    a: FilterResult, b: LatencyResult, light: LatencyResult, c: FanoutResult, meta: dict[str, Any]
+    a: FilterResult,
+    b: LatencyResult,
+    light: LatencyResult,
+    c: FanoutResult,
+    meta: dict[str, Any],
+    d: Signals,
 ) -> str:
     doc = {
         "meta": meta,
@@ -836,7 +864,9 @@ def as_json(
         "latency": asdict(b),
         "latency_light": asdict(light),
         "fanout": asdict(c),
-        "goals": goals(a, b, c),
+        "signals_filter": asdict(d[0]),
+        "signals_lookups": asdict(d[1]),
+        "goals": goals(a, b, c) + signal_goals(*d, GOAL_MPS),
     }
     return json.dumps(doc, indent=2)
 
@@ -846,12 +876,15 @@ async def main(args: argparse.Namespace) -> None:
     progress(f"(a) building {args.wallets:,} follows and a {FRAME_POOL:,}-frame pool")
     a = bench_filter(args.seed, args.messages, args.wallets, FRAME_POOL)
     progress(f"(a) {a.mps_wall:,.0f} msg/s, RSS growth {a.rss_growth_mb:+.1f} MB")
+    d1 = bench_signal_filter(random.Random(args.seed), build_index, build_frames, FRAME_POOL)
     b, light, c, description = await run_live(args)
+    d = (d1, await bench_fresh_lookups(args.seed, args.minutes))
     meta = {
         **run_meta(description, started),
         "json_parser": "json" if stream_module._loads is json.loads else "orjson",
     }
-    print(as_json(a, b, light, c, meta) if args.json else render_table(a, b, light, c, meta))
+    report = as_json if args.json else render_table
+    print(report(a, b, light, c, meta, d))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -861,6 +894,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=LATENCY_RATE, help="trades/s in (b)")
     parser.add_argument("--seconds", type=float, default=LATENCY_SECONDS, help="length of (b)")
     parser.add_argument("--fanout", type=int, default=FANOUT_CHANNELS, help="channels in (c)")
+    parser.add_argument("--minutes", type=int, default=60, help="simulated minutes in (d2)")
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args(argv)
 

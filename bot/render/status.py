@@ -135,6 +135,11 @@ FIGURES: tuple[tuple[str, str, Callable[[StatusReport], str]], ...] = (
         ),
     ),
     (
+        "Live trades",
+        "Signals",
+        lambda r: " · ".join(f"{name} {integer(n)}" for name, n in r.signals.items()) or "—",
+    ),
+    (
         "Alerts",
         "Deliveries",
         lambda r: (

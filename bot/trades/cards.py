@@ -23,7 +23,7 @@ class AlertCard:
     """One embed: a single trade, or a burst of one wallet's fills in one outcome and side."""
 
     trades: tuple[Trade, ...]
-    kind: str  # follow | whale
+    kind: str  # follow | whale | fresh | smart | consensus
     delayed: bool
 
     @property
@@ -46,13 +46,14 @@ class AlertCard:
 
 def compose(rows: Sequence[Delivery] | Sequence[tuple[Trade, str, bool]]) -> list[AlertCard]:
     """Cards from (trade, kind, delayed) in time order: consecutive fills of one wallet in one
-    asset and side within BURST_WINDOW of the burst's first fill are merged."""
+    asset and side, alerted for the same reason, within BURST_WINDOW of the burst's first fill
+    are merged (a consensus alert is about its traders, never merged with a fill)."""
     cards: list[AlertCard] = []
-    open_bursts: dict[tuple[str, str, str], int] = {}
+    open_bursts: dict[tuple[str, str, str, str], int] = {}
     for trade, kind, delayed in rows:
-        burst_key = (trade.wallet, trade.asset, trade.side)
+        burst_key = (trade.wallet, trade.asset, trade.side, kind)
         index = open_bursts.get(burst_key)
-        if index is not None:
+        if index is not None and kind != "consensus":
             card = cards[index]
             if trade.timestamp - card.first.timestamp <= BURST_WINDOW:
                 cards[index] = AlertCard((*card.trades, trade), card.kind, card.delayed and delayed)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import asyncpg
 
-from bot.events import EventBus, FollowAdded
+from bot.events import ChannelDisabled, EventBus, FollowAdded
 from bot.polymarket.records import Trade
 from bot.trades.models import Follow, Target, WhaleWatch
 from db import follow_queries as queries
@@ -53,20 +53,30 @@ class FollowService:
     def is_followed(self, wallet: str) -> bool:
         return wallet in self._by_wallet
 
-    def targets(self, trade: Trade) -> list[Target]:
+    def targets(self, trade: Trade, categories: frozenset[str] = frozenset()) -> list[Target]:
+        """``categories``: the trade's market's categories, for category-filtered follows."""
         found: dict[int, Target] = {}
         for follow in self._by_wallet.get(trade.wallet, ()):
-            if follow.accepts(trade):
+            if follow.accepts(trade, categories):
                 found[follow.channel_id] = Target(
                     follow.channel_id, follow.guild_id, "follow", follow.id
                 )
         if trade.usd >= self.whale_min:
             for whale in self._whales.values():
-                if whale.channel_id not in found and whale.accepts(trade):
+                if whale.channel_id not in found and whale.accepts(trade, categories):
                     found[whale.channel_id] = Target(
                         whale.channel_id, whale.guild_id, "whale", None
                     )
         return list(found.values())
+
+    def filters_by_category(self, trade: Trade) -> bool:
+        """Whether a category filter could decide this trade's alerts, so its market's
+        categories are worth waiting for before it is stored."""
+        if any(f.category for f in self._by_wallet.get(trade.wallet, ())):
+            return True
+        return trade.usd >= self.whale_min and any(
+            w.category and trade.usd >= w.min_usd for w in self._whales.values()
+        )
 
     def followed_wallets(self) -> list[str]:
         return list(self._by_wallet)
@@ -86,6 +96,7 @@ class FollowService:
         min_usd: float,
         side: str,
         user_id: int,
+        category: str | None = None,
     ) -> Follow:
         async with self._pool.acquire() as conn:
             follow = await queries.upsert_follow(
@@ -97,6 +108,7 @@ class FollowService:
                 min_usd=min_usd,
                 side=side,
                 created_by=user_id,
+                category=category,
             )
         others = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
         self._by_wallet[wallet] = [*others, follow]
@@ -121,6 +133,7 @@ class FollowService:
         min_usd: float,
         include_near_certain: bool,
         user_id: int,
+        category: str | None = None,
     ) -> WhaleWatch | None:
         """min_usd 0 turns the watch off (and returns None)."""
         async with self._pool.acquire() as conn:
@@ -135,6 +148,7 @@ class FollowService:
                     min_usd=min_usd,
                     include_near_certain=include_near_certain,
                     created_by=user_id,
+                    category=category,
                 )
         whales = {c: w for c, w in self._whales.items() if c != channel_id}
         if watch is not None:
@@ -149,6 +163,7 @@ class FollowService:
             count = await queries.disable_channel(conn, channel_id, reason)
         await self.load()
         log.warning("disabled %d follows/watches in channel %s: %s", count, channel_id, reason)
+        self._bus.publish(ChannelDisabled(channel_id=channel_id, reason=reason))
         return count
 
     async def guild_overview(self, guild_id: int) -> tuple[list[Follow], list[WhaleWatch]]:

@@ -23,9 +23,10 @@ from bot.polymarket.data_api import parse_rows
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
-from bot.trades.models import BACKDATE_TOLERANCE
+from bot.trades.models import BACKDATE_TOLERANCE, Target
 from bot.workers import Role, WorkerStatus
 from db import trade_queries as queries
+from db.pool import Connection
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,24 @@ class WatchedWallets(Protocol):
     def is_copied(self, wallet: str) -> bool: ...
 
     def backfill_since(self) -> dict[str, float]: ...
+
+
+class PreparedTargets(Protocol):
+    """What a target source learnt about one batch before it is stored (bot/signals)."""
+
+    def categories(self, trade: Trade) -> frozenset[str]: ...
+
+    async def add_targets(
+        self, conn: Connection, trades: Sequence[Trade], targets: dict[str, list[Target]]
+    ) -> None: ...
+
+
+class SignalTargets(Protocol):
+    """Alerts beyond follows and whales (signals): asked next to FollowService."""
+
+    def wants(self, wallet: str, usd: float) -> bool: ...
+
+    async def prepare(self, trades: Sequence[Trade]) -> PreparedTargets: ...
 
 
 @dataclass
@@ -66,6 +85,7 @@ class TradeIngest:
         retry_delay: float = 1.0,
         retention_days: float = 30.0,
         watched: WatchedWallets | None = None,
+        signals: SignalTargets | None = None,
     ) -> None:
         self._pool = pool
         self._follows = follows
@@ -77,6 +97,7 @@ class TradeIngest:
         self._retry_delay = retry_delay
         self._retention_days = retention_days
         self._watched = watched
+        self._signals = signals
         self._writer: asyncio.Task[None] | None = None
         self._backfill_lock = asyncio.Lock()
         self.stats = IngestStats()
@@ -97,9 +118,11 @@ class TradeIngest:
         return self._watched is not None and self._watched.is_copied(wallet)
 
     def wants(self, wallet: str, usd: float) -> bool:
-        """The stream's O(1) filter: followed, whale-sized, or copied."""
-        return self._follows.wants(wallet, usd) or (
-            self._watched is not None and self._watched.is_copied(wallet)
+        """The stream's O(1) filter: followed, whale-sized, copied, or a signal's."""
+        return (
+            self._follows.wants(wallet, usd)
+            or (self._watched is not None and self._watched.is_copied(wallet))
+            or (self._signals is not None and self._signals.wants(wallet, usd))
         )
 
     name = "ingest-writer"
@@ -168,13 +191,20 @@ class TradeIngest:
         """Store new trades and their deliveries in one transaction; returns the new ones."""
         unique = list({t.key: t for t in trades}.values())
         delayed = source == "backfill"
+        prepared = await self._signals.prepare(unique) if self._signals is not None else None
         async with self._pool.acquire() as conn, conn.transaction():
             inserted = await queries.insert_trades(conn, unique, source)
             new = [t for t in unique if t.key in inserted]
+            targets = {
+                t.key: self._follows.targets(t, prepared.categories(t) if prepared else frozenset())
+                for t in new
+            }
+            if prepared is not None:
+                await prepared.add_targets(conn, new, targets)
             rows = [
                 (t.key, target.channel_id, target.guild_id, target.kind, target.follow_id, delayed)
                 for t in new
-                for target in self._follows.targets(t)
+                for target in targets[t.key]
             ]
             await queries.insert_deliveries(conn, rows)
         self.stats.stored += len(new)

@@ -28,11 +28,15 @@ class Follow:
     enabled: bool = True
     disabled_reason: str | None = None
     alerts_sent: int = 0
+    category: str | None = None  # only markets of this category (None: all)
 
-    def accepts(self, trade: Trade) -> bool:
+    def accepts(self, trade: Trade, categories: frozenset[str] = frozenset()) -> bool:
+        """``categories``: the trade's market's categories, as far as they are known."""
         if self.side != "both" and trade.side.lower() != self.side:
             return False
         if trade.usd < self.min_usd:
+            return False
+        if self.category is not None and self.category not in categories:
             return False
         return trade.timestamp >= self.created_at - BACKDATE_TOLERANCE
 
@@ -46,9 +50,12 @@ class WhaleWatch:
     enabled: bool = True
     disabled_reason: str | None = None
     alerts_sent: int = 0
+    category: str | None = None  # only markets of this category (None: all)
 
-    def accepts(self, trade: Trade) -> bool:
+    def accepts(self, trade: Trade, categories: frozenset[str] = frozenset()) -> bool:
         if trade.usd < self.min_usd:
+            return False
+        if self.category is not None and self.category not in categories:
             return False
         return self.include_near_certain or trade.price < NEAR_CERTAIN_PRICE
 
@@ -59,7 +66,7 @@ class Target:
 
     channel_id: int
     guild_id: int
-    kind: str  # follow | whale
+    kind: str  # follow | whale | fresh | smart | consensus
     follow_id: int | None
 
 
@@ -67,7 +74,7 @@ class Delivery(NamedTuple):
     """A trade to be alerted in a channel, as the outbox reads it back."""
 
     trade: Trade
-    kind: str  # follow | whale
+    kind: str  # follow | whale | fresh | smart | consensus
     delayed: bool
 
 

@@ -78,6 +78,7 @@ async def test_follow_then_trade_gives_exactly_one_alert_with_the_right_fields(
     wallet = wallet_of(polymarket)
     reply = await follow(discord_fake, wallet, discord_fake.other_channel_id)
     assert "Following" in reply["content"]
+    await app.bus.drain()  # the follow's read of the trader's positions is done
     payload = rtds.make_payload(
         wallet=wallet,
         size=200,
@@ -98,10 +99,12 @@ async def test_follow_then_trade_gives_exactly_one_alert_with_the_right_fields(
     message = messages[0]
     assert message["allowed_mentions"]["parse"] == []
     embed = message["embeds"][0]
-    assert embed["title"] == "🟢 BUY Yes"
-    assert embed["description"] == "[Will it rain?](https://polymarket.com/event/rain-event)"
+    assert embed["title"] == "🟢 $84 BUY Yes @ 42¢ (42%)"
+    market, position = embed["description"].split("\n")
+    assert market == "[Will it rain?](https://polymarket.com/event/rain-event)"
+    assert position == "📥 New position · 200 shares"  # its positions were read on /follow
     fields = {f["name"]: f["value"] for f in embed["fields"]}
-    assert fields["Price"] == "42¢" and fields["Shares"] == "200" and fields["Value"] == "$84"
+    assert fields["Shares"] == "200"
     assert fields["Transaction"].endswith(
         f"(https://polygonscan.com/tx/{payload['transactionHash'].lower()})"
     )

@@ -67,3 +67,12 @@ def test_score_and_track_record_settings() -> None:
     for name in ("SCORE_MIN_CLOSED", "SCORE_MIN_VOLUME", "TRACK_RECORD_SECONDS"):
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({name: "-3"})
+
+
+def test_fresh_wallet_days() -> None:
+    assert Settings.from_env({}).fresh_wallet_days == 14
+    assert Settings.from_env({"FRESH_WALLET_DAYS": "3.5"}).fresh_wallet_days == 3.5
+    with pytest.raises(ConfigError, match="FRESH_WALLET_DAYS"):
+        Settings.from_env({"FRESH_WALLET_DAYS": "soon"})
+    with pytest.raises(ConfigError, match="FRESH_WALLET_DAYS"):
+        Settings.from_env({"FRESH_WALLET_DAYS": "0"})

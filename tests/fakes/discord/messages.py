@@ -50,6 +50,7 @@ LOADING = 1 << 7
 IS_COMPONENTS_V2 = 1 << 15
 
 #: Keys the fake keeps in a stored message for tests but does not send back to the client.
+LINK_STYLE = 5  # a button that opens a url (no custom_id, no interaction)
 PRIVATE_MESSAGE_KEYS = frozenset({"attachments_received", "allowed_mentions", "enforce_nonce"})
 
 
@@ -395,6 +396,10 @@ def _validate_message(message: JSON) -> None:
             problems["components.custom_id"] = "Must be between 1 and 100 in length."
         if len(str(component.get("label") or "")) > 80:
             problems["components.label"] = "Must be 80 or fewer in length."
+        if component.get("type") == 2 and component.get("style") == LINK_STYLE:
+            url = str(component.get("url") or "")
+            if custom_id is not None or not url.startswith(("https://", "http://")):
+                problems["components.url"] = "A link button has a url and no custom_id."
     if not (
         content
         or embeds

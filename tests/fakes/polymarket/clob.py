@@ -141,7 +141,7 @@ class ClobApi:
                     zip(market.token_ids, market.outcomes, strict=True)
                 )
             ],
-            "tags": ["All"],
+            "tags": ["All", *market.tags],
         }
 
     def prices_history(self, query: Mapping[str, str]) -> Row:

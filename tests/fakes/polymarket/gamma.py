@@ -25,8 +25,10 @@ from tests.fakes.polymarket.markets import (
     slugify,
 )
 from tests.fakes.polymarket.params import (
+    WALLET_RE,
     BadRequest,
     GammaNotFound,
+    GammaValidation,
     Unprocessable,
     query_bool,
     query_choice,
@@ -51,13 +53,32 @@ def _event_slug(market: FakeMarket) -> str:
     return market.event_slug or slugify(market.event_title)
 
 
-def gamma_market(market: FakeMarket, now: int, *, with_events: bool = True) -> Row:
+def gamma_tags(market: FakeMarket) -> list[Row]:
+    """The market's tags as Gamma lists them with ``include_tag=true`` (the shape of the event
+    tags in ``gamma_public_search.json``: id, label, slug, …)."""
+    return [
+        {
+            "id": str(1000 + zlib.crc32(label.encode()) % 9000),
+            "label": label,
+            "slug": slugify(label),
+            "forceShow": False,
+            "updatedBy": 15,
+            "requiresTranslation": False,
+        }
+        for label in market.tags
+    ]
+
+
+def gamma_market(
+    market: FakeMarket, now: int, *, with_events: bool = True, with_tags: bool = False
+) -> Row:
     """A Gamma market object in the live shape (``gamma_market.json``, ``…_closed.json``).
 
     JSON-in-string ``outcomes``/``outcomePrices``/``clobTokenIds``; ``volume``/``liquidity``
     strings next to numeric ``volumeNum``/``liquidityNum``; resolved markets keep
     ``active: true`` and add ``closedTime`` and ``umaResolutionStatus``. ``with_events=False``
-    leaves out ``events``, as in the markets embedded in an event.
+    leaves out ``events``, as in the markets embedded in an event; ``with_tags`` adds ``tags``
+    (Gamma's ``include_tag=true``).
     """
     closed = market.closed
     if closed:
@@ -124,6 +145,8 @@ def gamma_market(market: FakeMarket, now: int, *, with_events: bool = True) -> R
         row["events"] = [
             {"id": market.event_id, "slug": _event_slug(market), "title": market.event_title}
         ]
+    if with_tags:
+        row["tags"] = gamma_tags(market)
     return row
 
 
@@ -204,7 +227,10 @@ class GammaApi:
         if offset > GAMMA_MAX_OFFSET:
             raise Unprocessable("offset too large, use /markets/keyset for deeper pagination")
         found = self._selection(query)
-        return [self.world.gamma_market(m) for m in found[offset : offset + limit]]
+        with_tags = query_bool(query, "include_tag", False)
+        return [
+            self.world.gamma_market(m, with_tags=with_tags) for m in found[offset : offset + limit]
+        ]
 
     def markets_keyset(self, query: Mapping[str, str]) -> Row:
         """``/markets/keyset``: ``{"markets": [...], "next_cursor": ...}``, paged by
@@ -254,6 +280,33 @@ class GammaApi:
         if not markets:
             raise GammaNotFound("event not found")
         return self._event(markets, markets)
+
+    def public_profile(self, query: Mapping[str, str]) -> Row:
+        """``/public-profile?address=``: the account's ``createdAt`` and public identity
+        (../shared/polymarket-api.md §2.6). A malformed address is a 400, a wallet with no
+        profile (not a trader nor an account of this world) a 404, both with Gamma's ``type``."""
+        address = (query.get("address") or "").strip()
+        if not WALLET_RE.match(address):
+            raise GammaValidation("invalid address")
+        wallet = address.lower()
+        account = self.world.accounts.get(wallet)
+        trader = self.world.traders.get(wallet)
+        if account is None and trader is None:
+            raise GammaNotFound("profile not found")
+        created = account if account is not None else self.world.account_created(wallet)
+        name = trader.user_name if trader is not None else ""
+        return {
+            "createdAt": _iso(created),
+            "proxyWallet": wallet,
+            "profileImage": trader.profile_image if trader is not None else None,
+            "displayUsernamePublic": bool(name),
+            "bio": trader.bio if trader is not None else None,
+            "pseudonym": trader.pseudonym if trader is not None else None,
+            "name": name or None,
+            "users": [{"id": str(zlib.crc32(wallet.encode())), "creator": False, "mod": False}],
+            "xUsername": trader.x_username if trader is not None else None,
+            "verifiedBadge": trader.verified if trader is not None else False,
+        }
 
     def search(self, query: Mapping[str, str]) -> Row:
         """``/public-search``: events whose title or any market question holds ``q``.

@@ -40,6 +40,16 @@ _MONTHS = (
 )  # fmt: skip
 
 
+# Tags per family of the pool (sports, elections, crypto up-or-down, weather): not drawn from
+# the rng, so they never shift the generated universe.
+_FAMILY_TAGS: tuple[tuple[str, ...], ...] = (
+    ("Sports", "Soccer", "Games"),
+    ("Politics", "Elections", "US Election"),
+    ("Crypto", "Crypto Prices", "Up or Down"),
+    ("Weather", "Daily Temperature"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class FakeMarket:
     """One binary market of the synthetic universe; rows of every endpoint point into these.
@@ -74,6 +84,7 @@ class FakeMarket:
     question_id: str = ""
     # Polymarket's leaderboard category of the market (lowercase), "" when in none of them.
     category: str = ""
+    tags: tuple[str, ...] = ()  # tag labels, as Gamma (include_tag) and the CLOB list them
 
 
 def random_hex(rng: random.Random, nbytes: int) -> str:
@@ -111,6 +122,7 @@ def market_pool(seed: int, day: int, count: int = 400) -> tuple[FakeMarket, ...]
         family = n % 4
         day_of_month = rng.randint(1, 28)
         month = rng.choice(_MONTHS)
+        tags = _FAMILY_TAGS[family]
         if family == 0:
             team, other = rng.sample(_TEAMS, 2)
             month_number = _MONTHS.index(month) + 1
@@ -168,6 +180,7 @@ def market_pool(seed: int, day: int, count: int = 400) -> tuple[FakeMarket, ...]
             closed_ts=closed_ts if closed else 0,
             question_id=question_id_for(condition_id),
             category=FAMILY_CATEGORIES[family],
+            tags=tags,
         )
         markets.append(with_templates(market))
     return tuple(markets)

@@ -41,6 +41,12 @@ class GammaNotFound(NotFound):
     error_type = "not found error"
 
 
+class GammaValidation(BadRequest):
+    """Gamma's 400: ``{"type": "validation error", "error": ...}`` (``/public-profile``)."""
+
+    error_type = "validation error"
+
+
 class Unprocessable(BadRequest):
     """Gamma's validation failure: 422 ``{"type": "validation error", "error": ...}``."""
 

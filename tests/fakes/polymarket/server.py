@@ -55,8 +55,8 @@ class FakePolymarket(World):
 
     Routes: Data API ``/v1/leaderboard``, ``/positions``, ``/closed-positions``, ``/activity``,
     ``/trades``, ``/value``, ``/traded``; Gamma ``/markets``, ``/markets/keyset``,
-    ``/markets/{id}``, ``/markets/slug/{slug}``, ``/public-search``; CLOB ``/book``,
-    ``/midpoint``, ``/price``, ``/prices-history``, ``/markets/{condition_id}``.
+    ``/markets/{id}``, ``/markets/slug/{slug}``, ``/public-search``, ``/public-profile``; CLOB
+    ``/book``, ``/midpoint``, ``/price``, ``/prices-history``, ``/markets/{condition_id}``.
 
     ``calls`` counts requests per path, except the templated routes, which count under one key
     each (:meth:`call_key`): ``"/markets/slug"``, ``"/markets/id"`` (Gamma by numeric id) and
@@ -91,6 +91,7 @@ class FakePolymarket(World):
             "/markets": self._gamma.markets,
             "/markets/keyset": self._gamma.markets_keyset,
             "/public-search": self._gamma.search,
+            "/public-profile": self._gamma.public_profile,
             "/book": self._clob.book,
             "/midpoint": self._clob.midpoint,
             "/price": self._clob.price,

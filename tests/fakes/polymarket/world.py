@@ -13,6 +13,7 @@ import math
 import random
 import re
 import time
+import zlib
 
 from tests.fakes.polymarket.gamma import gamma_market
 from tests.fakes.polymarket.markets import (
@@ -41,6 +42,9 @@ class World:
         self.history_days = history_days
         self.now = int(time.time())
         self.traders: dict[str, FakeTrader] = {}
+        # Gamma /public-profile: accounts added by tests (wallet -> createdAt, unix seconds);
+        # the world's traders have a profile too, created a year or more ago.
+        self.accounts: dict[str, float] = {}
         # Every market this fake serves, in Gamma id order; entries are replaced (never mutated)
         # by set_price / resolve_market, so read them afresh rather than holding on to one.
         self.markets: list[FakeMarket] = list(market_pool(seed, self.now // 86_400))
@@ -88,6 +92,16 @@ class World:
         """Register (or replace) a trader; it shows up in every endpoint from the next request."""
         self.traders[trader.wallet.lower()] = trader
 
+    def add_account(self, wallet: str, created_at: float) -> None:
+        """A Polymarket account (a ``/public-profile``) created at ``created_at`` (unix s), e.g.
+        a brand-new wallet for fresh-wallet signals."""
+        self.accounts[wallet.lower()] = float(created_at)
+
+    def account_created(self, wallet: str) -> float:
+        """When a trader's account was created: deterministic, one to three years ago."""
+        days = 365 + zlib.crc32(f"{self.seed}:{wallet.lower()}".encode()) % 730
+        return float(self.now - days * 86_400)
+
     # ------------------------------------------------------------------ markets control
 
     def add_market(
@@ -104,6 +118,7 @@ class World:
         end_date: str | None = None,
         neg_risk: bool = False,
         category: str = "",
+        tags: tuple[str, ...] = (),
     ) -> Row:
         """Add a binary market and return its Gamma object (ids, slug and token ids to use).
 
@@ -112,7 +127,8 @@ class World:
         outcome with the higher price winning. ``event_title`` joins an existing event of that
         title (or starts one); by default the market is alone in an event named after it.
         ``end_date`` is ``YYYY-MM-DD``. ``category`` is its leaderboard category (lowercase,
-        e.g. ``"politics"``; none by default). No trader holds it until a test adds rows that do.
+        e.g. ``"politics"``; none by default); ``tags`` are the tag labels Gamma
+        (``include_tag``) and the CLOB list. No trader holds it until a test adds rows that do.
         """
         if len(outcomes) != 2 or len(prices) != 2:
             raise ValueError("CLOB markets are binary: give two outcomes and two prices")
@@ -169,6 +185,7 @@ class World:
             closed_ts=now if closed else 0,
             question_id=question_id_for(condition_id),
             category=category,
+            tags=tags,
         )
         market = with_templates(market)
         self._market_pos[condition_id] = len(self.markets)
@@ -272,6 +289,8 @@ class World:
         market = self.markets_by_condition.get(condition_id.lower())
         return self.gamma_market(market) if market is not None else None
 
-    def gamma_market(self, market: FakeMarket, *, with_events: bool = True) -> Row:
+    def gamma_market(
+        self, market: FakeMarket, *, with_events: bool = True, with_tags: bool = False
+    ) -> Row:
         """The Gamma object of ``market``; see :func:`tests.fakes.polymarket.gamma.gamma_market`."""
-        return gamma_market(market, self.now, with_events=with_events)
+        return gamma_market(market, self.now, with_events=with_events, with_tags=with_tags)

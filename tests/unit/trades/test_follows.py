@@ -247,3 +247,19 @@ def test_wants_agrees_with_targets() -> None:
             trade = usd_trade(usd, wallet=wallet)
             if svc.targets(trade):
                 assert svc.wants(wallet, trade.usd), (wallet, usd)
+
+
+def test_category_filters_on_follows_and_whales() -> None:
+    sports = frozenset({"sports"})
+    follow = Follow(
+        id=1, guild_id=1, channel_id=10, wallet=WALLET, label="", min_usd=0.0, side="both",
+        created_at=CREATED, category="sports",
+    )  # fmt: skip
+    whale = WhaleWatch(20, 1, 1000.0, False, category="crypto")
+    svc = service([follow], [whale])
+    assert [t.channel_id for t in svc.targets(usd_trade(5000), sports)] == [10]
+    assert [t.channel_id for t in svc.targets(usd_trade(5000), frozenset({"crypto"}))] == [20]
+    assert svc.targets(usd_trade(5000)) == []  # a market of no known category matches neither
+    assert svc.filters_by_category(usd_trade(10))  # the followed wallet's follow has a category
+    assert svc.filters_by_category(usd_trade(1000, wallet=OTHER))  # whale-sized, whale has one
+    assert not svc.filters_by_category(usd_trade(999, wallet=OTHER))
