@@ -32,7 +32,6 @@ class FollowsCog(commands.Cog):
         side="Buys, sells or both (default both)",
     )
     @app_commands.default_permissions(manage_channels=True)
-    @app_commands.checks.has_permissions(manage_channels=True)
     async def follow(
         self,
         interaction: discord.Interaction,
@@ -63,7 +62,6 @@ class FollowsCog(commands.Cog):
     @app_commands.command(name="unfollow", description="Stop posting a trader's trades")
     @app_commands.describe(trader="The followed trader", channel="The channel (default: here)")
     @app_commands.default_permissions(manage_channels=True)
-    @app_commands.checks.has_permissions(manage_channels=True)
     async def unfollow(
         self,
         interaction: discord.Interaction,
@@ -93,7 +91,6 @@ class FollowsCog(commands.Cog):
         include_near_certain="Also alert trades priced at 95¢ or more (default no)",
     )
     @app_commands.default_permissions(manage_channels=True)
-    @app_commands.checks.has_permissions(manage_channels=True)
     async def whales(
         self,
         interaction: discord.Interaction,
