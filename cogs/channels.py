@@ -73,7 +73,7 @@ def target_channel(
     if guild is None or not isinstance(member, discord.Member):
         raise UserFacingError("This command only works inside a server.")
     channel_id = channel.id if channel is not None else interaction.channel_id or 0
-    found = guild.get_channel_or_thread(channel_id)
+    found: object = guild.get_channel_or_thread(channel_id)
     if found is None and channel is None:
         found = interaction.channel  # a thread discord.py has not cached: built from the payload
     if not isinstance(found, discord.TextChannel | discord.Thread):
