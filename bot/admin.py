@@ -69,6 +69,8 @@ class StatusReport:
     ingest_queue: int
     sending_channels: int
     alert_counts: dict[str, int] = field(default_factory=dict)  # empty when unavailable
+    # upstream rows and frames refused at the parser edge, by kind (price, timestamp, ...)
+    rejections: dict[str, int] = field(default_factory=dict)
 
 
 class AdminService:
@@ -137,4 +139,5 @@ class AdminService:
             ingest_queue=ingest.queue_depth(),
             sending_channels=alerts.active_channels,
             alert_counts=counts,
+            rejections=dict(self._http.rejections.counts),
         )

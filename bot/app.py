@@ -170,6 +170,7 @@ class Application:
             ping_interval=settings.stream_ping_seconds,
             silence_timeout=settings.stream_silence_seconds,
             on_connect=self.ingest.backfill,
+            rejections=self.http.rejections,
         )
 
     def _services(self) -> Services:

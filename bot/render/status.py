@@ -66,6 +66,10 @@ def live_lines(report: StatusReport) -> dict[str, str]:
         f"backfilled {ingest.backfilled}",
         "Alerts": f"sent {counts.get('SENT', 0)} · pending {counts.get('PENDING', 0)} · "
         f"failed {counts.get('FAILED', 0)}",
+        "Rejected upstream values": " · ".join(
+            f"{kind} {count}" for kind, count in sorted(report.rejections.items())
+        )
+        or "none",
     }
 
 
