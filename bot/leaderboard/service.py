@@ -319,7 +319,16 @@ class LeaderboardService:
             for period, lists in fetched.items()
             if period not in failed
         }
+        for period in [p for p, rows in candidates.items() if not rows and self._has_rows(p)]:
+            # Valid JSON with nothing usable where there was a board: a failed refresh (the
+            # board is kept and shown as stale), never "0 traders" stored as a success.
+            del candidates[period]
+            failed[period] = "Polymarket answered an empty leaderboard; kept the previous one"
         return candidates, failed
+
+    def _has_rows(self, period: str) -> bool:
+        board = self.board(period)
+        return board is not None and bool(board.by_metric["pnl"])
 
     async def _prune(self) -> None:
         try:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ import asyncpg
 
 from bot.cache import CacheStats, HotCache, TTLCache
 from bot.events import EventBus, TradeStored
+from bot.failures import FailureTally
 from bot.leaderboard.models import PERIODS
 from bot.leaderboard.scoring import TraderStats, copy_score, summarize
 from bot.leaderboard.service import LeaderboardService
@@ -151,7 +152,16 @@ class ProfileService:
         closed_limit: int = 50,
         activity_limit: int = 100,
     ) -> TraderStats:
-        """Store one detail fetch (from the leaderboard refresh or an on-demand load)."""
+        """Store one detail fetch (from the leaderboard refresh or an on-demand load).
+
+        Three empty pages for a trader whose stored profile shows trading are a bad answer:
+        ``UpstreamError``, and the stored profile stays (a profile of zeros never replaces a
+        real one)."""
+        if not (positions or closed or activity):
+            async with self._pool.acquire() as conn:
+                stored = await queries.load_trader(conn, wallet)
+            if stored is not None and stored.markets_traded > 0:
+                raise UpstreamError("data:details", f"empty details for {wallet}; kept the stored")
         now = self._clock()
         stats = summarize(wallet, positions, closed, activity, now)
         identity = next((a for a in activity if a.name or a.pseudonym), None)
@@ -194,12 +204,12 @@ class ProfileService:
                     self._api.closed_positions(wallet),
                     self._api.activity(wallet),
                 )
+                await self.record_details(wallet, positions, closed, activity)
             except UpstreamError:
                 if row is None:
                     raise  # nothing stored to show instead
                 log.warning("profile of %s served from older stored details", wallet)
                 return await self._build(wallet, row)
-            await self.record_details(wallet, positions, closed, activity)
             row = None  # re-read what was just stored
         return await self._build(wallet, row)
 
@@ -262,41 +272,52 @@ class ProfileService:
 
     async def sync_positions(self, wallets: Sequence[str], concurrency: int = 4) -> int:
         """The trader-sync loop: open positions of the top ranked traders, one call each."""
-        semaphore = asyncio.Semaphore(concurrency)
 
-        async def one(wallet: str) -> bool:
-            async with semaphore:
-                try:
-                    positions = await self._api.positions(wallet)
-                except Exception as exc:
-                    log.warning("positions of %s not synced: %s", wallet, exc)
-                    return False
+        async def sync(wallet: str) -> None:
+            positions = await self._api.positions(wallet)
             async with self._pool.acquire() as conn:
                 await queries.replace_positions(conn, wallet, positions)
             self._cache.invalidate(f"trader:{wallet}")
-            return True
 
-        return sum(await asyncio.gather(*(one(w) for w in wallets)))
+        return await self._for_each(wallets, "positions sync", sync, concurrency)
 
     async def refresh_details(self, wallets: Sequence[str], concurrency: int = 4) -> int:
         """The daily statistics update: a full detail fetch (and daily rows) per trader."""
+
+        async def refresh(wallet: str) -> None:
+            positions, closed, activity = await asyncio.gather(
+                self._api.positions(wallet),
+                self._api.closed_positions(wallet),
+                self._api.activity(wallet),
+            )
+            await self.record_details(wallet, positions, closed, activity)
+
+        return await self._for_each(wallets, "daily statistics", refresh, concurrency)
+
+    @staticmethod
+    async def _for_each(
+        wallets: Sequence[str],
+        what: str,
+        work: Callable[[str], Awaitable[None]],
+        concurrency: int,
+    ) -> int:
+        """``work`` per wallet at bounded concurrency; how many succeeded. Failures are logged
+        once per kind for the whole run (an outage is one line, not one per trader)."""
         semaphore = asyncio.Semaphore(concurrency)
+        tally = FailureTally(what)
 
         async def one(wallet: str) -> bool:
             async with semaphore:
                 try:
-                    positions, closed, activity = await asyncio.gather(
-                        self._api.positions(wallet),
-                        self._api.closed_positions(wallet),
-                        self._api.activity(wallet),
-                    )
+                    await work(wallet)
                 except Exception as exc:
-                    log.warning("daily statistics of %s not updated: %s", wallet, exc)
+                    tally.add(exc, wallet)
                     return False
-            await self.record_details(wallet, positions, closed, activity)
             return True
 
-        return sum(await asyncio.gather(*(one(w) for w in wallets)))
+        done = sum(await asyncio.gather(*(one(w) for w in wallets)))
+        tally.log(log)
+        return done
 
     async def position_size(self, wallet: str, asset: str) -> float | None:
         """The trader's last synced position in a token (for mirroring a sell), if known."""
