@@ -28,6 +28,7 @@ from bot.client import CommandSyncState, PolymarketBot, Services
 from bot.config import Settings
 from bot.copytrading import CopyTradingService
 from bot.events import EventBus, TradeStored
+from bot.invite import ready_line
 from bot.leaderboard.service import LeaderboardService
 from bot.leaderboard.stats_store import TraderStatsStore
 from bot.loops import PeriodicTask
@@ -81,6 +82,8 @@ class Application:
         self._build_loops()
         self.workers = WorkerRegistry()  # filled below, once alert delivery exists
         self.bot = PolymarketBot(self._services(), self._command_sync_state())
+        self._announced_ready = False
+        self.bot.add_listener(self._on_ready, "on_ready")
         self._build_trade_path()
         self._register_workers()
 
@@ -252,6 +255,12 @@ class Application:
         add(self.stream)
 
     # ---- running --------------------------------------------------------------------------------
+
+    async def _on_ready(self) -> None:
+        """Once per process: who we are and the invite link (with the permissions it needs)."""
+        if not self._announced_ready:
+            self._announced_ready = True
+            log.info("%s", ready_line(self.bot.user, self.bot.application_id))
 
     async def warm(self) -> None:
         """Memory from PostgreSQL before anything answers: boards, follows, copied wallets."""

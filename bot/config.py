@@ -72,6 +72,7 @@ class Settings:
     stream_ping_seconds: float = 5.0
     stream_silence_seconds: float = 20.0
     log_level: str = "INFO"
+    database_wait_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,4 +113,5 @@ class Settings:
             stream_ping_seconds=_number(env, "STREAM_PING_SECONDS", 5.0, 0.05),
             stream_silence_seconds=_number(env, "STREAM_SILENCE_SECONDS", 20.0, 0.1),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
+            database_wait_seconds=_number(env, "DATABASE_WAIT_SECONDS", 60.0, 0.0),
         )
