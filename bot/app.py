@@ -27,6 +27,7 @@ from bot.cache import HotCache
 from bot.client import CommandSyncState, PolymarketBot, Services
 from bot.config import Settings
 from bot.copytrading import CopyTradingService
+from bot.database import DatabaseGuard
 from bot.events import EventBus, TradeStored
 from bot.invite import ready_line
 from bot.leaderboard.service import LeaderboardService
@@ -76,6 +77,7 @@ class Application:
         self.clock = clock
         self.cache = HotCache(wall_clock=clock)
         self.bus = EventBus()
+        self.database = DatabaseGuard()  # commands' database work: bounded, with a memory fallback
         self._closed = False
         self._build_clients()
         self._build_services()
@@ -126,9 +128,11 @@ class Application:
             retention_days=settings.snapshot_retention_days,
             clock=self.clock,
         )
-        self.follows = FollowService(pool, bus)
+        self.follows = FollowService(pool, bus, database=self.database)
         self.prices = PriceService(pool, self.gamma, self.clob, cache, clock=self.clock)
-        self.markets = MarketService(pool, self.gamma, self.prices, cache, clock=self.clock)
+        self.markets = MarketService(
+            pool, self.gamma, self.prices, cache, clock=self.clock, database=self.database
+        )
         self.profiles = ProfileService(
             pool,
             self.data_api,
@@ -138,9 +142,10 @@ class Application:
             ttl=settings.trader_cache_ttl_seconds,
             details_ttl=settings.trader_detail_ttl_seconds,
             clock=self.clock,
+            database=self.database,
         )
         self.trader_stats.on_details = self.profiles.record_details
-        self.traders = TraderDirectory(self.leaderboard, self.profiles)
+        self.traders = TraderDirectory(self.leaderboard, self.profiles, database=self.database)
         self.copytrading = CopyTradingService(
             pool,
             self.clob,
@@ -148,6 +153,7 @@ class Application:
             position_of=self.profiles.position_size,
             max_slippage=settings.copy_max_slippage,
             order_ttl=settings.order_ttl_seconds,
+            database=self.database,
         )
         bus.subscribe(TradeStored, self.copytrading.on_trade_stored)
         self.charts = ChartRenderer(cache, ttl=settings.trader_cache_ttl_seconds)

@@ -9,18 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-import asyncpg
-
+from bot.database import DATABASE_ERRORS, DatabaseUnavailable
 from bot.polymarket.http import UpstreamError
-
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,  # refused, reset, unreachable (ConnectionError is one)
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,  # the connection is gone or closed
-    asyncpg.CannotConnectNowError,  # starting up or shutting down
-    asyncpg.AdminShutdownError,
-)
 
 
 def failure_kind(exc: BaseException) -> str:
@@ -28,7 +18,7 @@ def failure_kind(exc: BaseException) -> str:
     upstream endpoint failing, or the exception's type."""
     if isinstance(exc, UpstreamError):
         return f"upstream {exc.endpoint}"
-    if isinstance(exc, DATABASE_ERRORS):
+    if isinstance(exc, (*DATABASE_ERRORS, DatabaseUnavailable)):
         return "database unavailable"
     return type(exc).__name__
 

@@ -17,6 +17,10 @@ from cogs.transformers import FollowedTrader, Trader
 
 Side = Literal["buy", "sell", "both"]
 SIDE_TEXT = {"buy": "buys", "sell": "sells", "both": "buys and sells"}
+FROM_MEMORY = (
+    "⚠️ The bot's database is not answering: this list comes from memory (active follows "
+    "only, without alert counts) and may be out of date."
+)
 
 
 @app_commands.guild_only()
@@ -82,7 +86,11 @@ class FollowsCog(commands.Cog):
     @app_commands.command(name="alerts", description="This server's follows and whale watches")
     async def alerts(self, interaction: discord.Interaction) -> None:
         follows, whales = await self.follows.guild_overview(interaction.guild_id or 0)
-        await interaction.response.send_message(embed=alerts_embed(follows, whales), ephemeral=True)
+        await interaction.response.send_message(
+            FROM_MEMORY if self.follows.from_memory else None,
+            embed=alerts_embed(follows, whales),
+            ephemeral=True,
+        )
 
     @app_commands.command(name="whales", description="Post every big trade on Polymarket")
     @app_commands.describe(

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 
 from bot.cache import CacheStats, HotCache, TTLCache
+from bot.database import DatabaseGuard, DatabaseUnavailable
 from bot.events import EventBus, TradeStored
 from bot.failures import FailureTally
 from bot.leaderboard.models import PERIODS
@@ -112,10 +113,12 @@ class ProfileService:
         ttl: float,
         details_ttl: float,
         clock: Callable[[], float] = time.time,
+        database: DatabaseGuard | None = None,
     ) -> None:
         self._pool = pool
         self._api = data_api
         self._leaderboard = leaderboard
+        self._db = database or DatabaseGuard()  # /trader's reads and writes: bounded
         # stale-while-revalidate for an hour: a profile a little old beats a wait on PostgreSQL
         self._cache: TTLCache[TraderProfile] = cache.ttl_cache(
             "traders", ttl=ttl, stale_ttl=3600.0, max_size=2_000
@@ -126,7 +129,43 @@ class ProfileService:
         bus.subscribe(TradeStored, self._on_trade)
 
     async def get(self, wallet: str) -> TraderProfile:
-        return await self._cache.get(f"trader:{wallet}", lambda: self._load(wallet))
+        """The cached profile (a stale one is served while it reloads); when PostgreSQL does
+        not answer, one built from memory (not cached), else ``DatabaseUnavailable``."""
+        try:
+            return await self._cache.get(f"trader:{wallet}", lambda: self._load(wallet))
+        except DatabaseUnavailable:
+            return self._from_memory(wallet)
+
+    @property
+    def from_memory(self) -> bool:
+        """PostgreSQL is not answering commands: profiles may be out of date."""
+        return self._db.unavailable
+
+    def _from_memory(self, wallet: str) -> TraderProfile:
+        """What memory knows without PostgreSQL: the trader's standings and score inputs."""
+        stats = self._leaderboard.stats.stats.get(wallet)
+        standings = self._standings(wallet)
+        if stats is None and not standings:
+            raise DatabaseUnavailable(
+                "The bot's database is not answering and this trader is not in memory; "
+                "try again in a minute."
+            )
+        stats = stats or TraderStats(wallet, 0, 0, 0, 0, None, 0.0, 0)
+        basis = standings.get("week") or standings.get("all")
+        pnl, volume = (basis.pnl, basis.volume) if basis else (0.0, 0.0)
+        return TraderProfile(
+            wallet=wallet,
+            name=self._leaderboard.known_traders().get(wallet, ""),
+            pseudonym="",
+            standings=standings,
+            score=copy_score(pnl, volume, stats, self._clock()),
+            stats=stats,
+            markets_traded=0,
+            positions=(),
+            latest_trades=(),
+            pnl_series=(),
+            details_at=self._leaderboard.stats.fetched_at.get(wallet, 0.0),
+        )
 
     @property
     def cache_stats(self) -> CacheStats:
@@ -140,7 +179,9 @@ class ProfileService:
         return self._cache.peek(f"trader:{wallet}")
 
     async def _on_trade(self, event: TradeStored) -> None:
-        self._cache.invalidate(f"trader:{event.wallet}")
+        """A new trade makes the profile stale, not gone: it is served while it reloads, so
+        /trader never waits on (or fails with) PostgreSQL because the trader traded."""
+        self._cache.mark_stale(f"trader:{event.wallet}")
 
     async def record_details(
         self,
@@ -188,9 +229,12 @@ class ProfileService:
         self._cache.invalidate(f"trader:{wallet}")
         return stats
 
-    async def _load(self, wallet: str) -> TraderProfile:
+    async def _stored(self, wallet: str) -> StoredTrader | None:
         async with self._pool.acquire() as conn:
-            row = await queries.load_trader(conn, wallet)
+            return await queries.load_trader(conn, wallet)
+
+    async def _load(self, wallet: str) -> TraderProfile:
+        row = await self._db.run(lambda: self._stored(wallet), "/trader")
         fresh_enough = (
             row is not None
             and row.details_at is not None
@@ -204,7 +248,10 @@ class ProfileService:
                     self._api.closed_positions(wallet),
                     self._api.activity(wallet),
                 )
-                await self.record_details(wallet, positions, closed, activity)
+                await self._db.run(
+                    lambda: self.record_details(wallet, positions, closed, activity),
+                    "storing a trader profile",
+                )
             except UpstreamError:
                 if row is None:
                     raise  # nothing stored to show instead
@@ -214,11 +261,14 @@ class ProfileService:
         return await self._build(wallet, row)
 
     async def _build(self, wallet: str, row: StoredTrader | None) -> TraderProfile:
-        async with self._pool.acquire() as conn:
-            if row is None:
-                row = await queries.load_trader(conn, wallet)
-            positions = await queries.load_positions(conn, wallet)
-            daily = await queries.load_daily(conn, wallet)
+        async def read() -> tuple[StoredTrader | None, list[Position], list[DailyStat]]:
+            async with self._pool.acquire() as conn:
+                stored = row if row is not None else await queries.load_trader(conn, wallet)
+                positions = await queries.load_positions(conn, wallet)
+                daily = await queries.load_daily(conn, wallet)
+            return stored, positions, daily
+
+        row, positions, daily = await self._db.run(read, "/trader")
         assert row is not None  # _load stored it
         stats = TraderStats.from_dict(row.stats)
         standings = self._standings(wallet)
