@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.cache import HotCache
+from bot.database import DatabaseGuard
 from bot.leaderboard.service import LeaderboardService, PeriodState, RefreshReport
 from bot.loops import PeriodicTask
 from bot.markets.prices import PriceService
@@ -71,6 +72,10 @@ class StatusReport:
     alert_counts: dict[str, int] = field(default_factory=dict)  # empty when unavailable
     # upstream rows and frames refused at the parser edge, by kind (price, timestamp, ...)
     rejections: dict[str, int] = field(default_factory=dict)
+    # commands' database work that timed out or failed (answered from memory), and whether
+    # PostgreSQL is failing commands right now
+    database_failures: int = 0
+    database_unavailable: bool = False
 
 
 class AdminService:
@@ -85,6 +90,7 @@ class AdminService:
         workers: WorkerRegistry,
         cache: HotCache,
         http: PolymarketHTTP,
+        database: DatabaseGuard,
     ) -> None:
         self._leaderboard = leaderboard
         self._markets = markets
@@ -94,6 +100,7 @@ class AdminService:
         self._workers = workers
         self._cache = cache
         self._http = http
+        self._database = database
 
     async def refresh(self, target: RefreshTarget) -> RefreshOutcome:
         """Run the target's loops now, then the leaderboard (joining a refresh in flight).
@@ -140,4 +147,6 @@ class AdminService:
             sending_channels=alerts.active_channels,
             alert_counts=counts,
             rejections=dict(self._http.rejections.counts),
+            database_failures=self._database.failures,
+            database_unavailable=self._database.unavailable,
         )

@@ -225,6 +225,7 @@ class Application:
             workers=self.workers,
             cache=self.cache,
             http=self.http,
+            database=self.database,
         )
 
     def _command_sync_state(self) -> CommandSyncState:

@@ -70,6 +70,12 @@ def live_lines(report: StatusReport) -> dict[str, str]:
             f"{kind} {count}" for kind, count in sorted(report.rejections.items())
         )
         or "none",
+        "Database for commands": (
+            "❌ not answering (commands answer from memory)"
+            if report.database_unavailable
+            else "answering"
+        )
+        + f" · timeouts or failures {report.database_failures}",
     }
 
 

@@ -1,6 +1,7 @@
 """`python -m bot` processes on one data directory: a second instance is refused, a stop
-signal during the embedded PostgreSQL start leaves nothing running, and after a SIGKILL the
-next start adopts the server and a clean exit stops it."""
+signal during the embedded PostgreSQL start leaves nothing running, after a SIGKILL the next
+start adopts the server and a clean exit stops it, and a PostgreSQL that comes up late is
+waited for."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.pgproxy import PostgresProxy
 from tests.fakes.polymarket import FakePolymarket
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +60,7 @@ class BotProcess:
 
 
 async def start_bot(
-    data_dir: Path, discord_fake: FakeDiscord, polymarket: FakePolymarket
+    data_dir: Path, discord_fake: FakeDiscord, polymarket: FakePolymarket, **extra: str
 ) -> BotProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "DATABASE_"))}
     env.update(
@@ -73,6 +75,7 @@ async def start_bot(
         POLYMARKET_CLOB_API_URL=polymarket.base_url,
         POLYMARKET_RTDS_URL="ws://127.0.0.1:9",
         LEADERBOARD_CANDIDATES="20",
+        **extra,
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -148,3 +151,23 @@ async def test_sigterm_during_the_embedded_postgres_start_leaves_nothing_running
     assert "Traceback" not in bot.output
     assert postmaster_pid(data_dir) is None
     assert discord_fake.identify_count == 0  # it never went on to log in
+
+
+async def test_postgres_late_at_start_is_waited_for(
+    tmp_path: Path, discord_fake: FakeDiscord, polymarket: FakePolymarket, database_url: str
+) -> None:
+    proxy = PostgresProxy(database_url)
+    await proxy.start()
+    await proxy.down()  # PostgreSQL is not up yet when the bot starts
+    bot = await start_bot(tmp_path / "data", discord_fake, polymarket, DATABASE_URL=proxy.dsn)
+    try:
+        await bot.wait_for_line(f"waiting for PostgreSQL at 127.0.0.1:{proxy.port}…")
+        await proxy.up()
+        await bot.wait_for_line("Ready: logged in as Polybot")
+        waits = [line for line in bot.lines if "waiting for PostgreSQL" in line]
+        assert 1 <= len(waits) <= 5 and "Traceback" not in bot.output
+    finally:
+        if bot.process.returncode is None:
+            bot.process.send_signal(signal.SIGTERM)
+        assert await bot.finish() == 0, bot.output[-3000:]
+        await proxy.stop()
