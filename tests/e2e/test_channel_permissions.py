@@ -22,12 +22,7 @@ from tests.fakes.polymarket import FakePolymarket
 WALLET = "0x" + "ab" * 20
 
 
-@pytest.fixture
-async def polymarket() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=6, seed=8)
-    await fake.start()
-    yield fake
-    await fake.stop()
+pytestmark = pytest.mark.polymarket(n_traders=6, seed=8)
 
 
 @pytest.fixture

@@ -35,12 +35,7 @@ async def strict_discord() -> AsyncIterator[FakeDiscord]:
     await fake.stop()
 
 
-@pytest.fixture
-async def polymarket() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=10, seed=77)
-    await fake.start()
-    yield fake
-    await fake.stop()
+pytestmark = pytest.mark.polymarket(n_traders=10, seed=77)
 
 
 @pytest.fixture

@@ -20,12 +20,7 @@ from tests.fakes.rtds import FakeRTDS
 BROKEN = "Will \ud83d win?"  # half an emoji: a lone surrogate, escaped on the wire
 
 
-@pytest.fixture
-async def polymarket() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=8, seed=13)
-    await fake.start()
-    yield fake
-    await fake.stop()
+pytestmark = pytest.mark.polymarket(n_traders=8, seed=13)
 
 
 @pytest.fixture

@@ -20,13 +20,7 @@ from tests.e2e.harness import running_bot, settings_for, wait_until
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import SHAPE_FAULTS, FakePolymarket
 
-
-@pytest.fixture
-async def polymarket() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=12, seed=44)
-    await fake.start()
-    yield fake
-    await fake.stop()
+pytestmark = pytest.mark.polymarket(n_traders=12, seed=44)
 
 
 @pytest.fixture
