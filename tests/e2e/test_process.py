@@ -70,8 +70,8 @@ async def start_bot(
         POLYMARKET_CLOB_API_URL=polymarket.base_url,
         POLYMARKET_RTDS_URL="ws://127.0.0.1:9",
         LEADERBOARD_CANDIDATES="20",
-        **extra,
     )
+    env.update(extra)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
