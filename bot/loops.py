@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.failures import failure_kind
+from bot.failures import describe, failure_kind
 from bot.workers import LoopStatus, Role, WorkerStatus
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,11 @@ class PeriodicTask:
             log.exception("loop %s iteration failed", self.name)
             return
         log.warning(
-            "loop %s iteration failed (%d in a row, %s): %s", self.name, failures, kind, exc
+            "loop %s iteration failed (%d in a row, %s): %s",
+            self.name,
+            failures,
+            kind,
+            describe(exc),
         )
 
     async def _loop(self) -> None:

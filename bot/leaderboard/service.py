@@ -19,6 +19,7 @@ import asyncpg
 
 from bot.cache import HotCache, SingleFlight
 from bot.events import EventBus, FollowAdded, TradeStored
+from bot.failures import ExpectedFailure, failure_kind
 from bot.leaderboard.boards import build_board, merge_candidates, page_of
 from bot.leaderboard.models import PERIODS, BoardEntry, BoardPage, PeriodBoard
 from bot.leaderboard.scoring import TrackRecord, population_win_rate
@@ -57,8 +58,8 @@ class RefreshReport:
     details_failed: int = 0
 
 
-class LeaderboardRefreshError(RuntimeError):
-    """Every period failed; the loop records it and backs off."""
+class LeaderboardRefreshError(ExpectedFailure, RuntimeError):
+    """Every period failed; the loop records it (one line) and backs off."""
 
 
 def slot_name(period: str) -> str:
@@ -213,8 +214,8 @@ class LeaderboardService:
             async with self._pool.acquire() as conn:
                 for snapshot_id in snapshot_ids.values():
                     await queries.fail_snapshot(conn, snapshot_id, error, duration_ms)
-        except Exception:
-            log.exception("could not record the failed refresh")
+        except Exception as exc:  # PostgreSQL is likely what failed: one line, no traceback
+            log.warning("could not record the failed refresh (%s): %s", failure_kind(exc), exc)
 
     def _mark_failed(self, errors: dict[str, str]) -> None:
         for period, error in errors.items():
@@ -334,8 +335,8 @@ class LeaderboardService:
         try:
             async with self._pool.acquire() as conn:
                 await queries.prune(conn, self._retention_days)
-        except Exception:
-            log.exception("pruning old leaderboard snapshots failed")
+        except Exception as exc:
+            log.warning("pruning old leaderboard snapshots failed (%s): %s", failure_kind(exc), exc)
 
     async def close(self) -> None:
         """Cancel a refresh in flight (it is shielded from its callers' cancellation)."""

@@ -9,6 +9,7 @@ database says so in one sentence; nothing is wrong once PostgreSQL is back.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -84,6 +85,7 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     rtds: FakeRTDS,
     proxy: PostgresProxy,
     outage: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake = strict_discord
     board = app.leaderboard.board("all")
@@ -128,8 +130,32 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     leaderboard = await reply(fake, "leaderboard", {"metric": "pnl"})
     assert leaderboard["embeds"][0]["description"]
 
+    if outage == "down":  # (frozen, background work waits out asyncpg's own 30-60 s timeouts)
+        await fail_background_work_quietly(app, ranked, caplog)
+
     await proxy.up()
     back = await reply(fake, "follow", {"trader": other, "channel": fake.channel_id}, **admin)
     assert "Following" in back["content"]
     after = await reply(fake, "alerts", {})
     assert not after["content"] and f"`{short_wallet(other)}`" in str(after["embeds"][0])
+
+
+async def fail_background_work_quietly(
+    app: Application, ranked: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The background work fails too, for every trader: one line per kind of failure per run,
+    never a traceback per trader (a 34 s outage once wrote 15,800 lines)."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot"):
+        assert await app.profiles.refresh_details(ranked) == 0
+        assert not await app.leaderboard_loop.run_once()
+        await app.markets_loop.run_once()
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot")]
+    daily = [line for line in lines if line.startswith("daily statistics")]
+    assert len(daily) == 1, lines  # ten traders, one line
+    runs = [line.split(":")[0] for line in lines if line.startswith("loop ")]
+    assert any(run.startswith("loop leaderboard") for run in runs)
+    assert len(runs) == len(set(runs)), lines  # one line per loop run (its count in a row)
+    ours = [r for r in caplog.records if r.name.startswith("bot")]
+    assert not [r.getMessage() for r in ours if r.exc_info], "a traceback was logged"
+    assert f"{len(ranked)} failed (database unavailable)" in daily[0]

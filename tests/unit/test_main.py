@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -107,3 +108,18 @@ def test_discord_unreachable_is_one_line(tmp_path: Path, database_url: str) -> N
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("Cannot start: Discord is unreachable at http://127.0.0.1:")
+
+
+def test_library_tracebacks_become_one_line() -> None:
+    from bot.__main__ import without_traceback
+
+    try:
+        raise ConnectionRefusedError(111, "Connect call failed")
+    except OSError:
+        record = logging.LogRecord(
+            "asyncpg.pool", logging.WARNING, "", 0, "Failed to %s", ("restore",), sys.exc_info()
+        )
+    assert without_traceback(record) and record.exc_info is None
+    assert logging.Formatter().format(record) == (
+        "Failed to restore (ConnectionRefusedError: [Errno 111] Connect call failed)"
+    )
