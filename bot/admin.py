@@ -24,6 +24,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from bot.cache import HotCache
+from bot.database import DatabaseGuard
 from bot.leaderboard.service import LeaderboardService, PeriodState, RefreshReport
 from bot.loops import PeriodicTask
 from bot.markets.prices import PriceService
@@ -86,6 +87,12 @@ class StatusReport:
     alert_counts: dict[str, int] = field(default_factory=dict)  # empty when unavailable
     database_ok: bool = True  # PostgreSQL answered the status's one query in time
     signals: dict[str, int] = field(default_factory=dict)  # SignalService.figures()
+    # upstream rows and frames refused at the parser edge, by kind (price, timestamp, ...)
+    rejections: dict[str, int] = field(default_factory=dict)
+    # commands' database work that timed out or failed (answered from memory), and whether
+    # PostgreSQL is failing commands right now
+    database_failures: int = 0
+    database_unavailable: bool = False
 
 
 class Health(IntEnum):
@@ -222,6 +229,7 @@ class AdminService:
         cache: HotCache,
         http: PolymarketHTTP,
         signal_figures: Callable[[], dict[str, int]] | None = None,
+        database: DatabaseGuard,
     ) -> None:
         self._leaderboard = leaderboard
         self._markets = markets
@@ -233,6 +241,7 @@ class AdminService:
         self._cache = cache
         self._http = http
         self._signal_figures = signal_figures
+        self._database = database
 
     async def refresh(self, target: RefreshTarget) -> RefreshOutcome:
         """Run the target's loops now, then the leaderboard (joining a refresh in flight).
@@ -283,6 +292,9 @@ class AdminService:
             alert_counts=counts,
             database_ok=database_ok,
             signals=self._signal_figures() if self._signal_figures else {},
+            rejections=dict(self._http.rejections.counts),
+            database_failures=self._database.failures,
+            database_unavailable=self._database.unavailable,
         )
 
     def _consistent(self, status: WorkerStatus, periods: Mapping[str, PeriodState]) -> WorkerStatus:

@@ -27,7 +27,9 @@ from bot.cache import HotCache
 from bot.client import CommandSyncState, PolymarketBot, Services
 from bot.config import Settings
 from bot.copytrading import CopyTradingService
+from bot.database import DatabaseGuard
 from bot.events import EventBus, TradeStored
+from bot.invite import ready_line
 from bot.leaderboard.categories import CategoryBoards
 from bot.leaderboard.evidence import Evidence
 from bot.leaderboard.record import ScoreRecordKeeper
@@ -87,6 +89,7 @@ class Application:
         self.clock = clock
         self.cache = HotCache(wall_clock=clock)
         self.bus = EventBus()
+        self.database = DatabaseGuard()  # commands' database work: bounded, with a memory fallback
         self._closed = False
         self._build_clients()
         self._build_services()
@@ -94,6 +97,8 @@ class Application:
         self._build_loops()
         self.workers = WorkerRegistry()  # filled below, once alert delivery exists
         self.bot = PolymarketBot(self._services(), self._command_sync_state())
+        self._announced_ready = False
+        self.bot.add_listener(self._on_ready, "on_ready")
         self._build_trade_path()
         self._register_workers()
 
@@ -144,9 +149,11 @@ class Application:
         self.track_record = TrackRecordService(
             pool, self.gamma, cache, interval=settings.track_record_seconds, clock=self.clock
         )
-        self.follows = FollowService(pool, bus)
+        self.follows = FollowService(pool, bus, database=self.database)
         self.prices = PriceService(pool, self.gamma, self.clob, cache, clock=self.clock)
-        self.markets = MarketService(pool, self.gamma, self.prices, cache, clock=self.clock)
+        self.markets = MarketService(
+            pool, self.gamma, self.prices, cache, clock=self.clock, database=self.database
+        )
         self.profiles = ProfileService(
             pool,
             self.data_api,
@@ -157,12 +164,13 @@ class Application:
             details_ttl=settings.trader_detail_ttl_seconds,
             alert_record=self.track_record.trader_summary,
             clock=self.clock,
+            database=self.database,
         )
         self.trader_stats.on_details = self.profiles.record_details
         self.score_record = ScoreRecordKeeper(
             pool, self.leaderboard, self.profiles.refresh_details, clock=self.clock
         )
-        self.traders = TraderDirectory(self.leaderboard, self.profiles)
+        self.traders = TraderDirectory(self.leaderboard, self.profiles, database=self.database)
         self.copytrading = CopyTradingService(
             pool,
             self.clob,
@@ -170,6 +178,7 @@ class Application:
             position_of=self.profiles.position_size,
             max_slippage=settings.copy_max_slippage,
             order_ttl=settings.order_ttl_seconds,
+            database=self.database,
         )
         bus.subscribe(TradeStored, self.copytrading.on_trade_stored)
         self.charts = ChartRenderer(cache, ttl=settings.trader_cache_ttl_seconds)
@@ -177,7 +186,7 @@ class Application:
     def _build_signals(self) -> None:
         """Signals (fresh, smart, consensus), labels, and what alert cards say about a trade."""
         pool, clock = self.pool, self.clock
-        self.labels = LabelService(pool, self.bus)
+        self.labels = LabelService(pool, self.bus, database=self.database)
         ages = lookups.wallet_ages(pool, self.accounts, clock=clock)
         facts = lookups.market_facts(pool, self.market_tags, clock=clock)
         self.signals = SignalService(
@@ -188,6 +197,7 @@ class Application:
             facts,
             fresh_days=self.settings.fresh_wallet_days,
             follows=self.follows,
+            database=self.database,
             clock=clock,
         )
         self.followed_positions = FollowedPositions(pool, self.profiles, self.bus, clock=clock)
@@ -217,6 +227,7 @@ class Application:
             ping_interval=settings.stream_ping_seconds,
             silence_timeout=settings.stream_silence_seconds,
             on_connect=self.ingest.backfill,
+            rejections=self.http.rejections,
         )
 
     def _services(self) -> Services:
@@ -267,6 +278,7 @@ class Application:
             cache=self.cache,
             http=self.http,
             signal_figures=self.signals.figures,
+            database=self.database,
         )
 
     def _command_sync_state(self) -> CommandSyncState:
@@ -314,6 +326,12 @@ class Application:
         add(self.stream)
 
     # ---- running --------------------------------------------------------------------------------
+
+    async def _on_ready(self) -> None:
+        """Once per process: who we are and the invite link (with the permissions it needs)."""
+        if not self._announced_ready:
+            self._announced_ready = True
+            log.info("%s", ready_line(self.bot.user, self.bot.application_id))
 
     async def warm(self) -> None:
         """Memory from PostgreSQL before anything answers: boards, follows, copied wallets,

@@ -224,6 +224,22 @@ class TTLCache(Generic[V]):
         self._loading.pop(key, None)
         self._store(key, value)
 
+    def mark_stale(self, key: str) -> bool:
+        """The value is out of date but still worth showing: the next ``get`` serves it and
+        starts one refresh (stale-while-revalidate) instead of making the caller wait, or fail
+        when the loader's source is down. A load already in flight is ignored (it began before
+        the change). True if there was an entry."""
+        self._loading.pop(key, None)
+        self._flight.forget(key)
+        entry = self._entries.get(key)
+        if entry is None:
+            return False
+        now = self._clock()
+        self._entries[key] = _Entry(
+            entry.value, entry.stored_at, min(entry.fresh_until, now), entry.stale_until
+        )
+        return True
+
     def invalidate(self, key: str) -> bool:
         """Drop `key` and the result of any load in flight for it; True if an entry was removed."""
         self._loading.pop(key, None)

@@ -77,6 +77,7 @@ class Settings:
     track_record_seconds: float = 300.0
     fresh_wallet_days: float = 14.0
     log_level: str = "INFO"
+    database_wait_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,4 +123,5 @@ class Settings:
             track_record_seconds=_number(env, "TRACK_RECORD_SECONDS", 300.0, 1.0),
             fresh_wallet_days=_number(env, "FRESH_WALLET_DAYS", 14.0, 0.01),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
+            database_wait_seconds=_number(env, "DATABASE_WAIT_SECONDS", 60.0, 0.0),
         )

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.failures import describe, failure_kind
 from bot.workers import LoopStatus, Role, WorkerStatus
 
 log = logging.getLogger(__name__)
@@ -92,9 +93,7 @@ class PeriodicTask:
             status.consecutive_failures += 1
             status.last_outcome = "failed"
             status.last_error = f"{type(exc).__name__}: {exc}"[:300]
-            log.exception(
-                "loop %s iteration failed (%d in a row)", self.name, status.consecutive_failures
-            )
+            self._log_failure(exc)
             ok = False
         else:
             status.consecutive_failures = 0
@@ -105,6 +104,22 @@ class PeriodicTask:
         status.last_duration = time.perf_counter() - started
         status.running = False
         return ok
+
+    def _log_failure(self, exc: Exception) -> None:
+        """One line per failed run; a traceback only for an unexpected error the first time in
+        a row (a database or upstream outage has nothing a traceback would add)."""
+        failures = self.loop_status.consecutive_failures
+        kind = failure_kind(exc)
+        if kind == type(exc).__name__ and failures == 1:
+            log.exception("loop %s iteration failed", self.name)
+            return
+        log.warning(
+            "loop %s iteration failed (%d in a row, %s): %s",
+            self.name,
+            failures,
+            kind,
+            describe(exc),
+        )
 
     async def _loop(self) -> None:
         if not self._run_first:

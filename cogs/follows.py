@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 import discord
@@ -18,6 +19,10 @@ from cogs.transformers import Category, FollowedTrader, Trader
 
 Side = Literal["buy", "sell", "both"]
 SIDE_TEXT = {"buy": "buys", "sell": "sells", "both": "buys and sells"}
+FROM_MEMORY = (
+    "⚠️ The bot's database is not answering: this list comes from memory (active follows "
+    "only, without alert counts) and may be out of date."
+)
 
 
 @app_commands.guild_only()
@@ -36,7 +41,6 @@ class FollowsCog(commands.Cog):
         category="Only trades in markets of this category (default: all)",
     )
     @app_commands.default_permissions(manage_channels=True)
-    @app_commands.checks.has_permissions(manage_channels=True)
     async def follow(
         self,
         interaction: discord.Interaction,
@@ -70,7 +74,6 @@ class FollowsCog(commands.Cog):
     @app_commands.command(name="unfollow", description="Stop posting a trader's trades")
     @app_commands.describe(trader="The followed trader", channel="The channel (default: here)")
     @app_commands.default_permissions(manage_channels=True)
-    @app_commands.checks.has_permissions(manage_channels=True)
     async def unfollow(
         self,
         interaction: discord.Interaction,
@@ -93,10 +96,14 @@ class FollowsCog(commands.Cog):
     )
     async def alerts(self, interaction: discord.Interaction) -> None:
         guild_id = interaction.guild_id or 0
-        follows, whales = await self.follows.guild_overview(guild_id)
-        signals, sent = await self.signals.guild_watches(guild_id)
+        # both bounded by the database deadline, and together so that they share it
+        (follows, whales), (signals, sent) = await asyncio.gather(
+            self.follows.guild_overview(guild_id), self.signals.guild_watches(guild_id)
+        )
         embed = alerts_embed(follows, whales, signals, sent, self.labels.of_guild(guild_id))
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await interaction.response.send_message(
+            FROM_MEMORY if self.follows.from_memory else None, embed=embed, ephemeral=True
+        )
 
     @app_commands.command(name="whales", description="Post every big trade on Polymarket")
     @app_commands.describe(
@@ -106,7 +113,6 @@ class FollowsCog(commands.Cog):
         category="Only trades in markets of this category (default: all)",
     )
     @app_commands.default_permissions(manage_channels=True)
-    @app_commands.checks.has_permissions(manage_channels=True)
     async def whales(
         self,
         interaction: discord.Interaction,

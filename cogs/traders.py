@@ -17,6 +17,9 @@ from cogs.transformers import Trader
 log = logging.getLogger(__name__)
 
 CHART_NAME = "pnl.png"
+FROM_MEMORY = (
+    "⚠️ The bot's database is not answering: this profile comes from memory and may be out of date."
+)
 
 
 class TradersCog(commands.Cog):
@@ -41,10 +44,11 @@ class TradersCog(commands.Cog):
         chart = await self.charts.trader_pnl(profile)
         embed = trader_embed(profile, chart_name=CHART_NAME if chart else None)
         files = [discord.File(io.BytesIO(chart), filename=CHART_NAME)] if chart else []
+        note = FROM_MEMORY if self.profiles.from_memory else None
         if interaction.response.is_done():
-            await interaction.edit_original_response(embed=embed, attachments=files)
+            await interaction.edit_original_response(content=note, embed=embed, attachments=files)
         else:
-            await interaction.response.send_message(embed=embed, files=files)
+            await interaction.response.send_message(note, embed=embed, files=files)
 
 
 async def setup(bot: PolymarketBot) -> None:

@@ -26,6 +26,7 @@ from bot.copytrading.models import (
 from bot.copytrading.portfolio import Portfolios
 from bot.copytrading.sync import OrderSync
 from bot.copytrading.writer import OrderWriter, TradeCopier
+from bot.database import DatabaseGuard
 from bot.events import TradeStored
 from bot.polymarket.gamma import ClobAPI
 
@@ -50,7 +51,9 @@ class CopyTradingService:
         book_concurrency: int = 16,
         fill_concurrency: int = 4,
         max_bug_retries: int = 5,
+        database: DatabaseGuard | None = None,
     ) -> None:
+        self._db = database or DatabaseGuard()  # the commands' reads and writes: bounded
         self._max_slippage = max_slippage
         self._order_ttl = order_ttl
         self._clock = clock
@@ -113,15 +116,20 @@ class CopyTradingService:
     ) -> CopyConfig:
         """Start copying ``wallet``: deposits the budget as paper cash (creating the portfolio).
         Raises :class:`~bot.copytrading.copies.CopyConfigError` with a message for the user."""
-        return await self._configs.start(guild_id, user_id, wallet, budget_usd, per_trade_usd)
+        return await self._db.run(
+            lambda: self._configs.start(guild_id, user_id, wallet, budget_usd, per_trade_usd),
+            "/copy start",
+        )
 
     async def stop_copy(self, guild_id: int, user_id: int, wallet: str) -> StopResult | None:
         """Stop a copy and cancel its open orders; positions stay until sold or resolved."""
-        return await self._configs.stop(guild_id, user_id, wallet)
+        return await self._db.run(
+            lambda: self._configs.stop(guild_id, user_id, wallet), "/copy stop"
+        )
 
     async def copies(self, guild_id: int, user_id: int) -> list[CopyConfig]:
         """The user's active copies, oldest first."""
-        return await self._configs.of(guild_id, user_id)
+        return await self._db.run(lambda: self._configs.of(guild_id, user_id), "/copy")
 
     # ---- which wallets matter (the trade stream asks) ---------------------------------------
 
@@ -177,6 +185,9 @@ class CopyTradingService:
         self, guild_id: int, user_id: int, *, orders: int = 10, history_days: float = 30.0
     ) -> PortfolioView | None:
         """What /portfolio shows, from PostgreSQL only; None when the user never copied."""
-        return await self._portfolios.view(
-            guild_id, user_id, orders=orders, history_days=history_days
+        return await self._db.run(
+            lambda: self._portfolios.view(
+                guild_id, user_id, orders=orders, history_days=history_days
+            ),
+            "/portfolio",
         )

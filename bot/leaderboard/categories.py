@@ -13,6 +13,7 @@ are counted as pending on their boards until a later pass reaches them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 
 from bot.leaderboard.models import CATEGORIES, PERIODS
-from bot.leaderboard.service import LeaderboardService, fetch_candidates
+from bot.leaderboard.service import LeaderboardService, drop_empty_boards, fetch_candidates
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.records import LeaderboardRow
 
@@ -52,6 +53,10 @@ def by_best_rank(boards: Iterable[Sequence[LeaderboardRow]]) -> list[str]:
             if row is not None:
                 ordered.setdefault(row.wallet)
     return list(ordered)
+
+
+def _had_rows(service: LeaderboardService, category: str, period: str) -> bool:
+    return service.has_rows(period, category)
 
 
 class CategoryBoards:
@@ -88,7 +93,9 @@ class CategoryBoards:
         publisher = service.publisher
         boards = 0
         failed: dict[str, str] = {}
-        for category, (candidates, failures) in zip(CATEGORIES, fetched, strict=True):
+        for category, (fresh, fetch_failures) in zip(CATEGORIES, fetched, strict=True):
+            had_rows = functools.partial(_had_rows, service, category)
+            candidates, failures = drop_empty_boards(fresh, fetch_failures, had_rows)
             snapshot_ids = await publisher.begin(PERIODS, category)
             await publisher.publish(candidates, failures, snapshot_ids, started, category)
             boards += len(candidates)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from bot.cache import HotCache
+from bot.failures import failure_kind
 from bot.leaderboard.boards import WalletScoring, build_board, volume_floors
 from bot.leaderboard.evidence import Evidence
 from bot.leaderboard.models import CATEGORIES, OVERALL, PERIODS, PeriodBoard
@@ -212,5 +213,7 @@ class BoardPublisher:
             async with self._pool.acquire() as conn:
                 for snapshot_id in snapshot_ids.values():
                     await queries.fail_snapshot(conn, snapshot_id, error, elapsed_ms(started))
-        except Exception:
-            log.exception("could not record the failed %s refresh", category)
+        except Exception as exc:  # PostgreSQL is likely what failed: one line, no traceback
+            log.warning(
+                "could not record the failed %s refresh (%s): %s", category, failure_kind(exc), exc
+            )

@@ -20,6 +20,7 @@ import asyncpg
 
 from bot.cache import HotCache, SingleFlight
 from bot.events import EventBus, FollowAdded, TradeStored
+from bot.failures import ExpectedFailure, failure_kind
 from bot.leaderboard.boards import merge_candidates, page_of
 from bot.leaderboard.evidence import Evidence
 from bot.leaderboard.models import OVERALL, PERIODS, BoardEntry, BoardPage, PeriodBoard, ScoreRecord
@@ -48,8 +49,8 @@ class RefreshReport:
     details_failed: int = 0
 
 
-class LeaderboardRefreshError(RuntimeError):
-    """Every period failed; the loop records it and backs off."""
+class LeaderboardRefreshError(ExpectedFailure, RuntimeError):
+    """Every period failed; the loop records it (one line) and backs off."""
 
 
 class LeaderboardService:
@@ -274,14 +275,20 @@ class LeaderboardService:
                 loading.cancel()
 
     async def _fetch_candidates(self) -> tuple[dict[str, list[LeaderboardRow]], dict[str, str]]:
-        return await fetch_candidates(self._api, self.candidates)
+        candidates, failed = await fetch_candidates(self._api, self.candidates)
+        return drop_empty_boards(candidates, failed, lambda period: self.has_rows(period))
+
+    def has_rows(self, period: str, category: str = OVERALL) -> bool:
+        """Whether the period's board in memory ranks anyone (an empty answer would wipe it)."""
+        board = self.board(period, category)
+        return board is not None and bool(board.by_metric["pnl"])
 
     async def _prune(self) -> None:
         try:
             async with self._pool.acquire() as conn:
                 await queries.prune(conn, self._retention_days)
-        except Exception:
-            log.exception("pruning old leaderboard snapshots failed")
+        except Exception as exc:
+            log.warning("pruning old leaderboard snapshots failed (%s): %s", failure_kind(exc), exc)
 
     async def close(self) -> None:
         """Cancel a refresh in flight (it is shielded from its callers' cancellation)."""
@@ -312,6 +319,19 @@ def _log_failure(refresh: asyncio.Future[RefreshReport]) -> None:
     """A refresh joined only to wait for a first board may fail after the wait ended."""
     if not refresh.cancelled() and refresh.exception() is not None:
         log.warning("the refresh a first /leaderboard waited for failed: %s", refresh.exception())
+
+
+def drop_empty_boards(
+    candidates: dict[str, list[LeaderboardRow]],
+    failed: dict[str, str],
+    had_rows: Callable[[str], bool],
+) -> tuple[dict[str, list[LeaderboardRow]], dict[str, str]]:
+    """Valid JSON with nothing usable where there was a board is a failed period (the board is
+    kept and shown as stale), never "0 traders" stored as a success."""
+    for period in [p for p, rows in candidates.items() if not rows and had_rows(p)]:
+        del candidates[period]
+        failed[period] = "Polymarket answered an empty leaderboard; kept the previous one"
+    return candidates, failed
 
 
 async def fetch_candidates(

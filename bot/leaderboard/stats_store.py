@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from bot.failures import FailureTally
 from bot.leaderboard.scoring import TraderStats, summarize
 from bot.polymarket.data_api import DataAPI
+from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Activity, ClosedPosition, Position
 from db import leaderboard_queries as queries
 
@@ -117,7 +119,9 @@ class TraderStatsStore:
 
     async def refresh(self, wallets: Iterable[str]) -> StatsRefresh:
         wallets = list(wallets)
-        results = await asyncio.gather(*(self._fetch_one(w) for w in wallets))
+        tally = FailureTally("trader details")  # one log line per kind, not one per trader
+        results = await asyncio.gather(*(self._fetch_one(w, tally) for w in wallets))
+        tally.log(log)
         fresh = [r for r in results if r is not None]
         if fresh:
             async with self._pool.acquire() as conn:
@@ -126,7 +130,11 @@ class TraderStatsStore:
                 )
         return StatsRefresh(fetched=len(fresh), failed=len(wallets) - len(fresh))
 
-    async def _fetch_one(self, wallet: str) -> TraderStats | None:
+    def _had_history(self, wallet: str) -> bool:
+        known = self.stats.get(wallet)
+        return known is not None and (known.closed_count > 0 or known.trade_count > 0)
+
+    async def _fetch_one(self, wallet: str, tally: FailureTally) -> TraderStats | None:
         async with self._semaphore:
             try:
                 positions, closed, activity = await asyncio.gather(
@@ -135,9 +143,15 @@ class TraderStatsStore:
                     self._api.activity(wallet),
                 )
             except Exception as exc:  # one trader's failure must not fail the refresh
-                log.warning("details of %s not refreshed: %s", wallet, exc)
+                tally.add(exc, wallet)
                 self._failed_until[wallet] = self._clock() + FAILURE_PAUSE
                 return None
+        if not (positions or closed or activity) and self._had_history(wallet):
+            # Valid but empty pages for a trader we know traded: a bad answer, not a trader
+            # who never traded; the stats we have stay (a profile of zeros never replaces one).
+            tally.add(UpstreamError("data:details", "empty pages; kept the previous"), wallet)
+            self._failed_until[wallet] = self._clock() + FAILURE_PAUSE
+            return None
         now = self._clock()
         stats = summarize(wallet, positions, closed, activity, now)
         self.stats[wallet] = stats
@@ -145,6 +159,6 @@ class TraderStatsStore:
         if self.on_details is not None:
             try:
                 await self.on_details(wallet, positions, closed, activity)
-            except Exception:
-                log.exception("storing the profile details of %s failed", wallet)
+            except Exception as exc:
+                tally.add(exc, wallet)
         return stats

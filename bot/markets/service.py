@@ -9,6 +9,7 @@ few seconds either way. The upstream load keeps running and fills the cache for 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 
 from bot.cache import HotCache, TTLCache
+from bot.database import DatabaseGuard, DatabaseUnavailable
 from bot.errors import UserError
 from bot.markets.links import MarketLink, looks_like_link, parse_market_link
 from bot.markets.prices import PriceService
@@ -58,8 +60,10 @@ class MarketService:
         cache: HotCache,
         *,
         clock: Callable[[], float] = time.time,
+        database: DatabaseGuard | None = None,
     ) -> None:
         self._pool = pool
+        self._db = database or DatabaseGuard()  # /market's reads and writes: bounded
         self._gamma = gamma
         self.prices = prices
         self._markets: TTLCache[Market | None] = cache.ttl_cache(
@@ -152,25 +156,23 @@ class MarketService:
 
     async def by_condition(self, condition_id: str) -> Market | None:
         async def load() -> Market | None:
-            async with self._pool.acquire() as conn:
-                stored = await queries.by_condition(conn, condition_id)
+            stored = await self._stored(lambda conn: queries.by_condition(conn, condition_id))
             if stored is not None:
                 return stored
             found = await self._gamma.markets_by_condition([condition_id])
-            await self._store(found)
+            await self._remember(found)
             return next((m for m in found if m.condition_id == condition_id), None)
 
         return await self._markets.get(f"cid:{condition_id}", load)
 
     async def by_slug(self, slug: str) -> Market | None:
         async def load() -> Market | None:
-            async with self._pool.acquire() as conn:
-                stored = await queries.by_slug(conn, slug)
+            stored = await self._stored(lambda conn: queries.by_slug(conn, slug))
             if stored is not None:
                 return stored
             found = await self._gamma.market_by_slug(slug)
             if found is not None:
-                await self._store([found])
+                await self._remember([found])
             return found
 
         return await self._markets.get(f"slug:{slug}", load)
@@ -185,10 +187,29 @@ class MarketService:
     async def search(self, text: str) -> list[Market]:
         async def load() -> list[Market]:
             found = (await self._gamma.search(text))[:MAX_RESULTS]
-            await self._store(found)
+            await self._remember(found)
             return found
 
         return await self._searches.get(text.lower(), load)
+
+    async def _stored(
+        self, read: Callable[[Connection], Awaitable[Market | None]]
+    ) -> Market | None:
+        """A command's look at the markets table; None (ask Gamma) when PostgreSQL is away."""
+
+        async def run() -> Market | None:
+            async with self._pool.acquire() as conn:
+                return await read(conn)
+
+        try:
+            return await self._db.run(run, "/market")
+        except DatabaseUnavailable:
+            return None
+
+    async def _remember(self, markets: list[Market]) -> None:
+        """Store what a command fetched, if PostgreSQL answers in time; the answer is in hand."""
+        with contextlib.suppress(DatabaseUnavailable):
+            await self._db.run(lambda: self._store(markets), "storing markets")
 
     async def _store(self, markets: list[Market]) -> None:
         async with self._pool.acquire() as conn:

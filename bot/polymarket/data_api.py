@@ -13,7 +13,9 @@ from bot.polymarket.records import (
     LeaderboardRow,
     Position,
     RecordError,
+    RecordRejected,
 )
+from bot.polymarket.rejections import Rejections
 
 log = logging.getLogger(__name__)
 
@@ -24,24 +26,36 @@ LEADERBOARD_PAGE = 50  # the API never returns more rows per page
 LEADERBOARD_MAX_OFFSET = 1000
 
 
-def parse_rows(endpoint: str, body: Any, parse: Callable[[dict[str, Any]], R]) -> list[R]:
-    """Parse a bare-array body row by row; a bad row is skipped and logged, not fatal."""
+def parse_rows(
+    endpoint: str,
+    body: Any,
+    parse: Callable[[dict[str, Any]], R],
+    rejections: Rejections | None = None,
+) -> list[R]:
+    """Parse a bare-array body row by row; a bad row is skipped and counted, not fatal.
+
+    Valid JSON of the wrong shape is a failed call (``UpstreamError``), never an empty answer:
+    a body that is not an array, or an array of rows none of which is usable (``[[…]]``,
+    all-null rows). Only ``[]`` means "nothing"; the caller decides whether that is believable
+    (a leaderboard that had rows a minute ago is not)."""
     if isinstance(body, dict) and isinstance(body.get("data"), list):
         body = body["data"]  # the v2 envelope, should a base URL point at v2
     if not isinstance(body, list):
         raise UpstreamError(endpoint, f"expected a JSON array, got {type(body).__name__}")
     rows: list[R] = []
-    skipped = 0
     for item in body:
-        if not isinstance(item, dict):
-            skipped += 1
-            continue
         try:
+            if not isinstance(item, dict):
+                raise RecordError(f"a row is a {type(item).__name__}, not an object")
             rows.append(parse(item))
         except RecordError as exc:
-            skipped += 1
-            log.debug("%s: skipped row: %s", endpoint, exc)
-    if skipped:
+            kind = exc.kind if isinstance(exc, RecordRejected) else "malformed"
+            if rejections is not None:
+                rejections.add(kind, endpoint, str(exc))
+    skipped = len(body) - len(rows)
+    if skipped and not rows:
+        raise UpstreamError(endpoint, f"wrong shape: none of the {len(body)} rows is usable")
+    if skipped and rejections is None:
         log.warning("%s: skipped %d malformed rows of %d", endpoint, skipped, len(body))
     return rows
 
@@ -70,7 +84,9 @@ class DataAPI:
                 "category": category.upper(),
             },
         )
-        return parse_rows("data:/v1/leaderboard", body, LeaderboardRow.from_api)
+        return parse_rows(
+            "data:/v1/leaderboard", body, LeaderboardRow.from_api, self._http.rejections
+        )
 
     async def leaderboard(
         self, period: str, order: str, total: int, *, category: str = "overall"
@@ -93,7 +109,7 @@ class DataAPI:
         body = await self._http.get_json(
             "data", "/positions", {"user": wallet, "limit": limit, "sizeThreshold": 1}
         )
-        return parse_rows("data:/positions", body, Position.from_api)
+        return parse_rows("data:/positions", body, Position.from_api, self._http.rejections)
 
     async def closed_positions(
         self, wallet: str, *, limit: int = 50, offset: int = 0
@@ -110,7 +126,9 @@ class DataAPI:
                 "sortDirection": "DESC",
             },
         )
-        return parse_rows("data:/closed-positions", body, ClosedPosition.from_api)
+        return parse_rows(
+            "data:/closed-positions", body, ClosedPosition.from_api, self._http.rejections
+        )
 
     async def activity(self, wallet: str, *, limit: int = 100, offset: int = 0) -> list[Activity]:
         body = await self._http.get_json(
@@ -125,4 +143,4 @@ class DataAPI:
                 "sortDirection": "DESC",
             },
         )
-        return parse_rows("data:/activity", body, Activity.from_api)
+        return parse_rows("data:/activity", body, Activity.from_api, self._http.rejections)

@@ -29,7 +29,9 @@ class GammaAPI:
                 "/markets",
                 {"condition_ids": ",".join(missing), "closed": closed, "limit": len(missing)},
             )
-            found.extend(parse_rows("gamma:/markets", body, Market.from_gamma))
+            found.extend(
+                parse_rows("gamma:/markets", body, Market.from_gamma, self._http.rejections)
+            )
             seen = {m.condition_id for m in found}
             missing = [cid for cid in missing if cid not in seen]
         return found
@@ -47,12 +49,13 @@ class GammaAPI:
         body = await self._found(f"/markets/slug/{slug}")
         if body is None:
             return None
+        # A 200 that is not a market is a failed lookup, not "no such market" (only 404 is).
         if not isinstance(body, dict):
             raise UpstreamError("gamma:/markets/slug", "expected a market object")
         try:
             return Market.from_gamma(body)
-        except RecordError:
-            return None
+        except RecordError as exc:
+            raise UpstreamError("gamma:/markets/slug", f"wrong shape: {exc}") from None
 
     async def event_markets(self, event_slug: str) -> list[Market] | None:
         """The markets of the event at ``/event/<slug>`` (§2.4); None when there is no such
@@ -65,7 +68,7 @@ class GammaAPI:
             raise UpstreamError("gamma:/events/slug", "expected an event with markets")
         slug = str(body.get("slug") or event_slug)
         rows = [dict(m, events=[{"slug": slug}]) for m in markets if isinstance(m, dict)]
-        return parse_rows("gamma:/events/slug", rows, Market.from_gamma)
+        return parse_rows("gamma:/events/slug", rows, Market.from_gamma, self._http.rejections)
 
     async def search(self, query: str) -> list[Market]:
         """Markets whose question or event matches free text (open ones first)."""
@@ -81,7 +84,11 @@ class GammaAPI:
         for event in events:
             if isinstance(event, dict) and isinstance(event.get("markets"), list):
                 rows = [dict(m, events=[{"slug": event.get("slug", "")}]) for m in event["markets"]]
-                markets.extend(parse_rows("gamma:/public-search", rows, Market.from_gamma))
+                markets.extend(
+                    parse_rows(
+                        "gamma:/public-search", rows, Market.from_gamma, self._http.rejections
+                    )
+                )
         markets.sort(key=lambda m: (m.closed, -m.volume))
         return markets
 

@@ -35,7 +35,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from bot.polymarket.records import RecordError, Trade, to_float
+from bot.polymarket.records import RecordError, RecordRejected, Trade, to_float
+from bot.polymarket.rejections import Rejections
 from bot.workers import Role, WorkerStatus
 
 try:  # orjson parses a trade frame several times faster than the stdlib
@@ -71,6 +72,7 @@ class StreamStats:
     trades: int = 0
     matched: int = 0
     junk: int = 0
+    rejected: int = 0  # trades with impossible values (also in the shared Rejections)
     reconnects: int = 0
     silent_reconnects: int = 0
     # Ring of per-second message counts: fixed size, so memory stays flat over days.
@@ -108,10 +110,22 @@ class StreamStats:
         return total / span
 
 
+def _loads_lenient(frame: str | bytes) -> Any:
+    """Decode a frame; orjson refuses a lone surrogate escape (``"\\ud83d"``, half an emoji
+    in a market title) that the stdlib accepts, so such a frame gets a second, slower try
+    instead of being dropped as junk. The parsers clean the text afterwards."""
+    try:
+        return _loads(frame)
+    except _DECODE_ERRORS:
+        if _loads is json.loads:
+            raise
+        return json.loads(frame)
+
+
 def _payload_of(frame: str | bytes) -> dict[str, Any] | None:
     """The ``payload`` object of an RTDS frame, or None when the frame has none (junk)."""
     try:
-        message = _loads(frame)
+        message = _loads_lenient(frame)
     except _DECODE_ERRORS:
         return None
     if type(message) is not dict:
@@ -160,6 +174,7 @@ class TradeStream:
         backoff_cap: float = 30.0,
         on_connect: Callable[[], Awaitable[object]] | None = None,
         types: tuple[str, ...] = ("trades", "orders_matched"),
+        rejections: Rejections | None = None,
     ) -> None:
         self.url = url
         self._on_trade = on_trade
@@ -170,6 +185,7 @@ class TradeStream:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.types = types
+        self._rejections = rejections
         self.stats = StreamStats()
         self._task: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()  # on_connect runs; bounded by reconnects
@@ -344,7 +360,7 @@ class TradeStream:
         if len(frame) == 4 and frame in KEEPALIVE_REPLIES:
             return None
         try:
-            message = _loads(frame)
+            message = _loads_lenient(frame)
             payload = message.get("payload") if type(message) is dict else None
             if type(payload) is not dict:
                 stats.junk += 1
@@ -364,6 +380,11 @@ class TradeStream:
             if not self._wants(wallet.lower(), usd):
                 return None
             trade = Trade.from_api(payload)
+        except RecordRejected as exc:  # an impossible price, size or time: counted apart
+            stats.rejected += 1
+            if self._rejections is not None:
+                self._rejections.add(exc.kind, "RTDS", str(exc))
+            return None
         except _DECODE_ERRORS:  # RecordError is a ValueError too
             stats.junk += 1
             return None

@@ -140,6 +140,25 @@ FIGURES: tuple[tuple[str, str, Callable[[StatusReport], str]], ...] = (
         lambda r: " · ".join(f"{name} {integer(n)}" for name, n in r.signals.items()) or "—",
     ),
     (
+        "Live trades",
+        "Rejected upstream values",
+        lambda r: (
+            " · ".join(f"{kind} {integer(n)}" for kind, n in sorted(r.rejections.items())) or "none"
+        ),
+    ),
+    (
+        "Live trades",
+        "Database for commands",
+        lambda r: (
+            (
+                "❌ not answering (commands answer from memory)"
+                if r.database_unavailable
+                else "answering"
+            )
+            + f" · {plural(r.database_failures, 'timeout or failure', 'timeouts or failures')}"
+        ),
+    ),
+    (
         "Alerts",
         "Deliveries",
         lambda r: (

@@ -9,6 +9,7 @@ import re
 
 import asyncpg
 
+from bot.database import DatabaseGuard
 from bot.errors import UserError
 from bot.events import EventBus, LabelsChanged
 from db import signal_queries as queries
@@ -32,9 +33,12 @@ def clean_label(name: str) -> str:
 
 
 class LabelService:
-    def __init__(self, pool: asyncpg.Pool, bus: EventBus) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, bus: EventBus, *, database: DatabaseGuard | None = None
+    ) -> None:
         self._pool = pool
         self._bus = bus
+        self._db = database or DatabaseGuard()  # commands' writes: bounded
         self._by_guild: dict[int, dict[str, str]] = {}
         bus.subscribe(LabelsChanged, self._on_changed)
 
@@ -67,11 +71,15 @@ class LabelService:
     async def set(self, guild_id: int, wallet: str, name: str, user_id: int) -> str | None:
         """Name a wallet in a server; an empty name removes the label. Returns the new label."""
         text = clean_label(name)
-        async with self._pool.acquire() as conn:
-            if text:
-                await queries.set_label(conn, guild_id, wallet, text, user_id)
-            else:
-                await queries.delete_label(conn, guild_id, wallet)
+
+        async def save() -> None:
+            async with self._pool.acquire() as conn:
+                if text:
+                    await queries.set_label(conn, guild_id, wallet, text, user_id)
+                else:
+                    await queries.delete_label(conn, guild_id, wallet)
+
+        await self._db.run(save, "saving a label")
         labels = dict(self._by_guild.get(guild_id, {}))
         if text:
             labels[wallet] = text

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import asyncpg
 
+from bot.database import DatabaseGuard, DatabaseUnavailable
 from bot.events import ChannelDisabled, EventBus, SignalsChanged
 from bot.leaderboard.service import LeaderboardService
 from bot.polymarket.records import CONDITION_RE, Trade
@@ -97,6 +98,7 @@ class SignalService:
         facts: LearntOnce[MarketFacts],
         *,
         follows: FollowService | None = None,
+        database: DatabaseGuard | None = None,
         fresh_days: float = 14.0,
         prepare_timeout: float = 2.0,
         clock: Callable[[], float] = time.time,
@@ -105,6 +107,7 @@ class SignalService:
         self._bus = bus
         self._leaderboard = leaderboard
         self._follows = follows
+        self._db = database or DatabaseGuard()  # commands' reads and writes: bounded
         self.ages = ages
         self.facts = facts
         self.fresh_seconds = fresh_days * 86_400.0
@@ -287,12 +290,13 @@ class SignalService:
         user_id: int,
     ) -> SignalWatch | None:
         """Turn a kind on (or move it) in a server; ``min_usd`` 0 turns it off (None)."""
-        async with self._pool.acquire() as conn:
-            if min_usd <= 0:
-                await queries.delete_signal_watch(conn, guild_id, kind)
-                watch = None
-            else:
-                watch = await queries.upsert_signal_watch(
+
+        async def save() -> SignalWatch | None:
+            async with self._pool.acquire() as conn:
+                if min_usd <= 0:
+                    await queries.delete_signal_watch(conn, guild_id, kind)
+                    return None
+                return await queries.upsert_signal_watch(
                     conn,
                     guild_id=guild_id,
                     kind=kind,
@@ -301,6 +305,8 @@ class SignalService:
                     category=category,
                     created_by=user_id,
                 )
+
+        watch = await self._db.run(save, "saving a signal watch")
         watches = {k: w for k, w in self._watches.items() if k != (guild_id, kind)}
         if watch is not None:
             watches[(guild_id, kind)] = watch
@@ -335,11 +341,19 @@ class SignalService:
     async def guild_watches(
         self, guild_id: int
     ) -> tuple[list[SignalWatch], dict[tuple[int, str], int]]:
-        """A server's signal watches and the signal alerts sent per (channel, kind)."""
-        async with self._pool.acquire() as conn:
-            watches = await queries.guild_signal_watches(conn, guild_id)
-            counts = await queries.signal_alert_counts(conn, guild_id)
-        return watches, counts
+        """A server's signal watches and the signal alerts sent per (channel, kind); from memory
+        (enabled ones, no counts) when PostgreSQL does not answer in time."""
+
+        async def load() -> tuple[list[SignalWatch], dict[tuple[int, str], int]]:
+            async with self._pool.acquire() as conn:
+                watches = await queries.guild_signal_watches(conn, guild_id)
+                counts = await queries.signal_alert_counts(conn, guild_id)
+            return watches, counts
+
+        try:
+            return await self._db.run(load, "/alerts signals")
+        except DatabaseUnavailable:
+            return [w for (g, _), w in self._watches.items() if g == guild_id], {}
 
     async def close(self) -> None:
         await self.ages.close()

@@ -19,7 +19,9 @@ from typing import Any
 import asyncpg
 
 from bot.cache import CacheStats, HotCache, TTLCache
+from bot.database import DatabaseGuard, DatabaseUnavailable
 from bot.events import EventBus, TradeStored
+from bot.failures import FailureTally
 from bot.leaderboard.evidence import EvidenceStatus
 from bot.leaderboard.models import PERIODS
 from bot.leaderboard.scoring import ScoreBreakdown, TraderStats, copy_score, summarize
@@ -123,12 +125,14 @@ class ProfileService:
         details_ttl: float,
         alert_record: AlertRecord | None = None,
         clock: Callable[[], float] = time.time,
+        database: DatabaseGuard | None = None,
     ) -> None:
         """``alert_record``: the alerts on a trader's trades and how they went (track record)."""
         self._pool = pool
         self._alert_record = alert_record
         self._api = data_api
         self._leaderboard = leaderboard
+        self._db = database or DatabaseGuard()  # /trader's reads and writes: bounded
         # stale-while-revalidate for an hour: a profile a little old beats a wait on PostgreSQL
         self._cache: TTLCache[TraderProfile] = cache.ttl_cache(
             "traders", ttl=ttl, stale_ttl=3600.0, max_size=2_000
@@ -139,7 +143,61 @@ class ProfileService:
         bus.subscribe(TradeStored, self._on_trade)
 
     async def get(self, wallet: str) -> TraderProfile:
-        return await self._cache.get(f"trader:{wallet}", lambda: self._load(wallet))
+        """The cached profile (a stale one is served while it reloads); when PostgreSQL does
+        not answer, one built from memory (not cached), else ``DatabaseUnavailable``."""
+        try:
+            return await self._cache.get(f"trader:{wallet}", lambda: self._load(wallet))
+        except DatabaseUnavailable:
+            return self._from_memory(wallet)
+
+    @property
+    def from_memory(self) -> bool:
+        """PostgreSQL is not answering commands: profiles may be out of date."""
+        return self._db.unavailable
+
+    def _from_memory(self, wallet: str) -> TraderProfile:
+        """What memory knows without PostgreSQL: the trader's standings and score inputs."""
+        stats = self._leaderboard.stats.stats.get(wallet)
+        standings = self._standings(wallet)
+        if stats is None and not standings:
+            raise DatabaseUnavailable(
+                "The bot's database is not answering and this trader is not in memory; "
+                "try again in a minute."
+            )
+        stats = stats or TraderStats(wallet, 0, 0, 0, 0, None, 0.0, 0, 0, 0.0, 0.0, 0.0)
+        status, floor = self._evidence(stats, standings)
+        basis = standings.get("week") or standings.get("all")
+        pnl = basis.pnl if basis else 0.0
+        return TraderProfile(
+            wallet=wallet,
+            name=self._leaderboard.known_traders().get(wallet, ""),
+            pseudonym="",
+            standings=standings,
+            score=self._score(wallet, stats, standings, pnl, ())
+            if status is EvidenceStatus.SCORED
+            else None,
+            evidence=status,
+            thresholds=self._leaderboard.evidence,
+            volume_recent=max(stats.volume_recent, floor),
+            stats=stats,
+            markets_traded=0,
+            positions=(),
+            latest_trades=(),
+            pnl_series=(),
+            details_at=self._leaderboard.stats.fetched_at.get(wallet, 0.0),
+        )
+
+    def _evidence(
+        self, stats: TraderStats, standings: dict[str, Standing]
+    ) -> tuple[EvidenceStatus, float]:
+        """Whether the trader has a copy score, as the boards judge it (so /trader and
+        /leaderboard agree), and the 90-day volume floor the boards show."""
+        # a day, week or month board's volume is a lower bound of the 90-day volume
+        floor = max((s.volume for p, s in standings.items() if p != "all"), default=0.0)
+        status = self._leaderboard.evidence.status(stats, floor)
+        if any(s.metric == "score" for s in standings.values()):
+            status = EvidenceStatus.SCORED
+        return status, floor
 
     @property
     def cache_stats(self) -> CacheStats:
@@ -153,7 +211,9 @@ class ProfileService:
         return self._cache.peek(f"trader:{wallet}")
 
     async def _on_trade(self, event: TradeStored) -> None:
-        self._cache.invalidate(f"trader:{event.wallet}")
+        """A new trade makes the profile stale, not gone: it is served while it reloads, so
+        /trader never waits on (or fails with) PostgreSQL because the trader traded."""
+        self._cache.mark_stale(f"trader:{event.wallet}")
 
     async def record_details(
         self,
@@ -165,7 +225,16 @@ class ProfileService:
         closed_limit: int = 50,
         activity_limit: int = 100,
     ) -> TraderStats:
-        """Store one detail fetch (from the leaderboard refresh or an on-demand load)."""
+        """Store one detail fetch (from the leaderboard refresh or an on-demand load).
+
+        Three empty pages for a trader whose stored profile shows trading are a bad answer:
+        ``UpstreamError``, and the stored profile stays (a profile of zeros never replaces a
+        real one)."""
+        if not (positions or closed or activity):
+            async with self._pool.acquire() as conn:
+                stored = await queries.load_trader(conn, wallet)
+            if stored is not None and stored.markets_traded > 0:
+                raise UpstreamError("data:details", f"empty details for {wallet}; kept the stored")
         now = self._clock()
         stats = summarize(wallet, positions, closed, activity, now)
         identity = next((a for a in activity if a.name or a.pseudonym), None)
@@ -189,12 +258,15 @@ class ProfileService:
                     closed, activity, closed_limit=closed_limit, activity_limit=activity_limit
                 ),
             )
-        self._cache.invalidate(f"trader:{wallet}")
+        self._cache.mark_stale(f"trader:{wallet}")  # served while it reloads
         return stats
 
-    async def _load(self, wallet: str) -> TraderProfile:
+    async def _stored(self, wallet: str) -> StoredTrader | None:
         async with self._pool.acquire() as conn:
-            row = await queries.load_trader(conn, wallet)
+            return await queries.load_trader(conn, wallet)
+
+    async def _load(self, wallet: str) -> TraderProfile:
+        row = await self._db.run(lambda: self._stored(wallet), "/trader")
         fresh_enough = (
             row is not None
             and row.details_at is not None
@@ -209,32 +281,33 @@ class ProfileService:
                     self._api.closed_positions(wallet),
                     self._api.activity(wallet),
                 )
+                await self._db.run(
+                    lambda: self.record_details(wallet, positions, closed, activity),
+                    "storing a trader profile",
+                )
             except UpstreamError:
                 if row is None or not _readable(row.stats):
                     raise  # nothing stored to show instead
                 log.warning("profile of %s served from older stored details", wallet)
                 return await self._build(wallet, row)
-            await self.record_details(wallet, positions, closed, activity)
             row = None  # re-read what was just stored
         return await self._build(wallet, row)
 
     async def _build(self, wallet: str, row: StoredTrader | None) -> TraderProfile:
-        async with self._pool.acquire() as conn:
-            if row is None:
-                row = await queries.load_trader(conn, wallet)
-            positions = await queries.load_positions(conn, wallet)
-            daily = await queries.load_daily(conn, wallet)
+        async def read() -> tuple[StoredTrader | None, list[Position], list[DailyStat]]:
+            async with self._pool.acquire() as conn:
+                stored = row if row is not None else await queries.load_trader(conn, wallet)
+                positions = await queries.load_positions(conn, wallet)
+                daily = await queries.load_daily(conn, wallet)
+            return stored, positions, daily
+
+        row, positions, daily = await self._db.run(read, "/trader")
         assert row is not None  # _load stored it
         stats = TraderStats.from_dict(row.stats)
         standings = self._standings(wallet)
         series, realized = pnl_series(daily, positions, self._clock())
         unrealized = sum(p.cash_pnl for p in positions)
-        # a day, week or month board's volume is a lower bound of the 90-day volume
-        floor = max((s.volume for p, s in standings.items() if p != "all"), default=0.0)
-        evidence = self._leaderboard.evidence
-        status = evidence.status(stats, floor)
-        if any(s.metric == "score" for s in standings.values()):
-            status = EvidenceStatus.SCORED  # as the boards judged it: the two always agree
+        status, floor = self._evidence(stats, standings)
         alerts = await self._alert_record(wallet) if self._alert_record is not None else None
         return TraderProfile(
             wallet=wallet,
@@ -245,7 +318,7 @@ class ProfileService:
             if status is EvidenceStatus.SCORED
             else None,
             evidence=status,
-            thresholds=evidence,
+            thresholds=self._leaderboard.evidence,
             volume_recent=max(stats.volume_recent, floor),
             stats=stats,
             markets_traded=row.markets_traded,
@@ -311,41 +384,52 @@ class ProfileService:
 
     async def sync_positions(self, wallets: Sequence[str], concurrency: int = 4) -> int:
         """The trader-sync loop: open positions of the top ranked traders, one call each."""
-        semaphore = asyncio.Semaphore(concurrency)
 
-        async def one(wallet: str) -> bool:
-            async with semaphore:
-                try:
-                    positions = await self._api.positions(wallet)
-                except Exception as exc:
-                    log.warning("positions of %s not synced: %s", wallet, exc)
-                    return False
+        async def sync(wallet: str) -> None:
+            positions = await self._api.positions(wallet)
             async with self._pool.acquire() as conn:
                 await queries.replace_positions(conn, wallet, positions)
-            self._cache.invalidate(f"trader:{wallet}")
-            return True
+            self._cache.mark_stale(f"trader:{wallet}")  # served while it reloads
 
-        return sum(await asyncio.gather(*(one(w) for w in wallets)))
+        return await self._for_each(wallets, "positions sync", sync, concurrency)
 
     async def refresh_details(self, wallets: Sequence[str], concurrency: int = 4) -> int:
         """The daily statistics update: a full detail fetch (and daily rows) per trader."""
+
+        async def refresh(wallet: str) -> None:
+            positions, closed, activity = await asyncio.gather(
+                self._api.positions(wallet),
+                self._api.closed_positions(wallet),
+                self._api.activity(wallet),
+            )
+            await self.record_details(wallet, positions, closed, activity)
+
+        return await self._for_each(wallets, "daily statistics", refresh, concurrency)
+
+    @staticmethod
+    async def _for_each(
+        wallets: Sequence[str],
+        what: str,
+        work: Callable[[str], Awaitable[None]],
+        concurrency: int,
+    ) -> int:
+        """``work`` per wallet at bounded concurrency; how many succeeded. Failures are logged
+        once per kind for the whole run (an outage is one line, not one per trader)."""
         semaphore = asyncio.Semaphore(concurrency)
+        tally = FailureTally(what)
 
         async def one(wallet: str) -> bool:
             async with semaphore:
                 try:
-                    positions, closed, activity = await asyncio.gather(
-                        self._api.positions(wallet),
-                        self._api.closed_positions(wallet),
-                        self._api.activity(wallet),
-                    )
+                    await work(wallet)
                 except Exception as exc:
-                    log.warning("daily statistics of %s not updated: %s", wallet, exc)
+                    tally.add(exc, wallet)
                     return False
-            await self.record_details(wallet, positions, closed, activity)
             return True
 
-        return sum(await asyncio.gather(*(one(w) for w in wallets)))
+        done = sum(await asyncio.gather(*(one(w) for w in wallets)))
+        tally.log(log)
+        return done
 
     async def position_size(self, wallet: str, asset: str) -> float | None:
         """The trader's last synced position in a token (for mirroring a sell), if known."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from bot.database import DatabaseGuard, DatabaseUnavailable
 from bot.errors import UserError
 from bot.leaderboard.service import LeaderboardService
 from bot.polymarket.records import WALLET_RE
@@ -103,11 +103,15 @@ class TraderDirectory:
     extra names, never the answer."""
 
     def __init__(
-        self, leaderboard: LeaderboardService, profiles: StoredNames, *, timeout: float = 1.0
+        self,
+        leaderboard: LeaderboardService,
+        profiles: StoredNames,
+        *,
+        database: DatabaseGuard | None = None,
     ) -> None:
         self._leaderboard = leaderboard
         self._profiles = profiles
-        self._timeout = timeout
+        self._db = database or DatabaseGuard(timeout=1.0)
 
     async def resolve(self, text: str) -> TraderRef:
         try:
@@ -117,7 +121,7 @@ class TraderDirectory:
             query = text.strip()[:MAX_QUERY]
             if not query or query.lower().startswith("0x"):
                 raise
-            stored = await self._stored(self._profiles.wallet_for_name(query))
+            stored = await self._stored(lambda: self._profiles.wallet_for_name(query))
             if not stored:
                 raise
             return TraderRef(stored, query)
@@ -129,7 +133,9 @@ class TraderDirectory:
         if is_blank(current):
             return []
         typed = current.strip()[:MAX_QUERY]
-        extra = await self._stored(self._profiles.name_suggestions(typed)) if typed else None
+        extra = (
+            await self._stored(lambda: self._profiles.name_suggestions(typed)) if typed else None
+        )
         return suggestions(current, self._leaderboard, extra or {})
 
     async def names(self, wallets: Iterable[str]) -> dict[str, str]:
@@ -139,12 +145,11 @@ class TraderDirectory:
         known = self._leaderboard.known_traders()
         names = {w: known[w] for w in wanted if known.get(w)}
         missing = [w for w in wanted if w not in names]
-        stored = await self._stored(self._profiles.names_of(missing)) if missing else None
+        stored = await self._stored(lambda: self._profiles.names_of(missing)) if missing else None
         return names | (stored or {})
 
-    async def _stored(self, lookup: Awaitable[T]) -> T | None:
+    async def _stored(self, lookup: Callable[[], Awaitable[T]]) -> T | None:
         try:
-            return await asyncio.wait_for(lookup, self._timeout)
-        except Exception as exc:  # a slow or absent database must not fail the command
-            log.debug("stored trader names unavailable: %s", exc)
+            return await self._db.run(lookup, "stored trader names")
+        except DatabaseUnavailable:  # a slow or absent database must not fail the command
             return None

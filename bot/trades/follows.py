@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import asyncpg
 
+from bot.database import DatabaseGuard, DatabaseUnavailable
 from bot.events import ChannelDisabled, EventBus, FollowAdded
 from bot.polymarket.records import Trade
 from bot.trades.models import Follow, Target, WhaleWatch
@@ -22,9 +23,12 @@ log = logging.getLogger(__name__)
 
 
 class FollowService:
-    def __init__(self, pool: asyncpg.Pool, bus: EventBus) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, bus: EventBus, *, database: DatabaseGuard | None = None
+    ) -> None:
         self._pool = pool
         self._bus = bus
+        self._db = database or DatabaseGuard()  # commands' reads and writes: bounded
         self._by_wallet: dict[str, list[Follow]] = {}
         self._whales: dict[int, WhaleWatch] = {}
         self.whale_min = math.inf
@@ -98,26 +102,32 @@ class FollowService:
         user_id: int,
         category: str | None = None,
     ) -> Follow:
-        async with self._pool.acquire() as conn:
-            follow = await queries.upsert_follow(
-                conn,
-                guild_id=guild_id,
-                channel_id=channel_id,
-                wallet=wallet,
-                label=label,
-                min_usd=min_usd,
-                side=side,
-                created_by=user_id,
-                category=category,
-            )
+        async def save() -> Follow:
+            async with self._pool.acquire() as conn:
+                return await queries.upsert_follow(
+                    conn,
+                    guild_id=guild_id,
+                    channel_id=channel_id,
+                    wallet=wallet,
+                    label=label,
+                    min_usd=min_usd,
+                    side=side,
+                    created_by=user_id,
+                    category=category,
+                )
+
+        follow = await self._db.run(save, "saving a follow")
         others = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
         self._by_wallet[wallet] = [*others, follow]
         self._bus.publish(FollowAdded(wallet=wallet, channel_id=channel_id))
         return follow
 
     async def unfollow(self, channel_id: int, wallet: str) -> bool:
-        async with self._pool.acquire() as conn:
-            removed = await queries.delete_follow(conn, channel_id, wallet)
+        async def delete() -> bool:
+            async with self._pool.acquire() as conn:
+                return await queries.delete_follow(conn, channel_id, wallet)
+
+        removed = await self._db.run(delete, "removing a follow")
         remaining = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
         if remaining:
             self._by_wallet[wallet] = remaining
@@ -136,12 +146,13 @@ class FollowService:
         category: str | None = None,
     ) -> WhaleWatch | None:
         """min_usd 0 turns the watch off (and returns None)."""
-        async with self._pool.acquire() as conn:
-            if min_usd <= 0:
-                await queries.delete_whales(conn, channel_id)
-                watch = None
-            else:
-                watch = await queries.upsert_whales(
+
+        async def save() -> WhaleWatch | None:
+            async with self._pool.acquire() as conn:
+                if min_usd <= 0:
+                    await queries.delete_whales(conn, channel_id)
+                    return None
+                return await queries.upsert_whales(
                     conn,
                     guild_id=guild_id,
                     channel_id=channel_id,
@@ -150,6 +161,8 @@ class FollowService:
                     created_by=user_id,
                     category=category,
                 )
+
+        watch = await self._db.run(save, "saving a whale watch")
         whales = {c: w for c, w in self._whales.items() if c != channel_id}
         if watch is not None:
             whales[channel_id] = watch
@@ -167,7 +180,23 @@ class FollowService:
         return count
 
     async def guild_overview(self, guild_id: int) -> tuple[list[Follow], list[WhaleWatch]]:
-        async with self._pool.acquire() as conn:
-            follows = await queries.guild_follows(conn, guild_id)
-            whales = await queries.guild_whales(conn, guild_id)
-        return follows, whales
+        """This server's follows and watches; from the in-memory index (enabled ones only,
+        no counts) when PostgreSQL does not answer in time (``from_memory`` then says so)."""
+
+        async def load() -> tuple[list[Follow], list[WhaleWatch]]:
+            async with self._pool.acquire() as conn:
+                follows = await queries.guild_follows(conn, guild_id)
+                whales = await queries.guild_whales(conn, guild_id)
+            return follows, whales
+
+        try:
+            return await self._db.run(load, "/alerts")
+        except DatabaseUnavailable:
+            follows = [f for fs in self._by_wallet.values() for f in fs if f.guild_id == guild_id]
+            whales = [w for w in self._whales.values() if w.guild_id == guild_id]
+            return follows, whales
+
+    @property
+    def from_memory(self) -> bool:
+        """PostgreSQL is not answering commands: listings come from memory."""
+        return self._db.unavailable

@@ -256,7 +256,7 @@ class TradeIngest:
             "/trades",
             {"user": wallet, "limit": BACKFILL_LIMIT, "takerOnly": "false"},
         )
-        trades = parse_rows("data:/trades", body, Trade.from_api)
+        trades = parse_rows("data:/trades", body, Trade.from_api, self._http.rejections)
         recent = [t for t in trades if t.wallet == wallet and t.timestamp >= since]
         if not recent:
             return 0

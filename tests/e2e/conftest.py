@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.polymarket import FakePolymarket
 from tests.fakes.rtds import FakeRTDS
 
 
@@ -22,6 +23,16 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
 @pytest.fixture
 async def rtds() -> AsyncIterator[FakeRTDS]:
     fake = FakeRTDS()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def polymarket(request: pytest.FixtureRequest) -> AsyncIterator[FakePolymarket]:
+    """The fake Polymarket, sized by the module's ``pytest.mark.polymarket(n_traders, seed)``."""
+    marker = request.node.get_closest_marker("polymarket")
+    fake = FakePolymarket(**(marker.kwargs if marker else {}))
     await fake.start()
     yield fake
     await fake.stop()

@@ -18,6 +18,8 @@ from tests.fakes.polymarket import (
     CALL_KEY_MARKET_BY_ID,
     CALL_KEY_MARKET_BY_SLUG,
     FAULT_KINDS,
+    HUGE_BODY_BYTES,
+    SHAPE_FAULTS,
     FakePolymarket,
 )
 from tests.fakes.polymarket_helpers import UNKNOWN_WALLET, a_trader, get, live_markets, until
@@ -182,7 +184,39 @@ async def test_hold_and_latency(fake: FakePolymarket, session: aiohttp.ClientSes
 
 
 def test_fault_kinds_are_the_documented_ones() -> None:
-    assert {"500", "503_html", "429", "html403", "timeout", "truncated", "junk200"} == FAULT_KINDS
+    classic = {"500", "503_html", "429", "html403", "timeout", "truncated", "junk200"}
+    added = {"huge", "redirect_loop", "empty_array", "nested_array", "null_rows"}
+    assert classic | added == FAULT_KINDS
+    assert {"empty_array", "nested_array", "null_rows"} == SHAPE_FAULTS
+
+
+@pytest.mark.asyncio
+async def test_wrong_shaped_json_is_built_from_the_real_answer(
+    fake: FakePolymarket, session: aiohttp.ClientSession
+) -> None:
+    _, real = await get(session, fake, "/v1/leaderboard", limit=3)
+    for kind in ("empty_array", "nested_array", "null_rows"):
+        fake.inject("/v1/leaderboard", kind)
+    answers = [(await get(session, fake, "/v1/leaderboard", limit=3))[1] for _ in range(3)]
+    assert answers[0] == []
+    assert answers[1] == [real]
+    assert answers[2] == [dict.fromkeys(row) for row in real] and len(real) == 3
+
+
+@pytest.mark.asyncio
+async def test_redirect_loop_and_huge_body(
+    fake: FakePolymarket, session: aiohttp.ClientSession
+) -> None:
+    fake.inject("/v1/leaderboard", "redirect_loop", count=2)
+    url = fake.base_url + "/v1/leaderboard?limit=1"
+    async with session.get(url, allow_redirects=False) as response:
+        assert response.status == 302 and response.headers["Location"] == "/v1/leaderboard?limit=1"
+    fake.inject("/positions", "huge")
+    async with session.get(fake.base_url + "/positions") as response:
+        assert response.status == 200 and response.content_length is None  # chunked
+        first = await response.content.read(1_000_000)
+        assert first.startswith(b"[") and len(first) > 0
+    await until(lambda: 0 < fake.huge_bytes_sent < HUGE_BODY_BYTES)
 
 
 # ---------------------------------------------------------------------- new routes: keys, faults

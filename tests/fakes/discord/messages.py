@@ -36,6 +36,8 @@ from tests.fakes.discord.state import (
     ATTACH_FILES,
     JSON,
     SEND_MESSAGES,
+    SEND_MESSAGES_IN_THREADS,
+    THREAD_TYPES,
     VIEW_CHANNEL,
     DiscordState,
     now_iso,
@@ -246,7 +248,8 @@ class Messages:
         perms = self.state.permissions_in(channel_id, self.state.bot_user_id)
         if not perms & VIEW_CHANNEL:
             raise ApiError(403, 50001, "Missing Access")
-        if not perms & SEND_MESSAGES or (files and not perms & ATTACH_FILES):
+        send = SEND_MESSAGES_IN_THREADS if channel["type"] in THREAD_TYPES else SEND_MESSAGES
+        if not perms & send or (files and not perms & ATTACH_FILES):
             raise ApiError(403, 50013, "Missing Permissions")
 
     async def create_channel_message(self, request: web.Request) -> web.Response:

@@ -254,6 +254,13 @@ class FakeDiscord(DiscordState):
         await self.dispatch("CHANNEL_CREATE", self._channels[channel_id])
         return channel_id
 
+    async def add_thread(self, parent_id: int, name: str) -> int:
+        """Create a public thread in a text channel and dispatch THREAD_CREATE; returns its id."""
+        thread_id = self._snowflake()
+        self._channels[thread_id] = self._thread_payload(thread_id, parent_id, name)
+        await self.dispatch("THREAD_CREATE", self._channels[thread_id] | {"newly_created": True})
+        return thread_id
+
     async def delete_channel(self, channel_id: int) -> None:
         """Delete a channel (later posts to it get 404 Unknown Channel) and dispatch it."""
         channel = self._channels.pop(channel_id)

@@ -48,6 +48,8 @@ CHANGE_NICKNAME = 1 << 26
 USE_APPLICATION_COMMANDS = 1 << 31
 CREATE_PUBLIC_THREADS = 1 << 35
 SEND_MESSAGES_IN_THREADS = 1 << 38
+#: Channel types of threads (announcement, public, private): they live under a parent channel.
+THREAD_TYPES = frozenset({10, 11, 12})
 #: Every permission Discord defines (bits 0-52; bit 47 is unassigned). Administrators get this.
 ALL_PERMISSIONS = ((1 << 53) - 1) & ~(1 << 47)
 #: What @everyone gets in a freshly created server, so a plain member can talk but not manage.
@@ -290,6 +292,23 @@ class DiscordState:
             "flags": 0,
         }
 
+    def _thread_payload(self, thread_id: int, parent_id: int, name: str) -> JSON:
+        """A public thread under ``parent_id`` (type 11), as THREAD_CREATE and GUILD_CREATE send."""
+        return self._channel_payload(thread_id, name, 0) | {
+            "type": 11,
+            "parent_id": str(parent_id),
+            "owner_id": str(self.admin_user_id),
+            "member_count": 1,
+            "message_count": 0,
+            "total_message_sent": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now_iso(),
+                "locked": False,
+            },
+        }
+
     def get_message(self, message_id: int | str) -> JSON | None:
         """The stored (live) message with this id, or None if unknown or deleted."""
         return self._messages.get(int(message_id))
@@ -310,9 +329,12 @@ class DiscordState:
         return ALL_PERMISSIONS if perms & ADMINISTRATOR else perms
 
     def permissions_in(self, channel_id: int, user_id: int) -> int:
-        """A member's effective permissions in a channel, computed the way Discord does."""
+        """A member's effective permissions in a channel, computed the way Discord does (a
+        thread has no overwrites of its own: its parent's apply)."""
         perms = self._guild_permissions(user_id)
         channel = self._channels.get(channel_id)
+        if channel is not None and channel["type"] in THREAD_TYPES:
+            channel = self._channels.get(int(channel["parent_id"]))
         if perms & ADMINISTRATOR or channel is None:
             return perms
         overwrites = {int(o["id"]): o for o in channel["permission_overwrites"]}
@@ -403,8 +425,8 @@ class DiscordState:
                 "member_count": len(self._members),
                 "voice_states": [],
                 "members": [self._member_payload(uid) for uid in self._members],
-                "channels": list(self._channels.values()),
-                "threads": [],
+                "channels": [c for c in self._channels.values() if c["type"] not in THREAD_TYPES],
+                "threads": [c for c in self._channels.values() if c["type"] in THREAD_TYPES],
                 "presences": [],
                 "stage_instances": [],
                 "guild_scheduled_events": [],

@@ -21,6 +21,8 @@ from tests.fakes.polymarket.data_api import (
 )
 from tests.fakes.polymarket.faults import (
     FAULT_KINDS,
+    HUGE_BODY_BYTES,
+    SHAPE_FAULTS,
     TIMEOUT_FAULT_SECONDS,
 )
 from tests.fakes.polymarket.gamma import (
@@ -67,6 +69,7 @@ __all__ = [
     "GAMMA_MAX_OFFSET",
     "HISTORY_INTERVALS",
     "HISTORY_MAX_POINTS",
+    "HUGE_BODY_BYTES",
     "LEADERBOARD_CATEGORIES",
     "LEADERBOARD_MAX_OFFSET",
     "LEADERBOARD_MAX_ROWS",
@@ -76,6 +79,7 @@ __all__ = [
     "POSITION_SORTS",
     "S3",
     "SEARCH_DEFAULT_LIMIT",
+    "SHAPE_FAULTS",
     "SPECIAL_NAMES",
     "TIMEOUT_FAULT_SECONDS",
     "WALLET_RE",

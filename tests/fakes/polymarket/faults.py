@@ -1,11 +1,16 @@
 """Fault injection: the upstream failures the bot must survive, on demand and deterministic.
 
 Kinds (:data:`FAULT_KINDS`): ``"500"``; ``"503_html"`` (a Cloudflare 503 page); ``"429"`` with
-``Retry-After``; ``"html403"`` (a Cloudflare block page); ``"timeout"`` (hangs well past any
-client timeout, then 504); ``"truncated"`` (a 200 that promises JSON and stops half way);
-``"junk200"`` (a 200 HTML challenge page). :meth:`Faults.inject` faults the next requests to a
-path, a call key or a ``*`` prefix; :meth:`Faults.fail_all` is an outage switch. Requests can also
-be slowed (``latency``) or parked (``hold``); every wait ends at once when the server stops.
+``Retry-After`` (any value, 3600 included); ``"html403"`` (a Cloudflare block page);
+``"timeout"`` (hangs well past any client timeout, then 504); ``"truncated"`` (a 200 that
+promises JSON and stops half way); ``"junk200"`` (a 200 HTML challenge page); ``"huge"`` (a 200
+JSON array streamed without a length for :data:`HUGE_BODY_BYTES`, stopping when the client
+hangs up); ``"redirect_loop"`` (a 302 back to the same URL, forever); and valid JSON of the
+wrong shape built from the real answer: ``"empty_array"`` (``[]``), ``"nested_array"``
+(``[<the real array>]``) and ``"null_rows"`` (every field of every row ``null``).
+:meth:`Faults.inject` faults the next requests to a path, a call key or a ``*`` prefix;
+:meth:`Faults.fail_all` is an outage switch. Requests can also be slowed (``latency``) or parked
+(``hold``); every wait ends at once when the server stops.
 """
 
 from __future__ import annotations
@@ -13,12 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
+#: Faults answered with the real payload reshaped (valid JSON, wrong shape).
+SHAPE_FAULTS: frozenset[str] = frozenset({"empty_array", "nested_array", "null_rows"})
 FAULT_KINDS: frozenset[str] = frozenset(
-    {"500", "503_html", "429", "html403", "timeout", "truncated", "junk200"}
+    {"500", "503_html", "429", "html403", "timeout", "truncated", "junk200", "huge"}
+    | {"redirect_loop"}
+    | SHAPE_FAULTS
 )
+HUGE_BODY_BYTES = 100 * 1024 * 1024  # what once took the bot from 99 to 389 MB
+_HUGE_ROW = b'{"proxyWallet":null,"pad":"' + b"x" * 1000 + b'"},'
 
 TIMEOUT_FAULT_SECONDS = 30.0  # longer than any client timeout the bot or the tests use
 
@@ -61,6 +73,9 @@ class Faults:
     """The pending faults, the outage switch, and the waits a request can be held in."""
 
     def __init__(self) -> None:
+        #: Bytes of ``huge`` bodies written before the client hung up (a capped client stops
+        #: reading after its cap, so this stays near the cap, not at HUGE_BODY_BYTES).
+        self.huge_bytes_sent = 0
         self._faults: list[Fault] = []
         self._fail_all: str | None = None
         self._stopping: asyncio.Event | None = None
@@ -138,6 +153,37 @@ class Faults:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+
+    async def huge(self, request: web.Request) -> web.StreamResponse:
+        """A 200 JSON array of :data:`HUGE_BODY_BYTES`, chunked, no Content-Length."""
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        try:
+            await response.write(b"[")
+            chunk = _HUGE_ROW * 64
+            while self.huge_bytes_sent < HUGE_BODY_BYTES:
+                await response.write(chunk)
+                self.huge_bytes_sent += len(chunk)
+            await response.write(b"{}]")
+            await response.write_eof()
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass  # the client hung up, as a capped client does
+        return response
+
+    @staticmethod
+    def redirect(request: web.Request) -> web.Response:
+        """A 302 back to the very same URL: a client that follows blindly never gets out."""
+        return web.Response(status=302, headers={"Location": str(request.rel_url)})
+
+    @staticmethod
+    def reshape(kind: str, payload: Any) -> Any:
+        """The real answer as valid JSON of the wrong shape (see :data:`SHAPE_FAULTS`)."""
+        if kind == "empty_array":
+            return []
+        if kind == "nested_array":
+            return [payload]
+        rows = payload if isinstance(payload, list) else [payload]
+        return [dict.fromkeys(row) if isinstance(row, dict) else None for row in rows]
 
     async def response(self, fault: Fault) -> web.Response:
         """The answer of a fault (all kinds but ``truncated``, which needs the real body)."""

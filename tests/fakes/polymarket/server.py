@@ -30,7 +30,7 @@ from aiohttp import web
 
 from tests.fakes.polymarket.clob import ClobApi
 from tests.fakes.polymarket.data_api import DataApi
-from tests.fakes.polymarket.faults import Faults
+from tests.fakes.polymarket.faults import SHAPE_FAULTS, Faults
 from tests.fakes.polymarket.gamma import GammaApi
 from tests.fakes.polymarket.params import BadRequest
 from tests.fakes.polymarket.world import World
@@ -40,6 +40,14 @@ CALL_KEY_MARKET_BY_SLUG = "/markets/slug"  # Gamma GET /markets/slug/{slug}
 CALL_KEY_MARKET_BY_ID = "/markets/id"  # Gamma GET /markets/{id}
 CALL_KEY_EVENT_BY_SLUG = "/events/slug"  # Gamma GET /events/slug/{slug}
 CALL_KEY_CLOB_MARKET = "/markets/condition"  # CLOB GET /markets/{condition_id}
+
+
+def _utf8_safe(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class FakePolymarket(World):
@@ -117,6 +125,11 @@ class FakePolymarket(World):
         self.calls.clear()
 
     @property
+    def huge_bytes_sent(self) -> int:
+        """Bytes of ``huge`` fault bodies written before the client hung up."""
+        return self._faults.huge_bytes_sent
+
+    @property
     def pending_faults(self) -> int:
         """Injected faults not yet consumed (lets a test assert the bot really hit them)."""
         return self._faults.pending
@@ -190,10 +203,19 @@ class FakePolymarket(World):
         fault = self._faults.take(key, path)
         await self._faults.wait_hold(self.hold)
         await self._faults.pause(self.latency)
-        if fault is not None and fault.kind != "truncated":
+        if fault is not None and fault.kind == "huge":
+            return await self._faults.huge(request)
+        if fault is not None and fault.kind == "redirect_loop":
+            return self._faults.redirect(request)
+        if fault is not None and fault.kind not in ("truncated", *SHAPE_FAULTS):
             return await self._faults.response(fault)
         status, payload = self._dispatch(request, route)
+        if fault is not None and fault.kind in SHAPE_FAULTS and status == 200:
+            payload = self._faults.reshape(fault.kind, payload)
+            fault = None
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        if not _utf8_safe(text):  # a lone surrogate: escaped, as real JSON APIs send it
+            text = json.dumps(payload, separators=(",", ":"))
         if fault is not None:  # truncated: a 200 that promises JSON and stops half way
             return web.Response(
                 status=200, text=text[: max(1, len(text) // 2)], content_type="application/json"

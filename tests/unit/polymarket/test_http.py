@@ -8,8 +8,15 @@ import aiohttp
 import pytest
 
 from bot.polymarket.data_api import DataAPI
-from bot.polymarket.http import PolymarketHTTP, UpstreamError, retry_after_seconds
-from tests.fakes.polymarket import FakePolymarket
+from bot.polymarket.http import (
+    MAX_REDIRECTS,
+    MB,
+    PolymarketHTTP,
+    UpstreamError,
+    retry_after_seconds,
+)
+from tests.fakes.polymarket import HUGE_BODY_BYTES, FakePolymarket
+from tests.fakes.polymarket_helpers import until
 
 
 @pytest.fixture
@@ -89,5 +96,76 @@ async def test_a_400_is_not_retried(fake, client) -> None:
 def test_retry_after_sources() -> None:
     assert retry_after_seconds({"Retry-After": "2"}, None) == 2.0
     assert retry_after_seconds({}, {"retry_after_seconds": 4}) == 4.0
-    assert retry_after_seconds({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, None) is None
+    # an HTTP-date: the time left until then (a past date: retry now)
+    assert retry_after_seconds({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, None) == 0.0
+    later = retry_after_seconds(
+        {"Retry-After": "Wed, 21 Oct 2015 07:28:30 GMT"}, None, now=lambda: 1445412480.0
+    )
+    assert later == 30.0
+    # bounded: a bogus hour (or year) cannot mute the bot for that long
+    assert retry_after_seconds({"Retry-After": "3600"}, None) == 600.0
+    assert retry_after_seconds({"Retry-After": "soon"}, None) is None
     assert retry_after_seconds({}, None) is None
+
+
+async def test_a_huge_body_is_cut_off_at_the_route_cap(fake, client) -> None:
+    http, _ = client
+    cap = http.body_cap("data", "/positions")
+    fake.inject("/positions", "huge")
+    with pytest.raises(UpstreamError) as info:
+        await DataAPI(http).positions(next(iter(fake.traders)))
+    assert "cap" in str(info.value)
+    # The client hung up after the cap: the fake wrote a few socket buffers more, not 100 MB.
+    await until(lambda: fake.huge_bytes_sent > cap)
+    assert fake.huge_bytes_sent < cap + 16 * MB < HUGE_BODY_BYTES
+    assert fake.calls["/positions"] == 1  # too large is not retried
+
+
+async def test_retry_after_3600_is_honoured_not_slept_nor_hammered(fake, client) -> None:
+    http, slept = client
+    fake.inject("/v1/leaderboard", "429", count=5, retry_after=3600)
+    with pytest.raises(UpstreamError) as info:
+        await DataAPI(http).leaderboard_page("day", "PNL")
+    assert info.value.status == 429 and slept == []
+    # Every later call during the cool-down fails at once without asking Polymarket again.
+    for _ in range(3):
+        with pytest.raises(UpstreamError, match="Retry-After"):
+            await DataAPI(http).leaderboard_page("week", "PNL")
+    assert fake.calls["/v1/leaderboard"] == 1
+    # Other routes are not muted by one route's Retry-After.
+    assert await DataAPI(http).positions(next(iter(fake.traders))) is not None
+
+
+async def test_a_short_retry_after_is_waited_out_by_the_next_caller_too(fake, client) -> None:
+    http, slept = client
+    fake.inject("/v1/leaderboard", "429", count=1, retry_after=5)
+    await DataAPI(http).leaderboard_page("day", "PNL")
+    assert slept == [5.0]
+    await DataAPI(http).leaderboard_page("week", "PNL")  # within the 5 s: waits what is left
+    assert len(slept) == 2 and 0 < slept[1] <= 5.0
+    assert fake.calls["/v1/leaderboard"] == 3
+
+
+async def test_a_redirect_loop_stops_after_a_few_rate_limited_hops(fake, client) -> None:
+    http, _ = client
+    fake.inject("/v1/leaderboard", "redirect_loop", count=100)
+    with pytest.raises(UpstreamError, match="redirects"):
+        await DataAPI(http).leaderboard_page("day", "PNL")
+    assert fake.calls["/v1/leaderboard"] == 1 + MAX_REDIRECTS
+    assert http.calls["data:/v1/leaderboard"] == 1 + MAX_REDIRECTS  # each hop paid the limiter
+
+
+async def test_one_redirect_on_the_same_host_is_followed(fake, client) -> None:
+    http, _ = client
+    fake.inject("/v1/leaderboard", "redirect_loop", count=1)
+    rows = await DataAPI(http).leaderboard_page("day", "PNL", limit=3)
+    assert len(rows) == 3
+
+
+@pytest.mark.parametrize("kind", ["nested_array", "null_rows"])
+async def test_valid_json_of_the_wrong_shape_is_a_failed_call(fake, client, kind: str) -> None:
+    http, _ = client
+    fake.inject("/v1/leaderboard", kind)
+    with pytest.raises(UpstreamError, match="wrong shape"):
+        await DataAPI(http).leaderboard_page("day", "PNL")
+    assert sum(http.rejections.counts.values()) >= 1
