@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from bot.cache import HotCache
+from bot.cluster.models import ClusterView
 from bot.leaderboard.service import LeaderboardService, PeriodState, RefreshReport
 from bot.loops import PeriodicTask
 from bot.markets.prices import PriceService
@@ -55,6 +57,21 @@ class RefreshOutcome:
     positions_outcome: str | None = None  # the trader-positions loop's, when it ran
 
 
+class RefreshQueued(Exception):
+    """Asked on a process that is not the leader, and the leader did not answer in time: the
+    refresh runs as soon as a leader takes it (a new leader refreshes when elected)."""
+
+
+@dataclass(frozen=True)
+class ClusterHooks:
+    """How the admin commands reach the rest of a cluster; the defaults are a lone process."""
+
+    is_leader: Callable[[], bool] = lambda: True
+    refresh_on_leader: Callable[[RefreshTarget], Awaitable[RefreshOutcome]] | None = None
+    markets_forgotten: Callable[[], None] = lambda: None  # tell the other processes
+    view: Callable[[], ClusterView | None] = lambda: None
+
+
 @dataclass(frozen=True)
 class StatusReport:
     workers: list[WorkerStatus]
@@ -69,6 +86,7 @@ class StatusReport:
     ingest_queue: int
     sending_channels: int
     alert_counts: dict[str, int] = field(default_factory=dict)  # empty when unavailable
+    cluster: ClusterView | None = None  # every process sharing the database, from heartbeats
 
 
 class AdminService:
@@ -83,7 +101,9 @@ class AdminService:
         workers: WorkerRegistry,
         cache: HotCache,
         http: PolymarketHTTP,
+        cluster: ClusterHooks | None = None,
     ) -> None:
+        self._cluster = cluster or ClusterHooks()
         self._leaderboard = leaderboard
         self._markets = markets
         self._prices = prices
@@ -95,11 +115,15 @@ class AdminService:
 
     async def refresh(self, target: RefreshTarget) -> RefreshOutcome:
         """Run the target's loops now, then the leaderboard (joining a refresh in flight).
-        Raises when the leaderboard refresh fails (the previous board stays served)."""
+        Raises when the leaderboard refresh fails (the previous board stays served). On a
+        process that is not the leader the leader runs it (or :class:`RefreshQueued`)."""
+        if self._cluster.refresh_on_leader is not None and not self._cluster.is_leader():
+            return await self._cluster.refresh_on_leader(target)
         markets_outcome = positions_outcome = None
         if target.markets:
             self._markets.forget_markets()
             self._prices.forget_prices()
+            self._cluster.markets_forgotten()
             await self._markets_loop.run_once()
             markets_outcome = self._markets_loop.loop_status.last_outcome
         if target.traders:
@@ -137,4 +161,5 @@ class AdminService:
             ingest_queue=ingest.queue_depth(),
             sending_channels=alerts.active_channels,
             alert_counts=counts,
+            cluster=self._cluster.view(),
         )

@@ -90,6 +90,7 @@ class PeriodicTask:
             raise
         except Exception as exc:
             status.consecutive_failures += 1
+            status.failures += 1
             status.last_outcome = "failed"
             status.last_error = f"{type(exc).__name__}: {exc}"[:300]
             log.exception(

@@ -37,6 +37,7 @@ class LoopStatus:
     last_outcome: str = "never run"
     last_error: str | None = None
     consecutive_failures: int = 0
+    failures: int = 0  # since start (for /metrics)
     next_run_at: float | None = None
     running: bool = False
 

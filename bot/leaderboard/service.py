@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from bot.cache import HotCache, SingleFlight
-from bot.events import EventBus, FollowAdded, TradeStored
+from bot.events import BoardsPublished, EventBus, FollowAdded, TradeStored
 from bot.leaderboard.boards import build_board, merge_candidates, page_of
 from bot.leaderboard.models import PERIODS, BoardEntry, BoardPage, PeriodBoard
 from bot.leaderboard.scoring import TrackRecord, population_win_rate
@@ -154,21 +154,35 @@ class LeaderboardService:
 
     async def warm(self) -> int:
         """Load the latest stored boards and trader stats; returns how many periods were loaded."""
+        loaded = await self.reload()
+        stats = await self.stats.load()
+        log.info("warm start: %d periods, %d trader stats from PostgreSQL", loaded, stats)
+        return loaded
+
+    async def reload(self) -> int:
+        """Boards and refresh states from PostgreSQL: at start, and on a process that is not the
+        leader whenever the leader announces new boards (:class:`BoardsPublished`)."""
         async with self._pool.acquire() as conn:
-            await queries.mark_stale_in_progress(conn)
             boards = await queries.load_latest_boards(conn)
             last = await queries.last_refresh_states(conn)
         for period, board in boards.items():
-            self._cache.snapshot(slot_name(period)).swap(board, updated_at=board.updated_at)
+            held = self.board(period)
+            if held is None or held.snapshot_id != board.snapshot_id:
+                self._cache.snapshot(slot_name(period)).swap(board, updated_at=board.updated_at)
             self.states[period].last_success_at = board.updated_at
         for period, snapshot in last.items():
-            if snapshot.status == "FAILED" and period in self.states:
+            if period in self.states and snapshot.status != "IN_PROGRESS":
                 state = self.states[period]
-                state.consecutive_failures = 1
-                state.last_error = snapshot.error
-        loaded = await self.stats.load()
-        log.info("warm start: %d periods, %d trader stats from PostgreSQL", len(boards), loaded)
+                failed = snapshot.status == "FAILED"
+                state.consecutive_failures = max(1, state.consecutive_failures) if failed else 0
+                state.last_error = snapshot.error if failed else None
         return len(boards)
+
+    async def recover_interrupted(self) -> None:
+        """On becoming the leader: a refresh the previous leader left IN_PROGRESS (it crashed
+        or lost its lock mid-refresh) is recorded as FAILED."""
+        async with self._pool.acquire() as conn:
+            await queries.mark_stale_in_progress(conn)
 
     async def wait_for_board(self, period: str, wait_seconds: float) -> PeriodBoard | None:
         """Only for a bot that never stored a board: join (or start) the refresh and wait."""
@@ -215,6 +229,8 @@ class LeaderboardService:
                     await queries.fail_snapshot(conn, snapshot_id, error, duration_ms)
         except Exception:
             log.exception("could not record the failed refresh")
+            return
+        self._bus.publish(BoardsPublished(snapshot_ids=dict(snapshot_ids)))
 
     def _mark_failed(self, errors: dict[str, str]) -> None:
         for period, error in errors.items():
@@ -297,6 +313,7 @@ class LeaderboardService:
             state.last_error = None
             state.consecutive_failures = 0
         self._mark_failed(failed)
+        self._bus.publish(BoardsPublished(snapshot_ids=dict(snapshot_ids)))
         return rows_written
 
     async def _fetch_candidates(self) -> tuple[dict[str, list[LeaderboardRow]], dict[str, str]]:

@@ -7,6 +7,7 @@ import time
 import discord
 
 from bot.admin import StatusReport
+from bot.cluster.models import ClusterView
 from bot.render.text import relative_time
 from bot.workers import LoopStatus, WorkerStatus
 
@@ -69,8 +70,33 @@ def live_lines(report: StatusReport) -> dict[str, str]:
     }
 
 
+def cluster_lines(view: ClusterView) -> list[str]:
+    """One line per process sharing the database: the leader, this one, the stale ones."""
+    lines = []
+    for member in view.members:
+        parts = [
+            f"`{member.host}:{member.pid}`",
+            f"shards {','.join(map(str, member.shards)) or 'all'}",
+        ]
+        if member.is_leader:
+            parts.append("**leader**")
+        if member.process_id == view.me:
+            parts.append("this process")
+        parts.append(f"started {relative_time(member.started_at)}")
+        beat = f"last beat {_age(member.beat_age)} ago"
+        parts.append(f"**stale**, {beat}" if member.stale else beat)
+        lines.append(" · ".join(parts))
+    if view.leader is None:
+        lines.append("no leader right now: another process takes over within seconds")
+    return lines
+
+
 def status_embed(report: StatusReport) -> discord.Embed:
     embed = discord.Embed(title="Bot status", colour=discord.Colour.dark_grey())
+    if report.cluster is not None:
+        embed.add_field(
+            name="Processes", value=_clip("\n".join(cluster_lines(report.cluster))), inline=False
+        )
     embed.add_field(
         name="Background work",
         value=_clip("\n".join(worker_line(s) for s in report.workers) or "none running"),

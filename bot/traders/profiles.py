@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -138,8 +138,13 @@ class ProfileService:
     def cached(self, wallet: str) -> TraderProfile | None:
         return self._cache.peek(f"trader:{wallet}")
 
+    def forget(self, wallets: Iterable[str]) -> None:
+        """These traders traded (here or, told by the leader, elsewhere): rebuild their profiles."""
+        for wallet in wallets:
+            self._cache.invalidate(f"trader:{wallet}")
+
     async def _on_trade(self, event: TradeStored) -> None:
-        self._cache.invalidate(f"trader:{event.wallet}")
+        self.forget([event.wallet])
 
     async def record_details(
         self,
