@@ -23,7 +23,7 @@ import asyncpg
 
 from bot.cluster.connections import Connect
 from bot.events import Event, EventBus, decode, encode
-from bot.workers import Role, WorkerStatus
+from bot.workers import Role, WorkerStatus, wait_for_event
 from db import cluster_queries as queries
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,8 @@ class EventBridge:
         """Send what is queued (briefly), then close the listening connection."""
         self._bus.forward_to(None)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._outbox.join(), 2.0)
+            async with asyncio.timeout(2.0):
+                await self._outbox.join()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -145,7 +146,8 @@ class EventBridge:
     # ---- in -------------------------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        conn = await asyncio.wait_for(self._connect("polymarket-bot events"), self._ping_timeout)
+        async with asyncio.timeout(self._ping_timeout):
+            conn = await self._connect("polymarket-bot events")
         try:
             conn.add_termination_listener(self._connection_lost)
             self.stats.queries += 1
@@ -162,9 +164,8 @@ class EventBridge:
             if self._conn is None:
                 await self._reconnect()
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lost.wait(), self._ping_interval)
-            if not self._lost.is_set() and await self._alive():
+            lost = await wait_for_event(self._lost, self._ping_interval)
+            if not lost and await self._alive():
                 continue
             log.warning("the LISTEN connection was lost; re-establishing it")
             await self._drop_connection()
@@ -174,7 +175,8 @@ class EventBridge:
             return False
         try:
             self.stats.queries += 1
-            await asyncio.wait_for(queries.ping(self._conn), self._ping_timeout)
+            async with asyncio.timeout(self._ping_timeout):
+                await queries.ping(self._conn)
             return True
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
             return False
@@ -203,7 +205,8 @@ class EventBridge:
         self.stats.listening = False
         if conn is not None and not conn.is_closed():
             try:
-                await asyncio.wait_for(conn.close(), self._ping_timeout)
+                async with asyncio.timeout(self._ping_timeout):
+                    await conn.close()
             except Exception:
                 conn.terminate()
 

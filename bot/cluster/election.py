@@ -27,7 +27,7 @@ from typing import Any
 import asyncpg
 
 from bot.cluster.connections import Connect
-from bot.workers import Role, WorkerStatus
+from bot.workers import Role, WorkerStatus, wait_for_event
 from db import cluster_queries as queries
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,7 @@ class LeaderElection:
 
     async def _loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            await wait_for_event(self._wake, self.poll_interval)
             self._wake.clear()
             try:
                 await self._tick()
@@ -132,7 +131,8 @@ class LeaderElection:
         try:
             conn = await self._connection()
             self.stats.queries += 1
-            won = await asyncio.wait_for(queries.try_lock(conn), self._ping_timeout)
+            async with asyncio.timeout(self._ping_timeout):
+                won = await queries.try_lock(conn)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("leader election: cannot reach PostgreSQL (%s)", exc)
             await self._close_connection(graceful=False)
@@ -158,7 +158,8 @@ class LeaderElection:
         try:
             if self._conn is None:
                 raise asyncpg.InterfaceError("no lock connection")
-            await asyncio.wait_for(queries.ping(self._conn), self._ping_timeout)
+            async with asyncio.timeout(self._ping_timeout):
+                await queries.ping(self._conn)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             # Closed (pg_terminate_backend, server gone) or silent (network cut): the lock may
             # be someone else's already, so the leader's work stops now.
@@ -183,7 +184,8 @@ class LeaderElection:
     async def _pool_ok(self) -> bool:
         self.stats.queries += 1
         try:
-            healthy = await asyncio.wait_for(self._pool_healthy(), self._ping_timeout)
+            async with asyncio.timeout(self._ping_timeout):
+                healthy = await self._pool_healthy()
         except Exception:
             healthy = False
         self._pool_failures = 0 if healthy else self._pool_failures + 1
@@ -193,10 +195,13 @@ class LeaderElection:
 
     async def _connection(self) -> asyncpg.Connection[Any]:
         if self._conn is None or self._conn.is_closed():
-            conn = await asyncio.wait_for(
-                self._connect("polymarket-bot leader lock"), self._ping_timeout * 2
-            )
-            await queries.detect_dead_peers(conn, self._dead_peer_seconds)
+            async with asyncio.timeout(self._ping_timeout * 2):
+                conn = await self._connect("polymarket-bot leader lock")
+                try:
+                    await queries.detect_dead_peers(conn, self._dead_peer_seconds)
+                except BaseException:
+                    conn.terminate()
+                    raise
             conn.add_termination_listener(self._connection_lost)
             self._conn = conn
         return self._conn
@@ -212,7 +217,8 @@ class LeaderElection:
             return
         if graceful:
             try:
-                await asyncio.wait_for(conn.close(), self._ping_timeout)
+                async with asyncio.timeout(self._ping_timeout):
+                    await conn.close()
                 return
             except Exception as exc:
                 log.info("closing the lock connection: %s", exc)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from bot.cluster.models import ClusterView
-from bot.workers import Role, WorkerStatus
+from bot.workers import Role, WorkerStatus, wait_for_event
 from db import cluster_queries as queries
 
 log = logging.getLogger(__name__)
@@ -91,15 +91,14 @@ class Membership:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
-            async with self._pool.acquire() as conn:
-                await asyncio.wait_for(queries.leave(conn, self.identity.process_id), 2.0)
+            async with asyncio.timeout(2.0), self._pool.acquire() as conn:
+                await queries.leave(conn, self.identity.process_id)
         except Exception as exc:
             log.warning("could not remove this process from cluster_members: %s", exc)
 
     async def _loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+            await wait_for_event(self._wake, self.interval)
             self._wake.clear()
             await self.beat()
 

@@ -92,7 +92,8 @@ class RefreshRelay:
         self._waiting[request_id] = waiter
         try:
             self._bus.publish(RefreshRequested(request_id=request_id, target=target.value))
-            finished = await asyncio.wait_for(waiter, self.wait_seconds)
+            async with asyncio.timeout(self.wait_seconds):
+                finished = await waiter
         except TimeoutError:
             raise RefreshQueued(
                 f"no answer from the leader within {self.wait_seconds:g} s"

@@ -245,7 +245,8 @@ class Metrics:
     async def render(self) -> bytes:
         """The text exposition; the database figure is refreshed first (briefly)."""
         try:
-            counts = await asyncio.wait_for(self._pending_alerts(), 1.0)
+            async with asyncio.timeout(1.0):
+                counts = await self._pending_alerts()
             self.collector.pending_alerts = float(counts.get("PENDING", 0))
         except Exception as exc:
             log.debug("pending alert count unavailable: %s", exc)

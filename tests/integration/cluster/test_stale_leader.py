@@ -1,0 +1,130 @@
+"""Two leaders at once (a stale one that has not yet noticed it lost its lock, and the new
+one) never double a write: every write the leader's work makes is keyed or guarded.
+
+Paper orders are covered where they live: two services writing the same trade's orders
+(tests/integration/copytrading/test_writer.py) and two order syncs at once
+(tests/integration/copytrading/test_sync.py, test_settlement.py). Here: ingestion, alert
+delivery and the leaderboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import asyncpg
+
+from bot.events import EventBus
+from bot.trades.follows import FollowService
+from bot.trades.ingest import TradeIngest
+from tests.integration.test_alert_dispatcher import (
+    CHANNEL,
+    DispatcherFactory,
+    FakeDiscord,
+    ScriptedSender,
+    follows,  # noqa: F401  (fixture)
+    make_dispatcher,  # noqa: F401  (fixture)
+    make_trade,
+    whales,
+)
+
+
+def make_ingest(pool: asyncpg.Pool, follows: FollowService) -> TradeIngest:
+    none: Any = None  # no backfill here, so no HTTP
+    return TradeIngest(pool, follows, EventBus(), none, on_deliveries=lambda _: None)
+
+
+async def test_two_leaders_storing_the_same_trades_store_and_route_them_once(
+    pool: asyncpg.Pool,
+) -> None:
+    old = FollowService(pool, EventBus())
+    new = FollowService(pool, EventBus())
+    await whales(old, CHANNEL)
+    await whales(old, CHANNEL + 1)
+    await new.load()
+    trades = [make_trade(usd=50) for _ in range(200)]
+    stored = await asyncio.gather(
+        make_ingest(pool, old).store(trades, "stream"),
+        make_ingest(pool, new).store(list(reversed(trades)), "backfill"),
+    )
+    assert sorted(t.key for batch in stored for t in batch) == sorted(t.key for t in trades)
+    async with pool.acquire() as conn:
+        per_channel = await conn.fetch(
+            "SELECT channel_id, count(*) AS n, count(DISTINCT trade_key) AS keys"
+            " FROM alert_deliveries GROUP BY channel_id ORDER BY channel_id"
+        )
+    assert [(r["channel_id"], r["n"], r["keys"]) for r in per_channel] == [
+        (CHANNEL, 200, 200),
+        (CHANNEL + 1, 200, 200),
+    ]
+
+
+async def test_two_leaders_delivering_the_same_alerts_post_each_trade_once(
+    pool: asyncpg.Pool, follows: FollowService, make_dispatcher: DispatcherFactory
+) -> None:
+    discord = FakeDiscord()  # one Discord: both dispatchers post with the same bot token
+    channels = [CHANNEL + i for i in range(4)]
+    for channel in channels:
+        await whales(follows, channel)
+    trades = [make_trade(usd=20) for _ in range(120)]
+    await make_ingest(pool, follows).store(trades, "stream")
+    old = make_dispatcher(ScriptedSender(discord))
+    new = make_dispatcher(ScriptedSender(discord))
+    for dispatcher in (old, new):  # both resume the same pending work at the same moment
+        await dispatcher.start()
+
+    async def all_sent() -> None:
+        while True:
+            async with pool.acquire() as conn:
+                pending = await conn.fetchval(
+                    "SELECT count(*) FROM alert_deliveries WHERE status = 'PENDING'"
+                )
+            if pending == 0:
+                return
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(all_sent(), 20)
+    for channel in channels:
+        shown = Counter(discord.keys_in(channel))
+        assert set(shown) == {t.key for t in trades}
+        assert max(shown.values()) == 1, [k for k, n in shown.items() if n > 1]
+    async with pool.acquire() as conn:
+        sent = await conn.fetchval("SELECT sum(alerts_sent) FROM whale_watches")
+    assert sent == len(trades) * len(channels)  # the per-watch counter is not doubled either
+
+
+async def test_a_stale_leader_waiting_for_its_pacing_slot_does_not_repost_what_the_new_sent(
+    pool: asyncpg.Pool, follows: FollowService, make_dispatcher: DispatcherFactory
+) -> None:
+    """The stale leader saw pending deliveries and waited for its channel's pacing slot;
+    meanwhile the new leader (which also saw one more) sent them all. The stale one composes
+    only after its wait, from what is still unassigned: nothing is posted twice."""
+    discord = FakeDiscord()
+    await whales(follows, CHANNEL)
+    ingest = make_ingest(pool, follows)
+    stale = make_dispatcher(ScriptedSender(discord), channel_rate=(1, 1.25))
+    await stale.start()
+    first = make_trade(usd=20)
+    await ingest.store([first], "stream")
+    stale.notify({CHANNEL})
+    await asyncio.wait_for(_until(lambda: len(discord.messages) == 1), 5)  # its slot is used
+
+    burst = [make_trade(usd=20) for _ in range(5)]
+    await ingest.store(burst, "stream")
+    stale.notify({CHANNEL})  # reads the 5, then waits ~1 s for its next slot
+    await asyncio.sleep(0.2)
+    late = make_trade(usd=20)
+    await ingest.store([late], "stream")
+    new = make_dispatcher(ScriptedSender(discord))
+    await new.start()  # the new leader resumes: the 5 and the late one, one message
+    await asyncio.wait_for(_until(lambda: len(discord.messages) >= 2), 5)
+    await asyncio.sleep(1.5)  # the stale one's slot comes
+    shown = Counter(discord.keys_in(CHANNEL))
+    assert set(shown) == {t.key for t in [first, *burst, late]}
+    assert max(shown.values()) == 1, [k for k, n in shown.items() if n > 1]
+
+
+async def _until(check: Any) -> None:
+    while not check():
+        await asyncio.sleep(0.02)
