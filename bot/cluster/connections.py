@@ -7,6 +7,7 @@ leader's heartbeat on its lock, and a LISTEN session must do nothing else. Each 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ Connect = Callable[[str], Awaitable["asyncpg.Connection[Any]"]]
 
 def connector(dsn: str) -> Connect:
     async def connect(application_name: str) -> asyncpg.Connection[Any]:
-        return await asyncpg.connect(dsn, server_settings={"application_name": application_name})
+        name = f"{application_name} (pid {os.getpid()})"  # which process, in pg_stat_activity
+        return await asyncpg.connect(dsn, server_settings={"application_name": name})
 
     return connect

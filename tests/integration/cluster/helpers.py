@@ -76,7 +76,7 @@ async def backend_pids(dsn: str, application_name: str) -> list[int]:
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
+            "SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 || '%'"
             " AND datname = current_database()",
             application_name,
         )
@@ -86,7 +86,7 @@ async def backend_pids(dsn: str, application_name: str) -> list[int]:
 
 
 async def terminate(dsn: str, application_name: str) -> int:
-    """pg_terminate_backend on this database's sessions of that name; how many."""
+    """pg_terminate_backend on this database's sessions whose name starts so; how many."""
     pids = await backend_pids(dsn, application_name)
     conn = await asyncpg.connect(dsn)
     try:
@@ -97,14 +97,12 @@ async def terminate(dsn: str, application_name: str) -> int:
     return len(pids)
 
 
-async def eventually(check: Callable[[], bool], timeout: float, step: float = 0.02) -> float:
-    """Seconds until ``check()`` held; AssertionError after ``timeout``."""
+async def eventually(check: Callable[[], bool], within: float, step: float = 0.02) -> float:
+    """Seconds until ``check()`` held; AssertionError after ``within`` seconds."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     while not check():
-        if loop.time() - started > timeout:
-            raise AssertionError(f"not reached within {timeout} s")
+        if loop.time() - started > within:
+            raise AssertionError(f"not reached within {within} s")
         await asyncio.sleep(step)
     return loop.time() - started
-
-

@@ -65,7 +65,7 @@ async def test_a_cluster_wide_event_reaches_the_other_process_once_and_a_local_o
     leader.bus.publish(TradeStored(wallet="0xabc", trade_key="k"))  # local only
     leader.bus.publish(TradersChanged(wallets=("0xabc", "0xdef")))
     follower.bus.publish(FollowsChanged(channel_id=42))
-    await eventually(lambda: len(follower.seen) == 2 and len(leader.seen) == 3, timeout=3)
+    await eventually(lambda: len(follower.seen) == 2 and len(leader.seen) == 3, within=3)
     await asyncio.sleep(0.3)  # nothing more arrives: no echo of one's own events
     # each process's handlers saw its own events and the other's cluster-wide ones, once
     assert set(follower.seen) == {
@@ -85,7 +85,7 @@ async def test_events_keep_their_order(processes: list[Process]) -> None:
     leader, follower = processes
     for channel in range(50):
         leader.bus.publish(FollowsChanged(channel_id=channel))
-    await eventually(lambda: len(follower.seen) == 50, timeout=5)
+    await eventually(lambda: len(follower.seen) == 50, within=5)
     assert [e.channel_id for e in follower.seen] == list(range(50))  # type: ignore[attr-defined]
 
 
@@ -96,10 +96,10 @@ async def test_a_killed_listen_connection_comes_back_with_a_full_reload(
     assert await terminate(database_url, LISTEN_CONNECTION) == 2
     # published while nobody listens: lost for the follower, hence the full reload
     leader.bus.publish(FollowsChanged(channel_id=1))
-    await eventually(lambda: follower.resyncs == 1 and leader.resyncs == 1, timeout=5)
+    await eventually(lambda: follower.resyncs == 1 and leader.resyncs == 1, within=5)
     assert follower.bridge is not None and follower.bridge.stats.reconnects == 1
     leader.bus.publish(FollowsChanged(channel_id=2))  # and it listens again
-    await eventually(lambda: FollowsChanged(channel_id=2) in follower.seen, timeout=3)
+    await eventually(lambda: FollowsChanged(channel_id=2) in follower.seen, within=3)
 
 
 async def test_an_unreadable_notification_is_skipped(
@@ -111,10 +111,10 @@ async def test_an_unreadable_notification_is_skipped(
         await conn.execute("SELECT pg_notify('polymarket_bot_events', 'not json')")
         await conn.execute(
             "SELECT pg_notify('polymarket_bot_events', "
-            "'{\"type\": \"Unknown\", \"origin\": \"x\", \"fields\": {}}')"
+            '\'{"type": "Unknown", "origin": "x", "fields": {}}\')'
         )
     finally:
         await conn.close()
     leader.bus.publish(FollowsChanged(channel_id=7))
-    await eventually(lambda: follower.seen == [FollowsChanged(channel_id=7)], timeout=3)
+    await eventually(lambda: follower.seen == [FollowsChanged(channel_id=7)], within=3)
     assert follower.bridge is not None and follower.bridge.stats.skipped == 2

@@ -55,9 +55,9 @@ async def test_a_killed_lock_connection_stops_the_leader_at_once_and_another_tak
     assert first.election.is_leader
     # pg_terminate_backend of both lock sessions: the leader's is the one that matters
     assert await terminate(database_url, LOCK_CONNECTION) == 2
-    stopped_after = await eventually(lambda: not first.working, timeout=2)
+    stopped_after = await eventually(lambda: not first.working, within=2)
     assert stopped_after < 0.5  # the termination listener wakes it: no wait for the poll
-    await eventually(lambda: first.election.is_leader or second.election.is_leader, timeout=3)
+    await eventually(lambda: first.election.is_leader or second.election.is_leader, within=3)
     leaders = [c for c in started if c.election.is_leader]
     assert len(leaders) == 1
 
@@ -81,7 +81,7 @@ async def test_a_planned_stop_drains_before_releasing_and_the_other_takes_over_a
     await stopping
     assert resigned.is_set() and first.changes == ["elected", "deposed"]
     second.election.campaign_now()  # what the LeaderResigned event does in the application
-    took = await eventually(lambda: second.election.is_leader, timeout=1.4)
+    took = await eventually(lambda: second.election.is_leader, within=1.4)
     assert took < 1.0  # did not wait for its 1.5 s poll
 
 
@@ -94,8 +94,8 @@ async def test_a_leader_whose_pool_fails_hands_over(
         await candidate.election.start()
         started.append(candidate)
     first.pool_ok = False
-    await eventually(lambda: second.election.is_leader, timeout=3)
-    await eventually(lambda: not first.working, timeout=1)  # released first, then stopped
+    await eventually(lambda: second.election.is_leader, within=3)
+    await eventually(lambda: not first.working, within=1)  # released first, then stopped
     assert first.changes == ["elected", "deposed"] and not first.working
     await asyncio.sleep(0.6)  # with a failing pool it does not campaign again
     assert not first.election.is_leader
@@ -118,10 +118,10 @@ async def test_a_partitioned_leader_stops_before_the_server_frees_its_lock(
         cut_at = loop.time()
         # the server's keepalive gives up after 3 s (the bot asks for ~6 s in production)
         cutting = asyncio.create_task(proxy.partition(server_gives_up=3.0))
-        await eventually(lambda: not first.working, timeout=3)
+        await eventually(lambda: not first.working, within=3)
         stopped = loop.time() - cut_at
         assert not second.election.is_leader  # the server still holds the old session
-        await eventually(lambda: second.election.is_leader, timeout=5)
+        await eventually(lambda: second.election.is_leader, within=5)
         took_over = loop.time() - cut_at
         await cutting
         assert stopped < 2.0 < took_over < 10.0, (stopped, took_over)

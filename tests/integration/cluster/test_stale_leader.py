@@ -18,13 +18,12 @@ import asyncpg
 from bot.events import EventBus
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
+from tests.integration.cluster.helpers import eventually
 from tests.integration.test_alert_dispatcher import (
     CHANNEL,
     DispatcherFactory,
     FakeDiscord,
     ScriptedSender,
-    follows,  # noqa: F401  (fixture)
-    make_dispatcher,  # noqa: F401  (fixture)
     make_trade,
     whales,
 )
@@ -108,7 +107,7 @@ async def test_a_stale_leader_waiting_for_its_pacing_slot_does_not_repost_what_t
     first = make_trade(usd=20)
     await ingest.store([first], "stream")
     stale.notify({CHANNEL})
-    await asyncio.wait_for(_until(lambda: len(discord.messages) == 1), 5)  # its slot is used
+    await eventually(lambda: len(discord.messages) == 1, within=5)  # its slot is used
 
     burst = [make_trade(usd=20) for _ in range(5)]
     await ingest.store(burst, "stream")
@@ -118,13 +117,8 @@ async def test_a_stale_leader_waiting_for_its_pacing_slot_does_not_repost_what_t
     await ingest.store([late], "stream")
     new = make_dispatcher(ScriptedSender(discord))
     await new.start()  # the new leader resumes: the 5 and the late one, one message
-    await asyncio.wait_for(_until(lambda: len(discord.messages) >= 2), 5)
+    await eventually(lambda: len(discord.messages) >= 2, within=5)
     await asyncio.sleep(1.5)  # the stale one's slot comes
     shown = Counter(discord.keys_in(CHANNEL))
     assert set(shown) == {t.key for t in [first, *burst, late]}
     assert max(shown.values()) == 1, [k for k, n in shown.items() if n > 1]
-
-
-async def _until(check: Any) -> None:
-    while not check():
-        await asyncio.sleep(0.02)
