@@ -95,6 +95,7 @@ class Application:
         self.bus = EventBus()
         self.identity = Identity.of_this_process(settings.shard_ids, settings.shard_count)
         self._closed = False
+        self._logged_in = False
         self._build_clients()
         self._build_services()
         self._build_loops()
@@ -255,7 +256,7 @@ class Application:
         self.metrics = Metrics(sources, self.alerts.pending_counts)
         self.health = HealthCheck(
             self.pool,
-            gateway_problem=self.bot.gateway_problem,
+            gateway_problem=lambda: self.bot.gateway_problem(),
             missing_boards=lambda: [p for p in PERIODS if self.leaderboard.board(p) is None],
             details=lambda: {
                 "process": self.identity.process_id,
@@ -383,6 +384,7 @@ class Application:
         """Warm, log in (loads cogs, syncs commands), start the every-process workers; the
         election among them starts the leader's when it wins. ``connect`` follows."""
         await self.warm()
+        self._logged_in = True  # from here the Discord client has something to close
         await self.bot.login(token)
         await self.workers.start([Role.EVERY_PROCESS])
 
@@ -412,7 +414,7 @@ class Application:
         self._closed = True
         await self.cluster.election.stop()  # leader workers drain; then the lock is handed on
         await self.workers.stop()
-        if not self.bot.is_closed():
+        if self._logged_in and not self.bot.is_closed():
             await self.bot.close()
         await self.leaderboard.close()
         await self.bus.close()
