@@ -183,6 +183,9 @@ class AlertDispatcher:
                 keys = [row.trade.key for row in rows]
                 nonce = nonce_for(channel_id, keys)
                 message_id = await queries.create_message(conn, channel_id, nonce, keys)
+                # what the message really holds: another sender (a stale leader) may have
+                # taken some of these rows between our read and our update
+                rows = await queries.message_deliveries(conn, message_id)
         cards = compose(rows)
         if not cards:  # its trades were pruned: nothing left to say
             async with self._pool.acquire() as conn:
