@@ -34,7 +34,7 @@ from bot.alert_sender import DiscordAlertSender
 from bot.cache import HotCache
 from bot.client import CommandSyncState, Services, build_bot
 from bot.cluster.caches import CacheParts
-from bot.cluster.membership import Identity
+from bot.cluster.models import Identity
 from bot.cluster.node import ClusterNode
 from bot.config import Settings
 from bot.copytrading import CopyTradingService

@@ -6,10 +6,9 @@ that took it, so a process that dies (or whose connection PostgreSQL drops) lose
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.cluster.models import Member
+from bot.cluster.models import Identity, Member
 from db.pool import Connection
 
 LEADER_LOCK_KEY = 7_310_002  # arbitrary, fixed; the migration runner's is 7_310_001
@@ -44,29 +43,19 @@ async def notify(conn: Connection, channel: str, payload: str) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", channel, payload)
 
 
-async def beat(
-    conn: Connection,
-    *,
-    process_id: str,
-    host: str,
-    pid: int,
-    shards: Sequence[int],
-    shard_count: int | None,
-    role: str,
-    started_at: float,
-) -> None:
+async def beat(conn: Connection, me: Identity, role: str) -> None:
     """Insert or refresh this process's row (last_beat is the server's now())."""
     await conn.execute(
         "INSERT INTO cluster_members (process_id, host, pid, shards, shard_count, role,"
         " started_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (process_id) DO UPDATE"
         " SET role = EXCLUDED.role, last_beat = now()",
-        process_id,
-        host,
-        pid,
-        list(shards),
-        shard_count,
+        me.process_id,
+        me.host,
+        me.pid,
+        list(me.shards),
+        me.shard_count,
         role,
-        datetime.fromtimestamp(started_at, UTC),
+        datetime.fromtimestamp(me.started_at, UTC),
     )
 
 

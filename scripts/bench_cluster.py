@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import signal
 import tempfile
 import time
@@ -47,11 +48,14 @@ from tests.e2e.cluster_harness import BotProcess, Cluster, running_cluster
 PRODUCTION_TIMING = {"CLUSTER_POLL_SECONDS": "1", "CLUSTER_HEARTBEAT_SECONDS": "5"}
 
 
-async def takeover(cluster: Cluster, kills: int) -> dict[str, list[float]]:
+async def takeover(cluster: Cluster, kills: int, seed: int) -> dict[str, list[float]]:
+    """A random pause before each kill, so it falls anywhere in the followers' poll cycle."""
+    rng = random.Random(seed)
     lock_times: list[float] = []
     work_times: list[float] = []
     for n in range(kills):
         leader = await cluster.wait_for_leader(within=30)
+        await asyncio.sleep(rng.uniform(0.0, 2.0))
         streams_before = cluster.rtds.total_connections
         leader.process.send_signal(signal.SIGKILL)
         killed = time.perf_counter()
@@ -173,7 +177,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 progress(f"(c) {args.rounds} /leaderboard replies on each process")
                 reply = await replies(cluster, args.rounds)
                 progress(f"(a) {args.kills} SIGKILLs of the leader")
-                kills = await takeover(cluster, args.kills)
+                kills = await takeover(cluster, args.kills, args.seed)
     return {
         "database": description,
         "takeover_lock": summary(kills["lock"]),
@@ -228,8 +232,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = benchlib.arg_parser(__doc__)
     parser.add_argument("--kills", type=int, default=10, help="SIGKILLs of the leader in (a)")
     parser.add_argument("--events", type=int, default=500, help="events through (b)")
-    parser.add_argument("--rounds", type=int, default=150, help="replies per process in (c)")
+    parser.add_argument("--rounds", type=int, default=300, help="replies per process in (c)")
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle in (d)")
+    parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args(argv)
 
 

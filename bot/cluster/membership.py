@@ -11,40 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import asyncpg
 
-from bot.cluster.models import ClusterView
+from bot.cluster.models import ClusterView, Identity
 from bot.workers import Role, WorkerStatus, wait_for_event
 from db import cluster_queries as queries
 
 log = logging.getLogger(__name__)
 
 FORGET_AFTER = 86_400.0
-
-
-@dataclass(frozen=True)
-class Identity:
-    """This process, as the other members see it."""
-
-    process_id: str
-    host: str
-    pid: int
-    shards: tuple[int, ...]
-    shard_count: int | None
-    started_at: float
-
-    @classmethod
-    def of_this_process(cls, shards: tuple[int, ...], shard_count: int | None) -> Identity:
-        host, pid = socket.gethostname(), os.getpid()
-        process_id = f"{host}:{pid}:{uuid.uuid4().hex[:6]}"
-        return cls(process_id, host, pid, shards, shard_count, time.time())
 
 
 class Membership:
@@ -108,16 +86,7 @@ class Membership:
         try:
             self.queries += 3
             async with self._pool.acquire() as conn:
-                await queries.beat(
-                    conn,
-                    process_id=me.process_id,
-                    host=me.host,
-                    pid=me.pid,
-                    shards=me.shards,
-                    shard_count=me.shard_count,
-                    role=self._current_role(),
-                    started_at=me.started_at,
-                )
+                await queries.beat(conn, me, self._current_role())
                 members = await queries.members(conn, stale_after=3 * self.interval)
                 await queries.forget_members(conn, FORGET_AFTER)
         except Exception as exc:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import time
+import uuid
 from dataclasses import dataclass, field
 
 LEADER = "leader"
@@ -43,3 +47,21 @@ class ClusterView:
     @property
     def stale(self) -> list[Member]:
         return [m for m in self.members if m.stale]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """This process, as the other members see it."""
+
+    process_id: str
+    host: str
+    pid: int
+    shards: tuple[int, ...]
+    shard_count: int | None
+    started_at: float
+
+    @classmethod
+    def of_this_process(cls, shards: tuple[int, ...], shard_count: int | None) -> Identity:
+        host, pid = socket.gethostname(), os.getpid()
+        process_id = f"{host}:{pid}:{uuid.uuid4().hex[:6]}"
+        return cls(process_id, host, pid, shards, shard_count, time.time())

@@ -18,8 +18,8 @@ from bot.cluster.bridge import BridgeStats, EventBridge
 from bot.cluster.caches import CacheParts, CacheSync, TraderInvalidations
 from bot.cluster.connections import connector
 from bot.cluster.election import LeaderElection, SoloLeader
-from bot.cluster.membership import Identity, Membership
-from bot.cluster.models import FOLLOWER, LEADER
+from bot.cluster.membership import Membership
+from bot.cluster.models import FOLLOWER, LEADER, Identity
 from bot.cluster.refresh import RefreshRelay
 from bot.config import Settings
 from bot.events import EventBus, LeaderResigned, TradeStored

@@ -6,8 +6,8 @@ import asyncio
 
 import asyncpg
 
-from bot.cluster.membership import Identity, Membership
-from bot.cluster.models import FOLLOWER, LEADER
+from bot.cluster.membership import Membership
+from bot.cluster.models import FOLLOWER, LEADER, Identity
 
 
 async def test_members_see_each_other_the_leader_and_the_stale_ones(pool: asyncpg.Pool) -> None:
