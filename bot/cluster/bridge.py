@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,10 +38,8 @@ class BridgeStats:
     received: int = 0
     skipped: int = 0  # unreadable or oversized payloads
     send_failures: int = 0
-    reconnects: int = 0
-    resyncs: int = 0
+    reconnects: int = 0  # each followed by a full reload
     queries: int = 0  # LISTEN, pings and NOTIFYs
-    last_received_at: float | None = None
     listening: bool = False
 
 
@@ -189,7 +186,6 @@ class EventBridge:
             await asyncio.sleep(self._retry_delay)
             return
         self.stats.reconnects += 1
-        self.stats.resyncs += 1
         try:
             await self._on_resync()  # whatever was published meanwhile is read from PostgreSQL
         except Exception:
@@ -220,5 +216,4 @@ class EventBridge:
         if origin == self.process_id:
             return
         self.stats.received += 1
-        self.stats.last_received_at = time.time()
         self._bus.deliver(event)

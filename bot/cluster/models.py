@@ -1,4 +1,5 @@
-"""What the cluster code and its storage exchange: a member row as the processes see it."""
+"""What the cluster code and its storage exchange: this process's identity, a member's heartbeat
+row as the processes see it, and the view of all of them that ``/admin status`` shows."""
 
 from __future__ import annotations
 

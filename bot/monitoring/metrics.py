@@ -211,6 +211,7 @@ class BotCollector(Collector):
             "polybot_cluster_events_received", "Cluster events received", bridge.received
         )
         yield _counter("polybot_cluster_listen_reconnects", "LISTEN reconnects", bridge.reconnects)
+        yield _counter("polybot_cluster_notify_failures", "NOTIFYs retried", bridge.send_failures)
         queries = election.queries + bridge.queries + self._s.membership.queries
         yield _counter(
             "polybot_cluster_coordination_queries", "Round trips spent on coordination", queries
