@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 
 from bot.events import EventBus
+from bot.leaderboard.service import LeaderboardService
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
 from tests.integration.cluster.helpers import eventually
@@ -122,3 +124,31 @@ async def test_a_stale_leader_waiting_for_its_pacing_slot_does_not_repost_what_t
     shown = Counter(discord.keys_in(CHANNEL))
     assert set(shown) == {t.key for t in [first, *burst, late]}
     assert max(shown.values()) == 1, [k for k, n in shown.items() if n > 1]
+
+
+async def test_two_leaders_refreshing_at_once_leave_whole_boards_for_everyone(
+    pool: asyncpg.Pool, make_service: Callable[[], LeaderboardService]
+) -> None:
+    """The stale leader is mid-refresh when the new one takes over: the new one marks the
+    stale one's open snapshots failed (recover_interrupted) and refreshes too. Both finish,
+    and a follower reloading from PostgreSQL gets every period whole."""
+    old, new, follower = make_service(), make_service(), make_service()
+    old_refresh = asyncio.create_task(old.refresh())
+    await asyncio.sleep(0.05)  # the old leader's snapshots are IN_PROGRESS now
+    await new.recover_interrupted()
+    reports = await asyncio.gather(old_refresh, new.refresh())
+    assert all(report.periods_ok for report in reports)
+    assert await follower.reload() == 4
+    async with pool.acquire() as conn:
+        for period in ("day", "week", "month", "all"):
+            board = follower.board(period)
+            assert board is not None
+            stored = await conn.fetchval(
+                "SELECT count(*) FROM leaderboard_entries WHERE snapshot_id = $1",
+                board.snapshot_id,
+            )
+            assert stored == len(board.by_metric["score"]) > 0
+        in_progress = await conn.fetchval(
+            "SELECT count(*) FROM leaderboard_snapshots WHERE status = 'IN_PROGRESS'"
+        )
+    assert in_progress == 0
