@@ -18,12 +18,13 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Any
 
 from bot.cache import HotCache
+from bot.cluster.models import ClusterView
 from bot.database import DatabaseGuard
 from bot.leaderboard.service import LeaderboardService, PeriodState, RefreshReport
 from bot.loops import PeriodicTask
@@ -67,6 +68,21 @@ class RefreshOutcome:
     positions_outcome: str | None = None  # the trader-positions loop's, when it ran
 
 
+class RefreshQueued(Exception):
+    """Asked on a process that is not the leader, and the leader did not answer in time: the
+    refresh runs as soon as a leader takes it (a new leader refreshes when elected)."""
+
+
+@dataclass(frozen=True)
+class ClusterHooks:
+    """How the admin commands reach the rest of a cluster; the defaults are a lone process."""
+
+    is_leader: Callable[[], bool] = lambda: True
+    refresh_on_leader: Callable[[RefreshTarget], Awaitable[RefreshOutcome]] | None = None
+    markets_forgotten: Callable[[], None] = lambda: None  # tell the other processes
+    view: Callable[[], ClusterView | None] = lambda: None
+
+
 @dataclass(frozen=True)
 class StatusReport:
     """Everything /admin status shows, read at ``now``; plain values, so the verdict and the
@@ -93,6 +109,7 @@ class StatusReport:
     # PostgreSQL is failing commands right now
     database_failures: int = 0
     database_unavailable: bool = False
+    cluster: ClusterView | None = None  # every process sharing the database, from heartbeats
 
 
 class Health(IntEnum):
@@ -230,7 +247,9 @@ class AdminService:
         http: PolymarketHTTP,
         signal_figures: Callable[[], dict[str, int]] | None = None,
         database: DatabaseGuard,
+        cluster: ClusterHooks | None = None,
     ) -> None:
+        self._cluster = cluster or ClusterHooks()
         self._leaderboard = leaderboard
         self._markets = markets
         self._prices = prices
@@ -245,11 +264,15 @@ class AdminService:
 
     async def refresh(self, target: RefreshTarget) -> RefreshOutcome:
         """Run the target's loops now, then the leaderboard (joining a refresh in flight).
-        Raises when the leaderboard refresh fails (the previous board stays served)."""
+        Raises when the leaderboard refresh fails (the previous board stays served). On a
+        process that is not the leader the leader runs it (or :class:`RefreshQueued`)."""
+        if self._cluster.refresh_on_leader is not None and not self._cluster.is_leader():
+            return await self._cluster.refresh_on_leader(target)
         markets_outcome = positions_outcome = None
         if target.markets:
             self._markets.forget_markets()
             self._prices.forget_prices()
+            self._cluster.markets_forgotten()
             await self._markets_loop.run_once()
             markets_outcome = self._markets_loop.loop_status.last_outcome
         if target.traders:
@@ -295,6 +318,7 @@ class AdminService:
             rejections=dict(self._http.rejections.counts),
             database_failures=self._database.failures,
             database_unavailable=self._database.unavailable,
+            cluster=self._cluster.view(),
         )
 
     def _consistent(self, status: WorkerStatus, periods: Mapping[str, PeriodState]) -> WorkerStatus:

@@ -1,14 +1,22 @@
 """The composition root: the one place that builds the bot, starts it and stops it.
 
 ``Application`` builds, in this order: Polymarket clients → services → the Discord client →
-alert delivery → workers. ``open_application`` adds what comes before (pool, migrations, HTTP
-session) and closes everything in reverse. ``python -m bot``, the end-to-end tests and the
+alert delivery → the cluster parts (election, event bridge, heartbeat, cache reloads) →
+health and metrics → workers. ``open_application`` adds what comes before (pool, migrations,
+HTTP session) and closes everything in reverse. ``python -m bot``, the end-to-end tests and the
 benchmarks all build the bot through these two, so nothing copies the wiring.
 
+Roles: every process runs the every-process workers and answers its shards' commands; the one
+process that holds the leader lock also runs the leader workers (loops, the trade stream,
+ingestion, delivery). A lone process simply wins the lock at start.
+
 Start-up (``start``): warm the caches from PostgreSQL, log in to Discord (which loads the cogs
-and syncs commands), then start the workers in their registration order. Shutdown (``close``):
-stop the workers in reverse (the stream first, so nothing new arrives while queues flush), close
-the Discord client, then the caches and the bus.
+and syncs commands), then start the every-process workers in registration order; the last of
+them, the election, starts the leader workers when it wins. Shutdown (``close``) drains in
+order: the leader workers stop (the stream first, so nothing new arrives; then the ingest and
+order queues flush), the lock is released and the others are told, so one takes over at once;
+then the every-process workers in reverse, the Discord client, the caches and the bus (the pool
+and HTTP session close last, in ``open_application``).
 """
 
 from __future__ import annotations
@@ -21,17 +29,21 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import aiohttp
 import asyncpg
 
-from bot.admin import AdminService
+from bot.admin import AdminService, ClusterHooks
 from bot.alert_sender import DiscordAlertSender
 from bot.cache import HotCache
-from bot.client import CommandSyncState, PolymarketBot, Services
+from bot.client import CommandSyncState, Services, build_bot
+from bot.cluster.caches import CacheParts
+from bot.cluster.models import Identity
+from bot.cluster.node import ClusterNode
 from bot.config import Settings
 from bot.copytrading import CopyTradingService
 from bot.database import DatabaseGuard
-from bot.events import EventBus, TradeStored
+from bot.events import CopiesChanged, EventBus, MarketsForgotten, TradeStored
 from bot.invite import ready_line
 from bot.leaderboard.categories import CategoryBoards
 from bot.leaderboard.evidence import Evidence
+from bot.leaderboard.models import CATEGORIES, OVERALL, PERIODS
 from bot.leaderboard.record import ScoreRecordKeeper
 from bot.leaderboard.service import LeaderboardService
 from bot.leaderboard.stats_store import TraderStatsStore
@@ -39,6 +51,9 @@ from bot.loops import PeriodicTask
 from bot.markets.prices import PriceService
 from bot.markets.service import MarketService
 from bot.memory import MEMORY_INTERVAL, MemoryWatch
+from bot.monitoring.health import HealthCheck
+from bot.monitoring.metrics import Metrics, Sources
+from bot.monitoring.server import MonitoringServer
 from bot.polymarket.accounts import AccountsAPI
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.gamma import ClobAPI, GammaAPI
@@ -80,9 +95,12 @@ class Application:
         pool: asyncpg.Pool,
         session: aiohttp.ClientSession,
         *,
+        dsn: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """``clock`` (wall-clock seconds) is for benchmarks that simulate minutes passing."""
+        """``dsn`` opens the cluster's own connections (leader lock, LISTEN); without it (a
+        test or benchmark handing in only a pool) the process leads alone. ``clock``
+        (wall-clock seconds) is for benchmarks that simulate minutes passing."""
         self.settings = settings
         self.pool = pool
         self.session = session
@@ -90,16 +108,22 @@ class Application:
         self.cache = HotCache(wall_clock=clock)
         self.bus = EventBus()
         self.database = DatabaseGuard()  # commands' database work: bounded, with a memory fallback
+        self.identity = Identity.of_this_process(settings.shard_ids, settings.shard_count)
         self._closed = False
+        self._logged_in = False
         self._build_clients()
         self._build_services()
         self._build_signals()
         self._build_loops()
         self.workers = WorkerRegistry()  # filled below, once alert delivery exists
-        self.bot = PolymarketBot(self._services(), self._command_sync_state())
+        services = self._services()
+        self.admin = services.admin
+        self.bot = build_bot(services, self._command_sync_state())
         self._announced_ready = False
         self.bot.add_listener(self._on_ready, "on_ready")
         self._build_trade_path()
+        self._build_cluster(dsn)
+        self._build_monitoring()
         self._register_workers()
 
     # ---- building -----------------------------------------------------------------------------
@@ -179,6 +203,7 @@ class Application:
             max_slippage=settings.copy_max_slippage,
             order_ttl=settings.order_ttl_seconds,
             database=self.database,
+            on_copies_changed=lambda: bus.publish(CopiesChanged()),
         )
         bus.subscribe(TradeStored, self.copytrading.on_trade_stored)
         self.charts = ChartRenderer(cache, ttl=settings.trader_cache_ttl_seconds)
@@ -209,7 +234,9 @@ class Application:
         """Stream → ingest → alert delivery, which posts through the Discord client."""
         settings = self.settings
         sender = DiscordAlertSender(self.bot, self.card_contexts)
-        self.alerts = AlertDispatcher(self.pool, self.follows, sender)
+        self.alerts = AlertDispatcher(
+            self.pool, self.follows, sender, on_sent=lambda rows: self.metrics.alerts_sent(rows)
+        )
         self.ingest = TradeIngest(
             self.pool,
             self.follows,
@@ -229,6 +256,87 @@ class Application:
             on_connect=self.ingest.backfill,
             rejections=self.http.rejections,
         )
+
+    def _build_cluster(self, dsn: str | None) -> None:
+        """Election, event bridge, heartbeat and cache reloads (see bot/cluster/node.py)."""
+        self.cluster = ClusterNode(
+            settings=self.settings,
+            pool=self.pool,
+            bus=self.bus,
+            identity=self.identity,
+            dsn=dsn,
+            lead=self._become_leader,
+            stop_leading=self._stop_leading,
+            caches=self._cache_parts(),
+            run_refresh=self.admin.refresh,
+        )
+
+    def _cache_parts(self) -> CacheParts:
+        leaderboard = self.leaderboard
+
+        def board_ids() -> dict[str, int]:
+            """Held snapshot ids, named as BoardsPublished names them (``category/period``
+            for category boards)."""
+            held: dict[str, int] = {}
+            for category in (OVERALL, *CATEGORIES):
+                prefix = "" if category == OVERALL else f"{category}/"
+                for period in PERIODS:
+                    board = leaderboard.board(period, category)
+                    if board is not None:
+                        held[f"{prefix}{period}"] = board.snapshot_id
+            return held
+
+        def forget_markets() -> None:
+            self.markets.forget_markets()
+            self.prices.forget_prices()
+
+        return CacheParts(
+            boards=leaderboard.reload,
+            board_ids=board_ids,
+            writes_boards=lambda: self.cluster.is_leader(),
+            follows=self.follows.load,
+            copies=self.copytrading.load,
+            settings=(self.signals.load, self.labels.load),
+            forget_traders=self.profiles.forget,
+            forget_all_traders=self.profiles.forget_profiles,
+            forget_markets=forget_markets,
+        )
+
+    def _build_monitoring(self) -> None:
+        """Metrics are always kept (cheap); the HTTP server only with METRICS_PORT."""
+        settings = self.settings
+        sources = Sources(
+            workers=self.workers,
+            http=self.http,
+            cache=self.cache,
+            stream=self.stream.stats,
+            ingest=self.ingest.stats,
+            ingest_queue=self.ingest.queue_depth,
+            delivery=self.alerts.stats,
+            orders=self.copytrading.stats,
+            order_queue=self.copytrading.queue.qsize,
+            election=self.cluster.election.stats,
+            is_leader=self.cluster.is_leader,
+            bridge=self.cluster.bridge_stats,
+            membership=self.cluster.membership,
+        )
+        self.metrics = Metrics(sources, self.alerts.pending_counts)
+        self.health = HealthCheck(
+            self.pool,
+            gateway_problem=lambda: self.bot.gateway_problem(),
+            missing_boards=lambda: [p for p in PERIODS if self.leaderboard.board(p) is None],
+            details=lambda: {
+                "process": self.identity.process_id,
+                "leader": self.cluster.is_leader(),
+                "shards": list(self.identity.shards),
+                "shard_count": self.identity.shard_count,
+            },
+        )
+        self.monitoring: MonitoringServer | None = None
+        if settings.metrics_port is not None:
+            self.monitoring = MonitoringServer(
+                settings.metrics_host, settings.metrics_port, self.health, self.metrics
+            )
 
     def _services(self) -> Services:
         return Services(
@@ -279,6 +387,12 @@ class Application:
             http=self.http,
             signal_figures=self.signals.figures,
             database=self.database,
+            cluster=ClusterHooks(
+                is_leader=lambda: self.cluster.is_leader(),
+                refresh_on_leader=lambda target: self.cluster.refresh_relay.request(target),
+                markets_forgotten=lambda: self.bus.publish(MarketsForgotten()),
+                view=lambda: self.cluster.membership.view,
+            ),
         )
 
     def _command_sync_state(self) -> CommandSyncState:
@@ -320,10 +434,27 @@ class Application:
         )
         add(self.order_sync_loop)
         add(PeriodicTask("signal-boards", SIGNAL_BOARDS_INTERVAL, self.signals.refresh))
+        # Every process records which markets its users asked about; the leader's markets loop
+        # keeps those fresh.
+        add(
+            PeriodicTask(
+                "price-demand",
+                MARKETS_INTERVAL,
+                self.prices.flush_demand,
+                role=Role.EVERY_PROCESS,
+                run_first_immediately=False,
+            )
+        )
         add(self.alerts)
         add(self.copytrading.writer)
+        for worker in self.cluster.leader_workers():
+            add(worker)
         add(self.ingest)
         add(self.stream)
+        if self.monitoring is not None:
+            add(self.monitoring)
+        for worker in self.cluster.workers():  # every process; the election last
+            add(worker)
 
     # ---- running --------------------------------------------------------------------------------
 
@@ -344,10 +475,25 @@ class Application:
         await self.labels.load()
 
     async def start(self, token: str) -> None:
-        """Warm, log in (loads cogs, syncs commands), start the workers. ``connect`` follows."""
+        """Warm, log in (loads cogs, syncs commands), start the every-process workers; the
+        election among them starts the leader's when it wins. ``connect`` follows."""
         await self.warm()
+        self._logged_in = True  # from here the Discord client has something to close
         await self.bot.login(token)
-        await self.workers.start()
+        await self.workers.start([Role.EVERY_PROCESS])
+
+    async def _become_leader(self) -> None:
+        """Won the lock: read what the previous leader may have changed since our warm start,
+        then start the leader's workers (alert delivery resumes what is pending; the stream's
+        first connect backfills what was traded while nobody listened)."""
+        await self.leaderboard.recover_interrupted()
+        await self.follows.load()
+        await self.copytrading.load()
+        await self.trader_stats.load()
+        await self.workers.start([Role.LEADER])
+
+    async def _stop_leading(self) -> None:
+        await self.workers.stop([Role.LEADER])
 
     async def run(self, token: str) -> None:
         """Start, then stay connected to the gateway until the bot is closed."""
@@ -360,8 +506,9 @@ class Application:
         if self._closed:
             return
         self._closed = True
+        await self.cluster.election.stop()  # leader workers drain; then the lock is handed on
         await self.workers.stop()
-        if not self.bot.is_closed():
+        if self._logged_in and not self.bot.is_closed():
             await self.bot.close()
         await self.leaderboard.close()
         await self.signals.close()
@@ -393,6 +540,6 @@ async def open_application(
             session = await stack.enter_async_context(
                 aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
             )
-        app = Application(settings, pool, session)
+        app = Application(settings, pool, session, dsn=dsn)
         stack.push_async_callback(app.close)
         yield app

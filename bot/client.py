@@ -2,6 +2,11 @@
 
 It builds nothing and starts no background work: bot/app.py builds every long-lived object and
 owns the workers, so the client is only the commands' door to Discord.
+
+Sharding: without ``SHARD_COUNT`` the plain client connects as one unsharded session, as a bot
+in fewer than ~2,500 servers does. With it, the sharded client runs the shards in ``SHARD_IDS``
+(every shard when empty) in this process; other processes run the rest (see README "Running
+several processes"). Discord routes each guild's events to shard ``(guild_id >> 22) % count``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import discord
 import yarl
@@ -81,7 +87,7 @@ def apply_discord_overrides(settings: Settings) -> None:
 
 
 class PolymarketBot(commands.Bot):
-    def __init__(self, services: Services, sync_state: CommandSyncState) -> None:
+    def __init__(self, services: Services, sync_state: CommandSyncState, **sharding: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = False
         super().__init__(
@@ -90,6 +96,7 @@ class PolymarketBot(commands.Bot):
             tree_cls=BotTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **sharding,
         )
         self.services = services
         self.settings = services.settings
@@ -123,6 +130,16 @@ class PolymarketBot(commands.Bot):
         await self._sync_state.save(digest)
         log.info("synced %d commands to %s", len(payload), guild_ids or "all guilds")
 
+    def gateway_problem(self) -> str | None:
+        """Why this process's gateway sessions are not serving, or None when they are."""
+        if self.is_closed():
+            return "the client is closed"
+        if not self.is_ready():
+            return "not connected yet"
+        if self.ws is None or not self.ws.open:
+            return "the gateway connection is down"
+        return None
+
     async def close(self) -> None:
         for extension in list(self.extensions):
             try:
@@ -130,3 +147,27 @@ class PolymarketBot(commands.Bot):
             except Exception:
                 log.exception("unloading %s failed", extension)
         await super().close()
+
+
+class ShardedPolymarketBot(PolymarketBot, commands.AutoShardedBot):
+    """``SHARD_COUNT`` is set: discord.py's sharded client (``commands.Bot`` adds nothing of its
+    own, so this is the sharded client with the methods above)."""
+
+    def gateway_problem(self) -> str | None:
+        if self.is_closed() or not self.is_ready():
+            return super().gateway_problem()
+        down = sorted(shard_id for shard_id, shard in self.shards.items() if shard.is_closed())
+        return f"shards {down} are disconnected" if down else None
+
+
+def build_bot(services: Services, sync_state: CommandSyncState) -> PolymarketBot:
+    """The plain client, or the sharded one when ``SHARD_COUNT`` is set."""
+    settings = services.settings
+    if settings.shard_count is None:
+        return PolymarketBot(services, sync_state)
+    return ShardedPolymarketBot(
+        services,
+        sync_state,
+        shard_count=settings.shard_count,
+        shard_ids=list(settings.shard_ids) or None,
+    )

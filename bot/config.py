@@ -41,6 +41,32 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float = 
     return value
 
 
+def _shards(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...]]:
+    """SHARD_COUNT and SHARD_IDS: the bot's total shards and the ones this process runs."""
+    raw_count = env.get("SHARD_COUNT", "").strip()
+    ids = _int_list(env, "SHARD_IDS")
+    if not raw_count:
+        if ids:
+            raise ConfigError("SHARD_IDS needs SHARD_COUNT (the bot's total number of shards)")
+        return None, ()
+    count = int(_number(env, "SHARD_COUNT", 1, minimum=1))
+    if raw_count != str(count):
+        raise ConfigError(f"SHARD_COUNT must be a whole number, got {raw_count!r}")
+    outside = [i for i in ids if not 0 <= i < count]
+    if outside or len(set(ids)) != len(ids):
+        raise ConfigError(f"SHARD_IDS must be distinct shards from 0 to {count - 1}, got {ids}")
+    return count, tuple(sorted(ids))
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name} must be a TCP port (1-65535), got {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     discord_token: str | None = None
@@ -78,6 +104,12 @@ class Settings:
     fresh_wallet_days: float = 14.0
     log_level: str = "INFO"
     database_wait_seconds: float = 60.0
+    shard_count: int | None = None  # None: discord.py's plain client, no sharding (one process)
+    shard_ids: tuple[int, ...] = ()  # empty: every shard of shard_count
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    cluster_poll_seconds: float = 1.0  # how often a follower tries for the leader lock
+    heartbeat_seconds: float = 5.0  # how often a process refreshes its cluster_members row
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +120,17 @@ class Settings:
             return value or default
 
         candidates = int(_number(env, "LEADERBOARD_CANDIDATES", 200, minimum=1))
+        shard_count, shard_ids = _shards(env)
+        if shard_ids and len(shard_ids) < (shard_count or 0) and not text("DATABASE_URL"):
+            raise ConfigError(
+                "SHARD_IDS runs part of the bot, so its processes must share one PostgreSQL: "
+                "set DATABASE_URL (the embedded database serves a single process)"
+            )
+        poll = _number(env, "CLUSTER_POLL_SECONDS", 1.0, 0.05)
+        if poll > 2.0:
+            raise ConfigError(
+                f"CLUSTER_POLL_SECONDS must be at most 2 (a takeover within 10 s), got {poll}"
+            )
         return cls(
             discord_token=text("DISCORD_TOKEN"),
             database_url=text("DATABASE_URL"),
@@ -124,4 +167,10 @@ class Settings:
             fresh_wallet_days=_number(env, "FRESH_WALLET_DAYS", 14.0, 0.01),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
             database_wait_seconds=_number(env, "DATABASE_WAIT_SECONDS", 60.0, 0.0),
+            shard_count=shard_count,
+            shard_ids=shard_ids,
+            metrics_port=_port(env, "METRICS_PORT"),
+            metrics_host=text("METRICS_HOST", "127.0.0.1") or "127.0.0.1",
+            cluster_poll_seconds=poll,
+            heartbeat_seconds=_number(env, "CLUSTER_HEARTBEAT_SECONDS", 5.0, 0.1),
         )

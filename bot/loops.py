@@ -91,6 +91,7 @@ class PeriodicTask:
             raise
         except Exception as exc:
             status.consecutive_failures += 1
+            status.failures += 1
             status.last_outcome = "failed"
             status.last_error = f"{type(exc).__name__}: {exc}"[:300]
             self._log_failure(exc)

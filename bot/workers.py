@@ -11,6 +11,8 @@ stops it?" has one answer: ``bot/app.py``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ class LoopStatus:
     last_outcome: str = "never run"
     last_error: str | None = None
     consecutive_failures: int = 0
+    failures: int = 0  # since start (for /metrics)
     next_run_at: float | None = None
     running: bool = False
 
@@ -120,3 +123,13 @@ class WorkerRegistry:
             except Exception:
                 log.exception("stopping worker %s failed", worker.name)
             self._started.remove(worker)
+
+
+async def wait_for_event(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until ``event`` is set or ``seconds`` pass; whether it was set. A worker's sleep
+    that can be cut short. Unlike ``asyncio.wait_for`` on Python 3.11, a cancellation that
+    arrives just as the event is set is never swallowed (a worker's stop would hang)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()

@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.admin import RefreshTarget
+from bot.admin import RefreshQueued, RefreshTarget
 from bot.checks import admin_only
 from bot.client import PolymarketBot
 from bot.render.numbers import duration, integer, plural
@@ -36,6 +36,13 @@ class AdminCog(commands.GroupCog, group_name="admin", group_description="Bot adm
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             outcome = await self.admin.refresh(RefreshTarget(target))
+        except RefreshQueued:
+            await interaction.followup.send(
+                "The refresh is queued: the leader process will run it shortly. "
+                "Check /leaderboard in a minute.",
+                ephemeral=True,
+            )
+            return
         except Exception as exc:
             log.warning("admin refresh failed: %s", exc)
             await interaction.followup.send(

@@ -161,13 +161,16 @@ async def create_message(
 
 
 async def mark_sent(conn: Connection, message_id: int, discord_message_id: int) -> None:
+    """Once per message: a second sender of the same message (a stale leader) changes nothing."""
     async with conn.transaction():
-        await conn.execute(
+        marked = await conn.fetchval(
             "UPDATE alert_messages SET status = 'SENT', sent_at = now(), discord_message_id = $2,"
-            " attempts = attempts + 1 WHERE id = $1",
+            " attempts = attempts + 1 WHERE id = $1 AND status = 'PENDING' RETURNING id",
             message_id,
             discord_message_id,
         )
+        if marked is None:
+            return
         rows = await conn.fetch(
             "UPDATE alert_deliveries SET status = 'SENT', sent_at = now() WHERE message_id = $1"
             " RETURNING kind, follow_id, channel_id",

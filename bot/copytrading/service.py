@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import asyncpg
 
@@ -52,8 +53,12 @@ class CopyTradingService:
         fill_concurrency: int = 4,
         max_bug_retries: int = 5,
         database: DatabaseGuard | None = None,
+        on_copies_changed: Callable[[], None] = lambda: None,
     ) -> None:
+        """``on_copies_changed``: a copy started or stopped here (other processes re-read the
+        copied wallets when the application passes that on)."""
         self._db = database or DatabaseGuard()  # the commands' reads and writes: bounded
+        self._on_copies_changed = on_copies_changed
         self._max_slippage = max_slippage
         self._order_ttl = order_ttl
         self._clock = clock
@@ -116,16 +121,21 @@ class CopyTradingService:
     ) -> CopyConfig:
         """Start copying ``wallet``: deposits the budget as paper cash (creating the portfolio).
         Raises :class:`~bot.copytrading.copies.CopyConfigError` with a message for the user."""
-        return await self._db.run(
+        config = await self._db.run(
             lambda: self._configs.start(guild_id, user_id, wallet, budget_usd, per_trade_usd),
             "/copy start",
         )
+        self._on_copies_changed()
+        return config
 
     async def stop_copy(self, guild_id: int, user_id: int, wallet: str) -> StopResult | None:
         """Stop a copy and cancel its open orders; positions stay until sold or resolved."""
-        return await self._db.run(
+        result = await self._db.run(
             lambda: self._configs.stop(guild_id, user_id, wallet), "/copy stop"
         )
+        if result is not None:
+            self._on_copies_changed()
+        return result
 
     async def copies(self, guild_id: int, user_id: int) -> list[CopyConfig]:
         """The user's active copies, oldest first."""

@@ -68,8 +68,12 @@ class BoardPublisher:
         *,
         evidence: Evidence,
         clock: Callable[[], float] = time.time,
+        announce: Callable[[dict[str, int]], None] = lambda ids: None,
     ) -> None:
+        """``announce``: boards (or a failed refresh) were just stored, by snapshot id; the
+        other processes of a cluster reload them (bot/cluster/)."""
         self._pool = pool
+        self._announce = announce
         self._cache = cache
         self.stats = stats
         self.evidence = evidence
@@ -131,20 +135,37 @@ class BoardPublisher:
             return Freshness(True, since, "no refresh has completed recently")
         return Freshness(False, since, None)
 
-    async def warm(self) -> int:
-        """Load the latest stored boards and their refresh states; returns how many boards."""
+    async def load(self) -> int:
+        """The latest stored boards and their refresh states (at start, and on a process that
+        is not the leader when the leader announces new ones); returns how many boards. A
+        board already held is not swapped again, so its version only moves when it changed."""
         async with self._pool.acquire() as conn:
-            await queries.mark_stale_in_progress(conn)
             boards = await queries.load_latest_boards(conn)
             last = await queries.last_refresh_states(conn)
         # a category this version does not know is left out
-        self.swap(b for (c, p), b in boards.items() if c in self.states and p in PERIODS)
+        self.swap(
+            b
+            for (c, p), b in boards.items()
+            if c in self.states and p in PERIODS and not self._holds(b)
+        )
         for (category, period), snapshot in last.items():
-            if snapshot.status == "FAILED" and period in self.states.get(category, {}):
-                state = self.states[category][period]
-                state.consecutive_failures = 1
-                state.last_error = snapshot.error
+            state = self.states.get(category, {}).get(period)
+            if state is None or snapshot.status == "IN_PROGRESS":
+                continue
+            failed = snapshot.status == "FAILED"
+            state.consecutive_failures = max(1, state.consecutive_failures) if failed else 0
+            state.last_error = snapshot.error if failed else None
         return len(boards)
+
+    def _holds(self, board: PeriodBoard) -> bool:
+        held = self.board(board.period, board.category)
+        return held is not None and held.snapshot_id == board.snapshot_id
+
+    async def recover_interrupted(self) -> None:
+        """On becoming the leader: a refresh the previous leader left IN_PROGRESS (it crashed
+        or lost its lock mid-refresh) is recorded as FAILED."""
+        async with self._pool.acquire() as conn:
+            await queries.mark_stale_in_progress(conn)
 
     async def begin(self, periods: Iterable[str], category: str = OVERALL) -> dict[str, int]:
         async with self._pool.acquire() as conn:
@@ -196,7 +217,14 @@ class BoardPublisher:
             state.last_error = None
             state.consecutive_failures = 0
         self.mark_failed(failed, category)
+        self._announce(self._keys(category, snapshot_ids))
         return rows_written
+
+    @staticmethod
+    def _keys(category: str, snapshot_ids: Mapping[str, int]) -> dict[str, int]:
+        """Snapshot ids named ``period`` (overall) or ``category/period``."""
+        prefix = "" if category == OVERALL else f"{category}/"
+        return {f"{prefix}{period}": sid for period, sid in snapshot_ids.items()}
 
     def mark_failed(self, errors: Mapping[str, str], category: str = OVERALL) -> None:
         for period, error in errors.items():
@@ -217,3 +245,5 @@ class BoardPublisher:
             log.warning(
                 "could not record the failed %s refresh (%s): %s", category, failure_kind(exc), exc
             )
+            return
+        self._announce(self._keys(category, snapshot_ids))

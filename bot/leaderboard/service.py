@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from bot.cache import HotCache, SingleFlight
-from bot.events import EventBus, FollowAdded, TradeStored
+from bot.events import BoardsPublished, EventBus, FollowAdded, TradeStored
 from bot.failures import ExpectedFailure, failure_kind
 from bot.leaderboard.boards import merge_candidates, page_of
 from bot.leaderboard.evidence import Evidence
@@ -78,7 +78,12 @@ class LeaderboardService:
         self._retention_days = retention_days
         self._clock = clock
         self.publisher = BoardPublisher(
-            pool, cache, stats, evidence=evidence or Evidence(), clock=clock
+            pool,
+            cache,
+            stats,
+            evidence=evidence or Evidence(),
+            clock=clock,
+            announce=lambda ids: bus.publish(BoardsPublished(snapshot_ids=ids)),
         )
         self._flight: SingleFlight[str, RefreshReport] = SingleFlight()
         self.states: dict[str, PeriodState] = self.publisher.states[OVERALL]
@@ -158,14 +163,26 @@ class LeaderboardService:
 
     async def warm(self) -> int:
         """Load the latest stored boards and trader stats; returns how many periods were loaded."""
-        await self.publisher.warm()
+        periods = await self.reload()
+        loaded = await self.stats.load()
+        log.info("warm start: %d periods, %d trader stats from PostgreSQL", periods, loaded)
+        return periods
+
+    async def reload(self) -> int:
+        """Boards and refresh states from PostgreSQL: at start, and on a process that is not the
+        leader whenever the leader announces new boards (:class:`BoardsPublished`). Returns how
+        many overall periods have a board."""
+        await self.publisher.load()
         # the traders of the stored boards keep their details until their boards are refreshed
         self.overall_wallets = self.publisher.wallets(categories=False)
         self.category_wallets = self.publisher.wallets(categories=True)
-        loaded = await self.stats.load()
-        periods = sum(1 for period in PERIODS if self.board(period) is not None)
-        log.info("warm start: %d periods, %d trader stats from PostgreSQL", periods, loaded)
-        return periods
+        return sum(1 for period in PERIODS if self.board(period) is not None)
+
+    async def recover_interrupted(self) -> None:
+        """On becoming the leader: a refresh the previous leader left IN_PROGRESS (it crashed
+        or lost its lock mid-refresh) is recorded as FAILED."""
+        async with self._pool.acquire() as conn:
+            await queries.mark_stale_in_progress(conn)
 
     async def wait_for_board(self, period: str, wait_seconds: float) -> PeriodBoard | None:
         """Only for a bot that never stored a board: join (or start) the refresh and wait for

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import discord
 
 from bot.admin import Health, StatusReport, verdict
+from bot.cluster.models import ClusterView
 from bot.render.numbers import duration, integer, percent, plural, rate
 from bot.render.text import escape_text, lines_within, relative_time
 from bot.workers import LoopStatus, WorkerStatus
@@ -209,11 +210,36 @@ def call_lines(report: StatusReport) -> list[str]:
     return lines
 
 
+def cluster_lines(view: ClusterView) -> list[str]:
+    """One line per process sharing the database: the leader, this one, the stale ones."""
+    lines = []
+    for member in view.members:
+        parts = [
+            f"`{member.host}:{member.pid}`",
+            f"shards {','.join(map(str, member.shards)) or 'all'}",
+        ]
+        if member.is_leader:
+            parts.append("**leader**")
+        if member.process_id == view.me:
+            parts.append("this process")
+        parts.append(f"started {relative_time(member.started_at)}")
+        beat = f"last beat {duration(member.beat_age)} ago"
+        parts.append(f"**stale**, {beat}" if member.stale else beat)
+        lines.append(" · ".join(parts))
+    if view.leader is None:
+        lines.append("no leader right now: another process takes over within seconds")
+    return lines
+
+
 def status_embed(report: StatusReport) -> discord.Embed:
     health = verdict(report).health
     embed = discord.Embed(
         title="Bot status", description=verdict_line(report), colour=COLOURS[health]
     )
+    if report.cluster is not None:
+        embed.add_field(
+            name="Processes", value=lines_within(cluster_lines(report.cluster)), inline=False
+        )
     workers = [worker_line(s) for s in report.workers]
     embed.add_field(name="Background work", value=lines_within(workers) or "none", inline=False)
     embed.add_field(

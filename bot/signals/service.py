@@ -322,6 +322,7 @@ class SignalService:
             count = await queries.disable_signal_channel(conn, event.channel_id, event.reason)
         if count:
             await self.load()
+            self._bus.publish(SignalsChanged(guild_id=0))  # other processes reload too
             log.warning(
                 "disabled %d signals in channel %s: %s", count, event.channel_id, event.reason
             )

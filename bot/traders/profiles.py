@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -210,10 +210,16 @@ class ProfileService:
     def cached(self, wallet: str) -> TraderProfile | None:
         return self._cache.peek(f"trader:{wallet}")
 
+    def forget(self, wallets: Iterable[str]) -> None:
+        """These traders traded (here or, told by the leader, elsewhere): their profiles are
+        stale, served while they are rebuilt."""
+        for wallet in wallets:
+            self._cache.mark_stale(f"trader:{wallet}")
+
     async def _on_trade(self, event: TradeStored) -> None:
         """A new trade makes the profile stale, not gone: it is served while it reloads, so
         /trader never waits on (or fails with) PostgreSQL because the trader traded."""
-        self._cache.mark_stale(f"trader:{event.wallet}")
+        self.forget([event.wallet])
 
     async def record_details(
         self,

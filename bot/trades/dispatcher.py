@@ -76,7 +76,10 @@ class AlertDispatcher:
         global_rate: tuple[float, float] = (8, 0.2),
         retry_base: float = 1.0,
         retry_cap: float = 60.0,
+        on_sent: Callable[[Sequence[Delivery]], None] = lambda rows: None,
     ) -> None:
+        """``on_sent`` sees the deliveries of each confirmed send (the metrics' latency)."""
+        self._on_sent = on_sent
         self._pool = pool
         self._follows = follows
         self._sender = sender
@@ -180,6 +183,9 @@ class AlertDispatcher:
                 keys = [row.trade.key for row in rows]
                 nonce = nonce_for(channel_id, keys)
                 message_id = await queries.create_message(conn, channel_id, nonce, keys)
+                # what the message really holds: another sender (a stale leader) may have
+                # taken some of these rows between our read and our update
+                rows = await queries.message_deliveries(conn, message_id)
         cards = compose(rows)
         if not cards:  # its trades were pruned: nothing left to say
             async with self._pool.acquire() as conn:
@@ -204,6 +210,7 @@ class AlertDispatcher:
             await queries.mark_sent(conn, message_id, discord_id)
         self.stats.sent_messages += 1
         self.stats.sent_alerts += len(rows)
+        self._on_sent(rows)
         return True
 
     def _channel_limiter(self, channel_id: int) -> AsyncLimiter:

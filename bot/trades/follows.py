@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import asyncpg
 
 from bot.database import DatabaseGuard, DatabaseUnavailable
-from bot.events import ChannelDisabled, EventBus, FollowAdded
+from bot.events import ChannelDisabled, EventBus, FollowAdded, FollowsChanged
 from bot.polymarket.records import Trade
 from bot.trades.models import Follow, Target, WhaleWatch
 from db import follow_queries as queries
@@ -120,6 +120,7 @@ class FollowService:
         others = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
         self._by_wallet[wallet] = [*others, follow]
         self._bus.publish(FollowAdded(wallet=wallet, channel_id=channel_id))
+        self._bus.publish(FollowsChanged(channel_id=channel_id))  # every process's index
         return follow
 
     async def unfollow(self, channel_id: int, wallet: str) -> bool:
@@ -133,6 +134,7 @@ class FollowService:
             self._by_wallet[wallet] = remaining
         else:
             self._by_wallet.pop(wallet, None)
+        self._bus.publish(FollowsChanged(channel_id=channel_id))
         return removed
 
     async def set_whales(
@@ -168,6 +170,7 @@ class FollowService:
             whales[channel_id] = watch
         self._whales = whales
         self.whale_min = min((w.min_usd for w in whales.values()), default=math.inf)
+        self._bus.publish(FollowsChanged(channel_id=channel_id))
         return watch
 
     async def disable_channel(self, channel_id: int, reason: str) -> int:
@@ -175,6 +178,7 @@ class FollowService:
         async with self._pool.acquire() as conn:
             count = await queries.disable_channel(conn, channel_id, reason)
         await self.load()
+        self._bus.publish(FollowsChanged(channel_id=channel_id))
         log.warning("disabled %d follows/watches in channel %s: %s", count, channel_id, reason)
         self._bus.publish(ChannelDisabled(channel_id=channel_id, reason=reason))
         return count

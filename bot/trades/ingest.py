@@ -189,7 +189,9 @@ class TradeIngest:
 
     async def store(self, trades: Sequence[Trade], source: str) -> list[Trade]:
         """Store new trades and their deliveries in one transaction; returns the new ones."""
-        unique = list({t.key: t for t in trades}.values())
+        # in key order: two writers of overlapping trades (live and backfill, or a stale and a
+        # new leader) then take row locks in the same order and cannot deadlock
+        unique = sorted({t.key: t for t in trades}.values(), key=lambda t: t.key)
         delayed = source == "backfill"
         prepared = await self._signals.prepare(unique) if self._signals is not None else None
         async with self._pool.acquire() as conn, conn.transaction():

@@ -76,3 +76,34 @@ def test_fresh_wallet_days() -> None:
         Settings.from_env({"FRESH_WALLET_DAYS": "soon"})
     with pytest.raises(ConfigError, match="FRESH_WALLET_DAYS"):
         Settings.from_env({"FRESH_WALLET_DAYS": "0"})
+
+
+def test_shards_and_metrics_settings() -> None:
+    s = Settings.from_env(
+        {"SHARD_COUNT": "4", "SHARD_IDS": "3, 1", "DATABASE_URL": "postgresql://db/bot"}
+    )
+    assert s.shard_count == 4 and s.shard_ids == (1, 3)
+    assert s.metrics_port is None and s.metrics_host == "127.0.0.1"
+    s = Settings.from_env({"SHARD_COUNT": "2", "METRICS_PORT": "9108", "METRICS_HOST": "0.0.0.0"})
+    assert s.shard_count == 2 and s.shard_ids == () and s.metrics_port == 9108
+    assert s.metrics_host == "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SHARD_IDS": "0"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "2", "DATABASE_URL": "x"}, "SHARD_IDS"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0,0", "DATABASE_URL": "x"}, "SHARD_IDS"),
+        ({"SHARD_COUNT": "1.5"}, "SHARD_COUNT"),
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT"),
+        ({"METRICS_PORT": "http"}, "METRICS_PORT"),
+        ({"CLUSTER_POLL_SECONDS": "5"}, "CLUSTER_POLL_SECONDS"),
+        # part of the shards without a shared database: the embedded one serves one process
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0"}, "DATABASE_URL"),
+    ],
+)
+def test_bad_cluster_settings_say_what_to_fix(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert named in str(info.value)

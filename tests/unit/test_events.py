@@ -1,6 +1,18 @@
 from __future__ import annotations
 
-from bot.events import EventBus, FollowAdded, TradeStored
+import pytest
+
+from bot.events import (
+    Event,
+    EventBus,
+    FollowAdded,
+    FollowsChanged,
+    RefreshFinished,
+    TradeStored,
+    cluster_event_types,
+    decode,
+    encode,
+)
 
 
 async def test_handlers_get_events_and_a_failing_handler_does_not_break_others() -> None:
@@ -24,3 +36,57 @@ async def test_handlers_get_events_and_a_failing_handler_does_not_break_others()
     bus.publish(TradeStored(wallet="0xabc", trade_key="k2"))
     await bus.drain()
     assert len(seen) == 1
+
+
+async def test_cluster_wide_events_are_forwarded_and_remote_ones_are_not_sent_back() -> None:
+    bus = EventBus()
+    forwarded: list[Event] = []
+    seen: list[Event] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event)
+
+    bus.forward_to(forwarded.append)
+    bus.subscribe(FollowsChanged, record)
+    bus.subscribe(TradeStored, record)
+    bus.publish(TradeStored(wallet="0xabc", trade_key="k1"))  # local only
+    bus.publish(FollowsChanged(channel_id=5))  # cluster-wide: also forwarded
+    bus.deliver(FollowsChanged(channel_id=6))  # from another process: handlers only
+    await bus.drain()
+    assert forwarded == [FollowsChanged(channel_id=5)]
+    assert seen == [
+        TradeStored(wallet="0xabc", trade_key="k1"),
+        FollowsChanged(channel_id=5),
+        FollowsChanged(channel_id=6),
+    ]
+    assert bus.received == {"FollowsChanged": 1}
+
+
+def test_an_event_round_trips_through_its_wire_form_with_tuples_restored() -> None:
+    event = RefreshFinished(
+        request_id="r1",
+        error=None,
+        duration=1.5,
+        trader_count=40,
+        rows_written=320,
+        periods_ok=("day", "week"),
+        periods_failed={"all": "500 from upstream"},
+        details_fetched=3,
+        joined=False,
+        markets_outcome=None,
+        positions_outcome="ok",
+    )
+    origin, decoded = decode(encode(event, "host:1:abc"))
+    assert origin == "host:1:abc" and decoded == event
+    assert isinstance(decoded, RefreshFinished) and decoded.periods_ok == ("day", "week")
+
+
+def test_only_opted_in_events_are_cluster_wide_and_junk_is_refused() -> None:
+    names = cluster_event_types()
+    assert {"FollowsChanged", "BoardsPublished", "TradersChanged", "FollowAdded"} <= set(names)
+    assert "TradeStored" not in names  # the leader's own: its order writer must see it once
+    for junk in ("", "[]", '{"type": "TradeStored", "origin": "x", "fields": {}}', "{"):
+        with pytest.raises(ValueError):
+            decode(junk)
+    with pytest.raises(ValueError):  # a known event with fields it does not have
+        decode('{"type": "FollowsChanged", "origin": "x", "fields": {"nope": 1}}')

@@ -176,12 +176,16 @@ class Gateway:
         if op == OP_RESUME:
             return await self._resume(ws, data or {}, session)
         if op == OP_REQUEST_MEMBERS and session is not None:
+            guild = self.state.guilds.get(int((data or {}).get("guild_id") or self.state.guild_id))
+            guild = guild or self.state.guilds[self.state.guild_id]
             await self._send_dispatch(
                 session,
                 "GUILD_MEMBERS_CHUNK",
                 {
-                    "guild_id": str(self.state.guild_id),
-                    "members": [self.state._member_payload(uid) for uid in self.state._members],
+                    "guild_id": str(guild.id),
+                    "members": [
+                        self.state._member_payload(uid, guild_id=guild.id) for uid in guild.members
+                    ],
                     "chunk_index": 0,
                     "chunk_count": 1,
                     "not_found": [],
@@ -216,7 +220,7 @@ class Gateway:
         )
         self._sessions[session.session_id] = session
         self.state.identify_count += 1
-        guild_ids = [self.state.guild_id] if session.covers(self.state.guild_id) else []
+        guild_ids = [gid for gid in self.state.guilds if session.covers(gid)]
         ready: JSON = {
             "v": 10,
             "user": self.state._bot_user_payload(),
@@ -236,8 +240,9 @@ class Gateway:
         if session.shard is not None:
             ready["shard"] = list(session.shard)
         await self._send_dispatch(session, "READY", ready)
-        if guild_ids:
-            await self._send_dispatch(session, "GUILD_CREATE", self.state._guild_payload(full=True))
+        for guild_id in guild_ids:
+            guild = self.state._guild_payload(full=True, guild_id=guild_id)
+            await self._send_dispatch(session, "GUILD_CREATE", guild)
         self.state._notify()
         return session
 

@@ -143,11 +143,12 @@ class Interactions:
         """
         gid = guild_id or self.state.guild_id
         check_guild(self.state, gid)
+        channel_id = channel_id or self.state.guilds[gid].channel_id
         command, scoped = self.commands.find(name, gid)
         uid = user_id or self.state.user_id
         if self.state.enforce_default_permissions and command.get("default_member_permissions"):
             needed = int(command["default_member_permissions"])
-            have = self.state.permissions_in(channel_id or self.state.channel_id, uid)
+            have = self.state.permissions_in(channel_id, uid)
             if have & needed != needed and not have & ADMINISTRATOR:
                 raise PermissionError(f"user {uid} cannot see /{name}")
         resolved: JSON = {}
@@ -291,19 +292,20 @@ class Interactions:
     ) -> FakeInteraction:
         uid = user_id or self.state.user_id
         cid = channel_id or self.state.channel_id
-        if uid not in self.state._members:
-            raise ValueError(f"user {uid} is not a member of the guild")
         channel = self.state._channels.get(cid)
         if channel is None:
             raise ValueError(f"channel {cid} is not a text channel of the guild")
+        guild_id = int(channel["guild_id"])
+        if uid not in self.state.guilds[guild_id].members:
+            raise ValueError(f"user {uid} is not a member of the guild")
         interaction_id = self.state._snowflake()
         payload: JSON = {
             "id": str(interaction_id),
             "application_id": str(self.state.application_id),
             "type": kind,
             "data": data,
-            "guild": {"id": str(self.state.guild_id), "locale": "en-US", "features": []},
-            "guild_id": str(self.state.guild_id),
+            "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
+            "guild_id": str(guild_id),
             "channel": channel | {"permissions": str(self.state.permissions_in(cid, uid))},
             "channel_id": str(cid),
             "member": self.state._member_payload(uid, channel_id=cid),
@@ -313,7 +315,7 @@ class Interactions:
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(self.state.guild_id)},
+            "authorizing_integration_owners": {"0": str(guild_id)},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
@@ -322,8 +324,6 @@ class Interactions:
         inter = FakeInteraction(payload, name=name, source_message=message)
         self.state.interactions[interaction_id] = inter
         self.state._interactions_by_token[inter.token] = inter
-        if not await self.gateway.dispatch(
-            "INTERACTION_CREATE", payload, guild_id=self.state.guild_id
-        ):
+        if not await self.gateway.dispatch("INTERACTION_CREATE", payload, guild_id=guild_id):
             raise RuntimeError("no bot session to deliver the interaction to; wait_ready() first")
         return inter

@@ -105,7 +105,7 @@ class Messages:
             "attachments_received": [],
         }
         if channel_id in self.state._channels:
-            message["guild_id"] = str(self.state.guild_id)
+            message["guild_id"] = str(self.state.guild_of(channel_id).id)
         if interaction is not None:
             message["webhook_id"] = str(self.state.application_id)
             message["application_id"] = str(self.state.application_id)
@@ -113,7 +113,7 @@ class Messages:
                 "id": str(interaction.id),
                 "type": interaction.type,
                 "user": dict(self.state._users[interaction.user_id]),
-                "authorizing_integration_owners": {"0": str(self.state.guild_id)},
+                "authorizing_integration_owners": {"0": str(self.state.guild_of(channel_id).id)},
             }
         self.apply_body(message, body, files, creating=True)
         return message
@@ -197,13 +197,14 @@ class Messages:
             data: JSON = {"id": message["id"], "channel_id": message["channel_id"]}
         else:
             data = public(message)
-        if in_guild:
-            data["guild_id"] = str(self.state.guild_id)
+        guild_id = self.state.guild_of(channel_id).id if in_guild else None
+        if guild_id is not None:
+            data["guild_id"] = str(guild_id)
             if event == "MESSAGE_CREATE":
-                data["member"] = self.state._member_payload(self.state.bot_user_id, with_user=False)
-        await self.gateway.dispatch(
-            event, data, guild_id=self.state.guild_id if in_guild else None, intent=intent
-        )
+                data["member"] = self.state._member_payload(
+                    self.state.bot_user_id, with_user=False, guild_id=guild_id
+                )
+        await self.gateway.dispatch(event, data, guild_id=guild_id, intent=intent)
 
     # ------------------------------------------------------------------ channel routes
 

@@ -128,8 +128,8 @@ def path_int(request: web.Request, key: str) -> int:
 
 
 def check_guild(state: DiscordState, guild_id: int) -> None:
-    """404 Unknown Guild for any guild but the fake's one."""
-    if guild_id != state.guild_id:
+    """404 Unknown Guild for any guild the fake does not have."""
+    if guild_id not in state.guilds:
         raise ApiError(404, 10004, "Unknown Guild")
 
 
@@ -265,20 +265,26 @@ class RestApi:
     # ------------------------------------------------------------------ guild routes
 
     async def get_guild(self, request: web.Request) -> web.Response:
-        check_guild(self.state, path_int(request, "guild_id"))
-        return json_response(self.state._guild_payload(full=False))
+        guild_id = path_int(request, "guild_id")
+        check_guild(self.state, guild_id)
+        return json_response(self.state._guild_payload(full=False, guild_id=guild_id))
 
     async def get_guild_channels(self, request: web.Request) -> web.Response:
-        check_guild(self.state, path_int(request, "guild_id"))
-        return json_response(list(self.state._channels.values()))
+        guild_id = path_int(request, "guild_id")
+        check_guild(self.state, guild_id)
+        channels = self.state._channels.values()
+        return json_response([c for c in channels if c["guild_id"] == str(guild_id)])
 
     async def get_guild_roles(self, request: web.Request) -> web.Response:
-        check_guild(self.state, path_int(request, "guild_id"))
-        return json_response(list(self.state._roles.values()))
+        guild_id = path_int(request, "guild_id")
+        check_guild(self.state, guild_id)
+        role_ids = self.state.guilds[guild_id].role_ids
+        return json_response([self.state._roles[role_id] for role_id in role_ids])
 
     async def get_member(self, request: web.Request) -> web.Response:
-        check_guild(self.state, path_int(request, "guild_id"))
+        guild_id = path_int(request, "guild_id")
+        check_guild(self.state, guild_id)
         user_id = path_int(request, "user_id")
-        if user_id not in self.state._members:
+        if user_id not in self.state.guilds[guild_id].members:
             raise ApiError(404, 10007, "Unknown Member")
-        return json_response(self.state._member_payload(user_id))
+        return json_response(self.state._member_payload(user_id, guild_id=guild_id))

@@ -43,7 +43,16 @@ from tests.fakes.discord.interactions import FakeInteraction, Interactions
 from tests.fakes.discord.messages import Messages
 from tests.fakes.discord.responses import Responses
 from tests.fakes.discord.rest import API_PREFIX, RestApi
-from tests.fakes.discord.state import JSON, DiscordState, now_iso
+from tests.fakes.discord.state import (
+    ADMINISTRATOR,
+    BOT_ROLE_PERMISSIONS,
+    EVERYONE_PERMISSIONS,
+    JSON,
+    MANAGE_GUILD,
+    DiscordState,
+    FakeGuild,
+    now_iso,
+)
 
 
 class FakeDiscord(DiscordState):
@@ -236,6 +245,49 @@ class FakeDiscord(DiscordState):
         )
 
     # ------------------------------------------------------------------ changing the world
+
+    def add_guild(self, name: str, *, shard: tuple[int, int] | None = None) -> FakeGuild:
+        """Add a guild like the first one (two text channels, @everyone, Admins and the bot's
+        role, the same users as members, the admin its owner). ``shard`` = (shard id, shard
+        count) picks its id so Discord's ``(guild_id >> 22) % count`` rule puts it on that
+        shard. Call it before the bot connects (READY lists the guilds)."""
+        guild_id = self._snowflake()
+        if shard is not None:
+            shard_id, count = shard
+            guild_id += ((shard_id - (guild_id >> 22)) % count) << 22
+            self._last_snowflake = guild_id
+        ids = [self._snowflake() for _ in range(4)]
+        channel_id, other_channel_id, admin_role_id, bot_role_id = ids
+        self._roles[guild_id] = self._role_payload(guild_id, "@everyone", EVERYONE_PERMISSIONS, 0)
+        self._roles[bot_role_id] = self._role_payload(
+            bot_role_id, "Polybot", BOT_ROLE_PERMISSIONS, 1, bot_id=self.bot_user_id
+        )
+        self._roles[admin_role_id] = self._role_payload(
+            admin_role_id, "Admins", ADMINISTRATOR | MANAGE_GUILD, 2
+        )
+        members = {
+            self.bot_user_id: {"roles": [bot_role_id], "joined_at": now_iso()},
+            self.admin_user_id: {"roles": [admin_role_id], "joined_at": now_iso()},
+            self.user_id: {"roles": [], "joined_at": now_iso()},
+            self.other_user_id: {"roles": [], "joined_at": now_iso()},
+        }
+        for position, (cid, channel_name) in enumerate(
+            ((channel_id, "general"), (other_channel_id, "alerts"))
+        ):
+            self._channels[cid] = self._channel_payload(cid, channel_name, position, guild_id)
+        guild = FakeGuild(
+            id=guild_id,
+            name=name,
+            owner_id=self.admin_user_id,
+            channel_id=channel_id,
+            other_channel_id=other_channel_id,
+            admin_role_id=admin_role_id,
+            bot_role_id=bot_role_id,
+            role_ids=[guild_id, bot_role_id, admin_role_id],
+            members=members,
+        )
+        self.guilds[guild_id] = guild
+        return guild
 
     async def add_member(self, username: str, *, admin: bool = False) -> int:
         """Add a member (plain, or with the Admins role) and announce it; returns the user id."""

@@ -21,6 +21,7 @@ import contextlib
 import mimetypes
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,26 @@ BOT_ROLE_PERMISSIONS = (
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class FakeGuild:
+    """One guild of the fake: the ids tests use, its roles and its members' roles.
+
+    The first guild ("Test Guild") is the fake's own (``fake.guild_id``, ``fake.channel_id``
+    ...); :meth:`FakeDiscord.add_guild` adds more, with the same users as members, so a
+    sharded bot (several processes) can be tested with guilds on different shards.
+    """
+
+    id: int
+    name: str
+    owner_id: int
+    channel_id: int
+    other_channel_id: int
+    admin_role_id: int
+    bot_role_id: int
+    role_ids: list[int]
+    members: dict[int, JSON]  # user id -> {"roles": [...], "joined_at": ...}
 
 
 class DiscordState:
@@ -151,6 +172,20 @@ class DiscordState:
         self._channels[self.other_channel_id] = self._channel_payload(
             self.other_channel_id, "alerts", 1
         )
+        #: Every guild by id; the fake's own first (``add_guild`` adds more).
+        self.guilds: dict[int, FakeGuild] = {
+            self.guild_id: FakeGuild(
+                id=self.guild_id,
+                name=self.guild_name,
+                owner_id=self.owner_id,
+                channel_id=self.channel_id,
+                other_channel_id=self.other_channel_id,
+                admin_role_id=self.admin_role_id,
+                bot_role_id=self.bot_role_id,
+                role_ids=[self.guild_id, self.bot_role_id, self.admin_role_id],
+                members=self._members,
+            )
+        }
         #: user id -> DM channel id, for DMs the bot opened.
         self.dm_channels: dict[int, int] = {}
         self._dm_channel_users: dict[int, int] = {}
@@ -276,11 +311,13 @@ class DiscordState:
             role["tags"] = {"bot_id": str(bot_id)}
         return role
 
-    def _channel_payload(self, channel_id: int, name: str, position: int) -> JSON:
+    def _channel_payload(
+        self, channel_id: int, name: str, position: int, guild_id: int | None = None
+    ) -> JSON:
         return {
             "id": str(channel_id),
             "type": 0,
-            "guild_id": str(self.guild_id),
+            "guild_id": str(guild_id or self.guild_id),
             "name": name,
             "position": position,
             "permission_overwrites": [],
@@ -319,11 +356,17 @@ class DiscordState:
         self._messages[int(message["id"])] = message
         return message
 
-    def _guild_permissions(self, user_id: int) -> int:
-        if user_id == self.owner_id:
+    def guild_of(self, channel_id: int) -> FakeGuild:
+        """The guild a text channel belongs to (the fake's own for unknown channels)."""
+        channel = self._channels.get(channel_id)
+        return self.guilds[int(channel["guild_id"]) if channel else self.guild_id]
+
+    def _guild_permissions(self, user_id: int, guild: FakeGuild | None = None) -> int:
+        guild = guild or self.guilds[self.guild_id]
+        if user_id == guild.owner_id:
             return ALL_PERMISSIONS
-        member = self._members[user_id]
-        perms = int(self._roles[self.guild_id]["permissions"])
+        member = guild.members[user_id]
+        perms = int(self._roles[guild.id]["permissions"])
         for role_id in member["roles"]:
             perms |= int(self._roles[role_id]["permissions"])
         return ALL_PERMISSIONS if perms & ADMINISTRATOR else perms
@@ -331,18 +374,19 @@ class DiscordState:
     def permissions_in(self, channel_id: int, user_id: int) -> int:
         """A member's effective permissions in a channel, computed the way Discord does (a
         thread has no overwrites of its own: its parent's apply)."""
-        perms = self._guild_permissions(user_id)
+        guild = self.guild_of(channel_id)
+        perms = self._guild_permissions(user_id, guild)
         channel = self._channels.get(channel_id)
         if channel is not None and channel["type"] in THREAD_TYPES:
             channel = self._channels.get(int(channel["parent_id"]))
         if perms & ADMINISTRATOR or channel is None:
             return perms
         overwrites = {int(o["id"]): o for o in channel["permission_overwrites"]}
-        everyone = overwrites.get(self.guild_id)
+        everyone = overwrites.get(guild.id)
         if everyone is not None:
             perms = (perms & ~int(everyone["deny"])) | int(everyone["allow"])
         allow = deny = 0
-        for role_id in self._members[user_id]["roles"]:
+        for role_id in guild.members[user_id]["roles"]:
             overwrite = overwrites.get(role_id)
             if overwrite is not None:
                 allow |= int(overwrite["allow"])
@@ -356,9 +400,18 @@ class DiscordState:
     # ------------------------------------------------------------------ payloads
 
     def _member_payload(
-        self, user_id: int, *, with_user: bool = True, channel_id: int | None = None
+        self,
+        user_id: int,
+        *,
+        with_user: bool = True,
+        channel_id: int | None = None,
+        guild_id: int | None = None,
     ) -> JSON:
-        member = self._members[user_id]
+        if channel_id is not None:
+            guild = self.guild_of(channel_id)
+        else:
+            guild = self.guilds[guild_id or self.guild_id]
+        member = guild.members[user_id]
         out: JSON = {
             "roles": [str(r) for r in member["roles"]],
             "joined_at": member["joined_at"],
@@ -377,17 +430,18 @@ class DiscordState:
             out["permissions"] = str(self.permissions_in(channel_id, user_id))
         return out
 
-    def _guild_payload(self, *, full: bool) -> JSON:
+    def _guild_payload(self, *, full: bool, guild_id: int | None = None) -> JSON:
         """The guild object; ``full`` adds the GUILD_CREATE-only fields discord.py caches from."""
+        record = self.guilds[guild_id or self.guild_id]
         guild: JSON = {
-            "id": str(self.guild_id),
-            "name": self.guild_name,
+            "id": str(record.id),
+            "name": record.name,
             "icon": None,
             "splash": None,
             "discovery_splash": None,
             "banner": None,
             "description": None,
-            "owner_id": str(self.owner_id),
+            "owner_id": str(record.owner_id),
             "afk_channel_id": None,
             "afk_timeout": 300,
             "widget_enabled": False,
@@ -395,13 +449,13 @@ class DiscordState:
             "verification_level": 0,
             "default_message_notifications": 0,
             "explicit_content_filter": 0,
-            "roles": list(self._roles.values()),
+            "roles": [self._roles[role_id] for role_id in record.role_ids],
             "emojis": [],
             "stickers": [],
             "features": [],
             "mfa_level": 0,
             "application_id": None,
-            "system_channel_id": str(self.channel_id),
+            "system_channel_id": str(record.channel_id),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,
@@ -419,14 +473,24 @@ class DiscordState:
         }
         if full:
             guild |= {
-                "joined_at": self._members[self.bot_user_id]["joined_at"],
+                "joined_at": record.members[self.bot_user_id]["joined_at"],
                 "large": False,
                 "unavailable": False,
-                "member_count": len(self._members),
+                "member_count": len(record.members),
                 "voice_states": [],
-                "members": [self._member_payload(uid) for uid in self._members],
-                "channels": [c for c in self._channels.values() if c["type"] not in THREAD_TYPES],
-                "threads": [c for c in self._channels.values() if c["type"] in THREAD_TYPES],
+                "members": [
+                    self._member_payload(uid, guild_id=record.id) for uid in record.members
+                ],
+                "channels": [
+                    c
+                    for c in self._channels.values()
+                    if c["guild_id"] == str(record.id) and c["type"] not in THREAD_TYPES
+                ],
+                "threads": [
+                    c
+                    for c in self._channels.values()
+                    if c["guild_id"] == str(record.id) and c["type"] in THREAD_TYPES
+                ],
                 "presences": [],
                 "stage_instances": [],
                 "guild_scheduled_events": [],

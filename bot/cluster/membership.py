@@ -1,0 +1,96 @@
+"""Who is in the cluster: each process's heartbeat row, and the last view of all of them.
+
+Every process refreshes its row every ``interval`` seconds through the pool and reads everyone's
+in the same visit, so ``/admin status`` on any process lists the members, the leader and the
+stale ones (no beat for three intervals: killed, or cut off from PostgreSQL) from memory. A
+process deletes its row when it stops; a killed one's row is forgotten after a day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import asyncpg
+
+from bot.cluster.models import ClusterView, Identity
+from bot.workers import Role, WorkerStatus, wait_for_event
+from db import cluster_queries as queries
+
+log = logging.getLogger(__name__)
+
+FORGET_AFTER = 86_400.0
+
+
+class Membership:
+    """A worker of every process (see the module docstring)."""
+
+    name = "cluster-heartbeat"
+    role = Role.EVERY_PROCESS
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        identity: Identity,
+        current_role: Callable[[], str],
+        *,
+        interval: float = 5.0,
+    ) -> None:
+        self._pool = pool
+        self.identity = identity
+        self._current_role = current_role
+        self.interval = interval
+        self.view = ClusterView(me=identity.process_id)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.queries = 0
+        self.failures = 0
+
+    def status(self) -> WorkerStatus:
+        detail = f"{len(self.view.members)} members"
+        return WorkerStatus(self.name, self.role, self._task is not None, detail)
+
+    async def start(self) -> None:
+        if self._task is None:
+            await self.beat()
+            self._task = asyncio.get_running_loop().create_task(self._loop(), name=self.name)
+
+    def beat_soon(self) -> None:
+        """Write the row now (the role changed)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        try:
+            async with asyncio.timeout(2.0), self._pool.acquire() as conn:
+                await queries.leave(conn, self.identity.process_id)
+        except Exception as exc:
+            log.warning("could not remove this process from cluster_members: %s", exc)
+
+    async def _loop(self) -> None:
+        while True:
+            await wait_for_event(self._wake, self.interval)
+            self._wake.clear()
+            await self.beat()
+
+    async def beat(self) -> None:
+        """Refresh this row and read everyone's; a failure is logged (the status shows it)."""
+        me = self.identity
+        try:
+            self.queries += 3
+            async with self._pool.acquire() as conn:
+                await queries.beat(conn, me, self._current_role())
+                members = await queries.members(conn, stale_after=3 * self.interval)
+                await queries.forget_members(conn, FORGET_AFTER)
+        except Exception as exc:
+            self.failures += 1
+            log.warning("cluster heartbeat failed: %s", exc)
+            return
+        self.view = ClusterView(me=me.process_id, members=members, read_at=time.time())

@@ -1,0 +1,120 @@
+"""The event bridge on a real PostgreSQL: cluster-wide events reach the other processes once,
+local ones stay local, and a LISTEN connection killed by the server is re-established and
+followed by a full reload."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import asyncpg
+import pytest
+
+from bot.cluster.bridge import EventBridge
+from bot.cluster.connections import connector
+from bot.events import EventBus, FollowsChanged, TradersChanged, TradeStored
+from tests.integration.cluster.helpers import eventually, terminate
+
+LISTEN_CONNECTION = "polymarket-bot events"
+
+
+@dataclass
+class Process:
+    """A bus with its bridge, and what its handlers saw."""
+
+    name: str
+    bus: EventBus = field(default_factory=EventBus)
+    seen: list[object] = field(default_factory=list)
+    resyncs: int = 0
+    bridge: EventBridge | None = None
+
+    async def record(self, event: object) -> None:
+        self.seen.append(event)
+
+    async def resync(self) -> None:
+        self.resyncs += 1
+
+
+@pytest.fixture
+async def processes(database_url: str, pool: asyncpg.Pool) -> AsyncIterator[list[Process]]:
+    made = [Process("leader"), Process("follower")]
+    for process in made:
+        process.bridge = EventBridge(
+            connector(database_url),
+            pool,
+            process.bus,
+            process.name,
+            on_resync=process.resync,
+            ping_interval=0.3,
+        )
+        for kind in (FollowsChanged, TradersChanged, TradeStored):
+            process.bus.subscribe(kind, process.record)
+        await process.bridge.start()
+    yield made
+    for process in made:
+        assert process.bridge is not None
+        await process.bridge.stop()
+        await process.bus.close()
+
+
+async def test_a_cluster_wide_event_reaches_the_other_process_once_and_a_local_one_does_not(
+    processes: list[Process],
+) -> None:
+    leader, follower = processes
+    leader.bus.publish(TradeStored(wallet="0xabc", trade_key="k"))  # local only
+    leader.bus.publish(TradersChanged(wallets=("0xabc", "0xdef")))
+    follower.bus.publish(FollowsChanged(channel_id=42))
+    await eventually(lambda: len(follower.seen) == 2 and len(leader.seen) == 3, within=3)
+    await asyncio.sleep(0.3)  # nothing more arrives: no echo of one's own events
+    # each process's handlers saw its own events and the other's cluster-wide ones, once
+    assert set(follower.seen) == {
+        FollowsChanged(channel_id=42),
+        TradersChanged(wallets=("0xabc", "0xdef")),
+    }
+    assert leader.seen[:2] == [
+        TradeStored(wallet="0xabc", trade_key="k"),
+        TradersChanged(wallets=("0xabc", "0xdef")),
+    ]
+    assert leader.seen[2] == FollowsChanged(channel_id=42)
+    assert follower.bus.received == {"TradersChanged": 1}
+    assert leader.bus.received == {"FollowsChanged": 1}
+
+
+async def test_events_keep_their_order(processes: list[Process]) -> None:
+    leader, follower = processes
+    for channel in range(50):
+        leader.bus.publish(FollowsChanged(channel_id=channel))
+    await eventually(lambda: len(follower.seen) == 50, within=5)
+    assert [e.channel_id for e in follower.seen] == list(range(50))  # type: ignore[attr-defined]
+
+
+async def test_a_killed_listen_connection_comes_back_with_a_full_reload(
+    database_url: str, processes: list[Process]
+) -> None:
+    leader, follower = processes
+    assert await terminate(database_url, LISTEN_CONNECTION) == 2
+    # published while nobody listens: lost for the follower, hence the full reload
+    leader.bus.publish(FollowsChanged(channel_id=1))
+    await eventually(lambda: follower.resyncs == 1 and leader.resyncs == 1, within=5)
+    assert follower.bridge is not None and follower.bridge.stats.reconnects == 1
+    leader.bus.publish(FollowsChanged(channel_id=2))  # and it listens again
+    await eventually(lambda: FollowsChanged(channel_id=2) in follower.seen, within=3)
+
+
+async def test_an_unreadable_notification_is_skipped(
+    database_url: str, processes: list[Process]
+) -> None:
+    leader, follower = processes
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SELECT pg_notify('polymarket_bot_events', 'not json')")
+        await conn.execute(
+            "SELECT pg_notify('polymarket_bot_events', "
+            '\'{"type": "Unknown", "origin": "x", "fields": {}}\')'
+        )
+    finally:
+        await conn.close()
+    leader.bus.publish(FollowsChanged(channel_id=7))
+    await eventually(lambda: follower.seen == [FollowsChanged(channel_id=7)], within=3)
+    assert follower.bridge is not None and follower.bridge.stats.skipped == 2
