@@ -43,7 +43,7 @@ from bot.events import CopiesChanged, EventBus, MarketsForgotten, TradeStored
 from bot.invite import ready_line
 from bot.leaderboard.categories import CategoryBoards
 from bot.leaderboard.evidence import Evidence
-from bot.leaderboard.models import CATEGORIES, OVERALL, PERIODS
+from bot.leaderboard.models import OVERALL, PERIODS
 from bot.leaderboard.record import ScoreRecordKeeper
 from bot.leaderboard.service import LeaderboardService
 from bot.leaderboard.stats_store import TraderStatsStore
@@ -58,6 +58,7 @@ from bot.polymarket.accounts import AccountsAPI
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
+from bot.polymarket.records import CATEGORIES
 from bot.polymarket.stream import TradeStream
 from bot.polymarket.tags import MarketTagsAPI
 from bot.render.chart_cache import ChartRenderer

@@ -15,8 +15,8 @@ import discord
 from discord import app_commands
 
 from bot.client import PolymarketBot, Services
+from bot.polymarket.records import Category
 from bot.render.text import short_wallet
-from bot.signals.categories import Category
 from bot.traders.resolve import TraderRef
 
 __all__ = ["Category", "FollowedTrader", "Trader", "services_of"]

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
-from bot.leaderboard.models import CATEGORIES, PERIODS
+from bot.leaderboard.models import PERIODS
 from bot.leaderboard.service import LeaderboardService, drop_empty_boards, fetch_candidates
 from bot.polymarket.data_api import DataAPI
-from bot.polymarket.records import LeaderboardRow
+from bot.polymarket.records import CATEGORIES, LeaderboardRow
 
 log = logging.getLogger(__name__)
 

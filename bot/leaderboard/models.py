@@ -13,19 +13,6 @@ from datetime import date
 PERIODS: tuple[str, ...] = ("day", "week", "month", "all")
 METRICS: tuple[str, ...] = ("pnl", "volume", "score")
 OVERALL = "overall"
-# Polymarket's leaderboard categories (the Data API's ``category``, lowercased).
-CATEGORIES: tuple[str, ...] = (
-    "politics",
-    "sports",
-    "crypto",
-    "culture",
-    "economics",
-    "tech",
-    "finance",
-    "weather",
-    "mentions",
-    "esports",
-)
 PAGE_SIZE = 10
 
 

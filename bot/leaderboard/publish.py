@@ -20,10 +20,10 @@ from bot.cache import HotCache
 from bot.failures import failure_kind
 from bot.leaderboard.boards import WalletScoring, build_board, volume_floors
 from bot.leaderboard.evidence import Evidence
-from bot.leaderboard.models import CATEGORIES, OVERALL, PERIODS, PeriodBoard
+from bot.leaderboard.models import OVERALL, PERIODS, PeriodBoard
 from bot.leaderboard.scoring import Priors, population_priors
 from bot.leaderboard.stats_store import TraderStatsStore
-from bot.polymarket.records import LeaderboardRow
+from bot.polymarket.records import CATEGORIES, LeaderboardRow
 from db import leaderboard_queries as queries
 
 log = logging.getLogger(__name__)

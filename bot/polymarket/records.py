@@ -22,7 +22,7 @@ import math
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 WALLET_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
@@ -31,6 +31,23 @@ MAX_USD = 1e10  # $10B: beyond any position, trader's volume or market's liquidi
 MAX_TRADE_USD = 1e9  # $1B in one fill: a thousand times the largest ever seen
 EARLIEST_TIMESTAMP = 1_577_836_800.0  # 2020-01-01, before Polymarket's order book existed
 FUTURE_SLACK_SECONDS = 86_400.0  # clocks disagree by seconds; a day ahead is already absurd
+
+
+# Polymarket's categories, as its leaderboard names them (``/v1/leaderboard`` ``category``,
+# lowercased): the category boards, and the filters of /follow, /whales and /signals.
+Category = Literal[
+    "politics",
+    "sports",
+    "crypto",
+    "culture",
+    "economics",
+    "tech",
+    "finance",
+    "weather",
+    "mentions",
+    "esports",
+]
+CATEGORIES: tuple[str, ...] = get_args(Category)
 
 
 class RecordError(ValueError):

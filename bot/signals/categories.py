@@ -1,6 +1,7 @@
 """Polymarket's categories and how a market's tags place it in them. Pure.
 
-The categories are the ones Polymarket's own leaderboard offers (``/v1/leaderboard``
+The categories (``CATEGORIES`` in bot/polymarket/records.py) are the ones Polymarket's own
+leaderboard offers (``/v1/leaderboard``
 ``category``). Markets are not labelled with one category: they carry tags (``Politics``,
 ``Elections``, ``NBA``, ``Bitcoin`` …), so a market belongs to every category one of its tags
 names, directly or through a well-known sub-tag. A market may be in several (an esports market
@@ -10,21 +11,6 @@ tagged ``Sports`` too); one in none is matched by no category filter.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, get_args
-
-Category = Literal[
-    "politics",
-    "sports",
-    "crypto",
-    "culture",
-    "economics",
-    "tech",
-    "finance",
-    "weather",
-    "mentions",
-    "esports",
-]
-CATEGORIES: tuple[str, ...] = get_args(Category)
 
 # Tag slugs or labels (lowercase) that put a market in a category besides the category's name.
 TAG_ALIASES: dict[str, tuple[str, ...]] = {

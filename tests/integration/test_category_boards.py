@@ -10,8 +10,8 @@ import asyncpg
 import pytest
 
 from bot.leaderboard.categories import CategoryBoards, CategoryRefreshError
-from bot.leaderboard.models import CATEGORIES, PERIODS
-from bot.polymarket.records import LeaderboardRow
+from bot.leaderboard.models import PERIODS
+from bot.polymarket.records import CATEGORIES, LeaderboardRow
 from tests.fakes.polymarket import FakePolymarket
 from tests.integration.leaderboard_helpers import Factory, leaderboard_factory
 

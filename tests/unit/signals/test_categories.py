@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from bot.polymarket.records import CATEGORIES
 from bot.polymarket.tags import MarketTags
-from bot.signals.categories import CATEGORIES, TAG_ALIASES, categories_of
+from bot.signals.categories import TAG_ALIASES, categories_of
 from tests.conftest import FIXTURES
 
 
