@@ -24,6 +24,8 @@ from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.stream import StreamStats, TradeStream
 from bot.trades.dispatcher import AlertDispatcher, DeliveryStats
 from bot.trades.ingest import IngestStats, TradeIngest
+from bot.trades.models import FailedAlert
+from bot.trades.reconciler import Reconciler, ReconcileStats
 from bot.workers import WorkerRegistry, WorkerStatus
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,9 @@ class StatusReport:
     ingest_queue: int
     sending_channels: int
     alert_counts: dict[str, int] = field(default_factory=dict)  # empty when unavailable
+    reconcile: ReconcileStats | None = None
+    reconcile_interval: float = 0.0
+    failed_alerts: list[FailedAlert] = field(default_factory=list)  # latest, with reasons
 
 
 class AdminService:
@@ -119,11 +124,13 @@ class AdminService:
         # the trade path is built after the Discord client (it posts through it): find it here
         alerts = self._workers.find(AlertDispatcher)
         ingest = self._workers.find(TradeIngest)
+        reconciler = self._workers.find(Reconciler)
         try:
             counts = await asyncio.wait_for(alerts.pending_counts(), STATUS_DB_TIMEOUT)
+            failed = await asyncio.wait_for(alerts.recent_failures(), STATUS_DB_TIMEOUT)
         except Exception as exc:  # the status must work when the database does not
             log.warning("alert counts unavailable: %s", exc)
-            counts = {}
+            counts, failed = {}, []
         return StatusReport(
             workers=self._workers.statuses(),
             cache=self._cache.describe(),
@@ -137,4 +144,7 @@ class AdminService:
             ingest_queue=ingest.queue_depth(),
             sending_channels=alerts.active_channels,
             alert_counts=counts,
+            reconcile=reconciler.stats,
+            reconcile_interval=reconciler.interval,
+            failed_alerts=failed,
         )

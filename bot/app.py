@@ -22,7 +22,7 @@ import aiohttp
 import asyncpg
 
 from bot.admin import AdminService
-from bot.alert_sender import DiscordAlertSender
+from bot.alert_sender import DiscordAlertSender, DiscordRateObserver
 from bot.cache import HotCache
 from bot.client import CommandSyncState, PolymarketBot, Services
 from bot.config import Settings
@@ -41,9 +41,10 @@ from bot.polymarket.stream import TradeStream
 from bot.render.chart_cache import ChartRenderer
 from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
-from bot.trades.dispatcher import AlertDispatcher
+from bot.trades.dispatcher import GLOBAL_SHARE, AlertDispatcher
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
+from bot.trades.reconciler import Reconciler
 from bot.workers import Role, WorkerRegistry
 from db import leaderboard_queries
 from db.migrate import migrate
@@ -150,18 +151,38 @@ class Application:
         self.charts = ChartRenderer(cache, ttl=settings.trader_cache_ttl_seconds)
 
     def _build_trade_path(self) -> None:
-        """Stream → ingest → alert delivery, which posts through the Discord client."""
+        """Stream → ingest → alert delivery, which posts through the Discord client; the
+        reconciler stores what the stream missed through the same ingest."""
         settings = self.settings
         sender = DiscordAlertSender(self.bot, self.leaderboard, self.prices)
-        self.alerts = AlertDispatcher(self.pool, self.follows, sender)
+        self.alerts = AlertDispatcher(
+            self.pool,
+            self.follows,
+            sender,
+            global_limit=max(1, int(settings.discord_global_limit * GLOBAL_SHARE)),
+        )
+        # Discord's rate-limit headers, read off discord.py's session (created at login).
+        self.rate_observer = DiscordRateObserver(
+            self.alerts.observe_bucket, self.alerts.global_limited
+        )
+        self.bot.http.http_trace = self.rate_observer.trace
         self.ingest = TradeIngest(
             self.pool,
             self.follows,
             self.bus,
-            self.http,
             on_deliveries=self.alerts.notify,
             retention_days=settings.trades_retention_days,
             watched=self.copytrading,
+        )
+        self.reconciler = Reconciler(
+            self.pool,
+            self.data_api,
+            self.ingest,
+            self.follows,
+            interval=settings.reconcile_seconds,
+            connected_since=lambda: self.stream.stats.connected_since,
+            watched=self.copytrading,
+            retention_days=settings.trades_retention_days,
         )
         self.stream = TradeStream(
             settings.rtds_url,
@@ -169,7 +190,7 @@ class Application:
             self.ingest.wants,
             ping_interval=settings.stream_ping_seconds,
             silence_timeout=settings.stream_silence_seconds,
-            on_connect=self.ingest.backfill,
+            on_connect=self.reconciler.request_round,
         )
 
     def _services(self) -> Services:
@@ -248,6 +269,7 @@ class Application:
         add(self.alerts)
         add(self.copytrading.writer)
         add(self.ingest)
+        add(self.reconciler)
         add(self.stream)
 
     # ---- running --------------------------------------------------------------------------------

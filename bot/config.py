@@ -71,6 +71,8 @@ class Settings:
     memory_warn_mb: float = 512.0
     stream_ping_seconds: float = 5.0
     stream_silence_seconds: float = 20.0
+    reconcile_seconds: float = 60.0
+    discord_global_limit: int = 50
     log_level: str = "INFO"
 
     @classmethod
@@ -111,5 +113,7 @@ class Settings:
             memory_warn_mb=_number(env, "MEMORY_WARN_MB", 512.0, 1.0),
             stream_ping_seconds=_number(env, "STREAM_PING_SECONDS", 5.0, 0.05),
             stream_silence_seconds=_number(env, "STREAM_SILENCE_SECONDS", 20.0, 0.1),
+            reconcile_seconds=_number(env, "RECONCILE_SECONDS", 60.0, 1.0),
+            discord_global_limit=int(_number(env, "DISCORD_GLOBAL_LIMIT", 50, 1)),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
         )

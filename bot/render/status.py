@@ -7,6 +7,7 @@ import time
 import discord
 
 from bot.admin import StatusReport
+from bot.render.numbers import count, duration, plural
 from bot.render.text import relative_time
 from bot.workers import LoopStatus, WorkerStatus
 
@@ -64,9 +65,36 @@ def live_lines(report: StatusReport) -> dict[str, str]:
         "Queues": f"ingest {report.ingest_queue} · channels sending {report.sending_channels}",
         "Trades": f"stored {ingest.stored} · duplicates {ingest.duplicates} · "
         f"backfilled {ingest.backfilled}",
-        "Alerts": f"sent {counts.get('SENT', 0)} · pending {counts.get('PENDING', 0)} · "
-        f"failed {counts.get('FAILED', 0)}",
+        "Alerts": f"sent {count(counts.get('SENT', 0))} · pending {count(counts.get('PENDING', 0))}"
+        f" · failed {count(counts.get('FAILED', 0))} (sent and failed: last 24 h)",
+        **reconcile_lines(report),
     }
+
+
+def reconcile_lines(report: StatusReport) -> dict[str, str]:
+    """What the live stream missed (the health signal) and how long a reconcile round takes
+    against its interval; the latest alerts set aside, with their reasons."""
+    lines: dict[str, str] = {}
+    stats = report.reconcile
+    if stats is not None:
+        round_time = (
+            f"round {duration(stats.last_round_seconds)} over "
+            f"{plural(stats.last_round_wallets, 'wallet')}"
+            if stats.last_round_seconds is not None
+            else "first round running"
+        )
+        lines["Reconcile"] = (
+            f"{round_time} (every {duration(report.reconcile_interval)}) · missed by the stream "
+            f"{count(stats.missed_while_connected)} · recovered after gaps "
+            f"{count(stats.recovered_after_gap)} (whale-sized {count(stats.platform_recovered)})"
+        )
+    if report.failed_alerts:
+        lines["Set aside (latest)"] = " · ".join(
+            f"<#{f.channel_id}> {relative_time(f.failed_at)}: "
+            + discord.utils.escape_markdown(f.error[:120])
+            for f in report.failed_alerts
+        )
+    return lines
 
 
 def status_embed(report: StatusReport) -> discord.Embed:

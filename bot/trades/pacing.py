@@ -1,0 +1,117 @@
+"""Discord's rate limits as alert delivery sees them: a channel's bucket, and sliding windows.
+
+Pure: every method takes ``now`` (monotonic seconds), so the rules are tested without sleeping.
+
+Discord lets a channel take a few messages per few seconds (5 per 5 s today) and a bot make 50
+requests per second in all. The rules here are "no wait without a reason":
+
+* A message goes out at once while the channel's bucket has room. The bucket is Discord's own
+  when its headers have been seen (``X-RateLimit-Remaining`` and ``-Reset-After`` of the last
+  post); before that, a sliding window of ``limit`` posts per ``period`` stands in for it.
+* Pacing starts only under pressure: once a post leaves the bucket empty while more alerts
+  wait, the channel is paced at the bucket's sustained rate (one post per period/limit) until
+  it has been quiet for a whole period. Without that, a busy channel would spend its bucket in
+  a burst and then wait for the reset, alerts piling up; paced, each waits at most one step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+CHANNEL_LIMIT = 5  # Discord: messages per channel bucket (the headers give the real figure)
+CHANNEL_PERIOD = 5.0  # seconds
+
+
+class SlidingWindow:
+    """At most ``limit`` events in any ``period`` seconds: a log of the last ``limit`` times."""
+
+    def __init__(self, limit: int, period: float) -> None:
+        if limit < 1 or period <= 0:
+            raise ValueError("a window needs a positive limit and period")
+        self.limit = limit
+        self.period = period
+        self._times: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more event fits (0 when it fits now)."""
+        times = self._times
+        while times and now - times[0] >= self.period:
+            times.popleft()
+        if len(times) < self.limit:
+            return 0.0
+        return times[-self.limit] + self.period - now
+
+    def record(self, now: float) -> None:
+        self._times.append(now)
+        while len(self._times) > self.limit:
+            self._times.popleft()
+
+    def used(self, now: float) -> int:
+        """Events in the window ending now."""
+        return sum(1 for t in self._times if now - t < self.period)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketHeaders:
+    """What Discord said about a channel's bucket in the answer to a post."""
+
+    limit: int
+    remaining: int
+    reset_after: float  # seconds from when the answer arrived
+
+
+class ChannelBucket:
+    """One channel's posting budget: Discord's bucket when known, and pacing under pressure."""
+
+    def __init__(self, limit: int = CHANNEL_LIMIT, period: float = CHANNEL_PERIOD) -> None:
+        self.limit = limit
+        self.period = period
+        self._model = SlidingWindow(limit, period)
+        self._remaining: int | None = None  # from Discord's headers, once seen
+        self._resets_at = 0.0
+        self._paced = False
+        self._last_post = -math.inf
+
+    @property
+    def paced(self) -> bool:
+        return self._paced
+
+    def wait(self, now: float) -> float:
+        """Seconds before the next post may go (0: now)."""
+        if self._paced and now - self._last_post >= self.period:
+            self._paced = False  # quiet for a whole period: the pressure is over
+        wait = self._bucket_wait(now)
+        if self._paced:
+            wait = max(wait, self._last_post + self.period / self.limit - now)
+        return max(0.0, wait)
+
+    def _bucket_wait(self, now: float) -> float:
+        if self._remaining is None or now >= self._resets_at:
+            return self._model.wait(now) if self._remaining is None else 0.0
+        return 0.0 if self._remaining > 0 else self._resets_at - now
+
+    def posting(self, now: float) -> None:
+        """A post is about to go out (Discord's answer, if it has headers, corrects the count)."""
+        self._last_post = now
+        self._model.record(now)
+        if self._remaining is not None and now < self._resets_at:
+            self._remaining = max(0, self._remaining - 1)
+
+    def posted(self, now: float, *, backlog: bool) -> None:
+        """The post is done; ``backlog`` says more alerts wait behind it. A post that left the
+        bucket empty with alerts waiting means pressure: pace from here on."""
+        if backlog and self._exhausted(now):
+            self._paced = True
+
+    def _exhausted(self, now: float) -> bool:
+        if self._remaining is not None and now < self._resets_at:
+            return self._remaining <= 0
+        return self._model.wait(now) > 0
+
+    def observe(self, headers: BucketHeaders, now: float) -> None:
+        """Discord's account of the bucket after a post: the truth from here on."""
+        self.limit = max(1, headers.limit)
+        self._remaining = max(0, headers.remaining)
+        self._resets_at = now + max(0.0, headers.reset_after)
