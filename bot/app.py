@@ -159,7 +159,7 @@ class Application:
             self.pool,
             self.follows,
             sender,
-            global_limit=max(1, int(settings.discord_global_limit * GLOBAL_SHARE)),
+            global_rate=settings.discord_global_limit * GLOBAL_SHARE,
         )
         # Discord's rate-limit headers, read off discord.py's session (created at login).
         self.rate_observer = DiscordRateObserver(

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 FETCH_LIMIT = 200
 DISCORD_GLOBAL_LIMIT = 50  # requests per second for a bot, unless Discord raised it
-GLOBAL_SHARE = 0.96  # of it for alert posts: close to the limit, never over it
+GLOBAL_SHARE = 0.955  # of it for alert posts: close to the limit, never over it
 NONCE_TRUST_SECONDS = 60.0  # Discord honours enforce_nonce "in the past few minutes"
 
 
@@ -81,7 +81,7 @@ class AlertDispatcher:
         follows: FollowService,
         sender: AlertSender,
         *,
-        global_limit: int = int(DISCORD_GLOBAL_LIMIT * GLOBAL_SHARE),
+        global_rate: float = DISCORD_GLOBAL_LIMIT * GLOBAL_SHARE,
         channel_limit: int = 5,
         channel_period: float = 5.0,
         retry_base: float = 1.0,
@@ -93,7 +93,7 @@ class AlertDispatcher:
         self._pool = pool
         self._follows = follows
         self._sender = sender
-        self._gate = FairGate(global_limit, clock=clock)
+        self._gate = FairGate(global_rate, clock=clock)
         self._channel_limit = channel_limit
         self._channel_period = channel_period
         self._buckets: dict[int, ChannelBucket] = {}
@@ -115,7 +115,7 @@ class AlertDispatcher:
     def status(self) -> WorkerStatus:
         detail = (
             f"{self.active_channels} channels sending · {self._gate.waiting()} waiting for the"
-            f" global budget ({self._gate.limit}/s)"
+            f" global budget ({self._gate.rate:g}/s)"
         )
         if self._remembered:
             detail += f" · {len(self._remembered)} sends awaiting PostgreSQL"

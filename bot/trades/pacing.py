@@ -53,6 +53,30 @@ class SlidingWindow:
         return sum(1 for t in self._times if now - t < self.period)
 
 
+class TokenBucket:
+    """``rate`` events per second on average, at most ``capacity`` at once: spreads a burst, so
+    requests reach Discord evenly and a second's count cannot bunch at a window's edge."""
+
+    def __init__(self, capacity: float, rate: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self._tokens = capacity
+        self._updated: float | None = None
+
+    def _refill(self, now: float) -> None:
+        if self._updated is not None:
+            self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    def wait(self, now: float) -> float:
+        self._refill(now)
+        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self._tokens -= 1
+
+
 @dataclass(frozen=True, slots=True)
 class BucketHeaders:
     """What Discord said about a channel's bucket in the answer to a post."""

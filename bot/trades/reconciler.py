@@ -109,6 +109,7 @@ class Reconciler:
         self._platform_checked: float | None = None
         self._wanted = asyncio.Event()  # a round is asked for now
         self._gap_during_round = False
+        self._undecided: list[Trade] = []  # fills too recent to call missed yet
         self._task: asyncio.Task[None] | None = None
         self.stats = ReconcileStats()
 
@@ -142,18 +143,37 @@ class Reconciler:
             self._wanted.set()
 
     async def _run(self) -> None:
+        """Rounds every ``interval`` (or at once when asked), and in between, the fills a round
+        found too recent to judge are judged once their grace is over."""
+        next_round = self._clock()
         while True:
-            started = self._clock()
-            self._wanted.clear()
+            now = self._clock()
             try:
-                await self.run_round()
+                if now >= next_round or self._wanted.is_set():
+                    self._wanted.clear()
+                    next_round = now + self._interval
+                    await self.run_round()
+                elif self._undecided and self._undecided_due() <= now:
+                    await self.judge_undecided()
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug must not end reconciliation
-                log.exception("reconciliation round failed")
-            wait = started + self._interval - self._clock()
+                log.exception("reconciliation failed")
+            wake = min(next_round, self._undecided_due()) - self._clock()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wanted.wait(), timeout=max(0.0, wait))
+                await asyncio.wait_for(self._wanted.wait(), timeout=max(0.0, wake))
+
+    def _undecided_due(self) -> float:
+        if not self._undecided:
+            return math.inf
+        return min(t.timestamp for t in self._undecided) + GRACE_SECONDS + 0.5
+
+    async def judge_undecided(self) -> int:
+        """Fills a round saw that the stream could still have delivered: now their grace is
+        over, the ones still missing are misses."""
+        due = [t for t in self._undecided if t.timestamp + GRACE_SECONDS <= self._clock()]
+        self._undecided = [t for t in self._undecided if t not in due]
+        return await self._store_missing(due, self._clock())
 
     async def run_round(self) -> int:
         """Check the platform (whale-sized fills) and every watched wallet, busiest first;
@@ -273,22 +293,28 @@ class Reconciler:
         return found
 
     async def _store_missing(self, trades: Sequence[Trade], asked_at: float) -> int:
-        """Store the fills that are neither stored nor on their way from the stream."""
-        settled = [
-            t
-            for t in trades
-            if t.timestamp <= asked_at - GRACE_SECONDS and not self._ingest.in_flight(t.key)
-        ]
-        if not settled:
+        """Store the fills that are neither stored nor on their way from the stream. A fill
+        made while the stream was down cannot be on its way; one made since it connected is
+        given GRACE_SECONDS to arrive (Polymarket stamps whole seconds: one more of margin)."""
+        since = self._connected_since()
+        connected_from = math.inf if since is None else since - 1.0
+        candidates = [t for t in trades if not self._ingest.in_flight(t.key)]
+        if not candidates:
             return 0
         async with self._pool.acquire() as conn:
-            stored = await queries.existing_keys(conn, [t.key for t in settled])
-        missing = list({t.key: t for t in settled if t.key not in stored}.values())
+            stored = await queries.existing_keys(conn, [t.key for t in candidates])
+        unseen = list({t.key: t for t in candidates if t.key not in stored}.values())
+        missing = [
+            t
+            for t in unseen
+            if t.timestamp <= asked_at - GRACE_SECONDS or t.timestamp < connected_from
+        ]
+        known = {t.key for t in self._undecided}
+        self._undecided += [t for t in unseen if t not in missing and t.key not in known]
         if not missing:
             return 0
-        since = self._connected_since()
-        during = [t for t in missing if since is not None and t.timestamp >= since]
-        gap = [t for t in missing if since is None or t.timestamp < since]
+        during = [t for t in missing if t.timestamp >= connected_from]
+        gap = [t for t in missing if t.timestamp < connected_from]
         new_during = await self._ingest.store(during, "reconcile") if during else []
         new_gap = await self._ingest.store(gap, "backfill") if gap else []
         self.stats.missed_while_connected += len(new_during)

@@ -198,7 +198,7 @@ async def make_dispatcher(
         kw.setdefault("retry_cap", 0.02)
         kw.setdefault("channel_limit", 1000)
         kw.setdefault("channel_period", 1.0)
-        kw.setdefault("global_limit", 1000)
+        kw.setdefault("global_rate", 1000)
         dispatcher = AlertDispatcher(pool, follows, sender, **kw)
         made.append(dispatcher)
         return dispatcher
@@ -832,12 +832,12 @@ async def test_an_unrelated_alert_is_not_held_up_by_a_big_fan_out(
     await whales(follows, channel_id=CHANNEL, min_usd=10_000)
     discord = FakeDiscord()
     sender = ScriptedSender(discord)
-    dispatcher = make_dispatcher(sender, global_limit=40)  # 200 posts take 5 s at 40/s
+    dispatcher = make_dispatcher(sender, global_rate=40)  # 200 posts take 5 s at 40/s
     await dispatcher.start()
 
     await ingest.store([make_trade(wallet=wallet, ago=1)], "stream")
     dispatcher.notify(set(fan_out))
-    await wait_until(lambda: len(discord.messages) >= 45)  # past the first second's burst
+    await wait_until(lambda: len(discord.messages) >= 45)  # a second into the fan-out
     unrelated = make_trade(usd=20_000, ago=1)  # another trade, another server's whale channel
     await ingest.store([unrelated], "stream")
     dispatcher.notify({CHANNEL})

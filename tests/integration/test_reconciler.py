@@ -235,7 +235,8 @@ async def test_a_fill_on_its_way_through_the_stream_or_too_recent_is_not_a_miss(
     just_now = activity_row(now - 1, 20, tx(7))
     fake.add_trader(FakeTrader(FOLLOWED, "", {}, {}, activity=[just_now, queued]))
     await ingest.submit(Trade.from_api(queued))  # in the ingest queue, not yet written
-    reconciler = make_reconciler()
+    clock = [now]
+    reconciler = make_reconciler(clock=lambda: clock[0])
 
     assert await reconciler.run_round() == 0
     assert await stored(pool) == {}
@@ -243,6 +244,13 @@ async def test_a_fill_on_its_way_through_the_stream_or_too_recent_is_not_a_miss(
     await asyncio.wait_for(ingest.queue.join(), 5)
     await ingest.stop()
     assert await stored(pool) == {Trade.from_api(queued).key: "stream"}
+
+    # The stream had its grace for the recent one and never sent it: now it is a miss, judged
+    # without waiting for the next round.
+    clock[0] = now + 10
+    assert await reconciler.judge_undecided() == 1
+    assert (await stored(pool))[Trade.from_api(just_now).key] == "reconcile"
+    assert await reconciler.judge_undecided() == 0
 
 
 async def test_whale_sized_fills_come_back_through_one_cash_filtered_platform_query(

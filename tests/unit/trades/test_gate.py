@@ -15,17 +15,47 @@ class Clock:
         return self.now
 
 
-async def test_slots_go_at_once_while_the_window_has_room() -> None:
-    gate = FairGate(3, 1.0, clock=Clock())
-    for _ in range(3):
-        await asyncio.wait_for(gate.acquire("trade-a"), 0.1)
-    assert gate.granted == 3 and gate.waited == 0
+async def test_a_free_slot_goes_at_once_and_slots_are_spread_evenly() -> None:
+    clock = Clock()
+    gate = FairGate(30, clock=clock)  # 30/s, one at a time
+    await asyncio.wait_for(gate.acquire("trade-a"), 0.1)
+    assert gate.granted == 1 and gate.waited == 0
+    second = asyncio.create_task(gate.acquire("trade-a"))
+    await asyncio.sleep(0.01)
+    assert not second.done()  # the next slot is a thirtieth of a second away
+    clock.now += 1 / 30 + 1e-6
+    await asyncio.wait_for(second, 1)
+    assert gate.waited == 1
+    clock.now += 1.0
+    await asyncio.wait_for(gate.acquire("trade-b"), 0.1)  # room again: at once
+    assert gate.waited == 1
+    await gate.close()
+
+
+async def test_never_more_than_the_limit_in_any_period() -> None:
+    clock = Clock()
+    gate = FairGate(10, clock=clock)
+    granted: list[float] = []
+
+    async def post() -> None:
+        await gate.acquire("fan-out")
+        granted.append(clock.now)
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.001)
+            clock.now += 0.013
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.wait_for(asyncio.gather(*(post() for _ in range(40))), 10)
+    ticker.cancel()
+    assert all(b - a >= 1.0 - 1e-9 for a, b in zip(granted, granted[10:], strict=False))
     await gate.close()
 
 
 async def test_an_unrelated_flow_goes_before_the_rest_of_a_big_fan_out() -> None:
     clock = Clock()
-    gate = FairGate(1, 0.01, clock=clock)  # real sleeps of 10 ms between grants
+    gate = FairGate(100, clock=clock)  # real sleeps of 10 ms between grants
     order: list[str] = []
 
     async def post(flow: str, priority: int = 0) -> None:
@@ -49,7 +79,7 @@ async def test_an_unrelated_flow_goes_before_the_rest_of_a_big_fan_out() -> None
 
 
 async def test_follows_go_before_whale_posts_of_the_same_trade() -> None:
-    gate = FairGate(1, 0.005)  # the real clock: one slot per 5 ms
+    gate = FairGate(200)  # the real clock: one slot per 5 ms
     await gate.acquire("warm-up")  # the window is full: everything below waits
     order: list[int] = []
 
@@ -65,7 +95,7 @@ async def test_follows_go_before_whale_posts_of_the_same_trade() -> None:
 
 async def test_a_global_429_holds_every_slot() -> None:
     clock = Clock()
-    gate = FairGate(10, 1.0, clock=clock)
+    gate = FairGate(10, clock=clock)
     gate.pause(0.05)
     waiting = asyncio.create_task(gate.acquire("x"))
     await asyncio.sleep(0.02)
