@@ -79,5 +79,5 @@ def alert_embed(card: AlertCard, context: AlertContext) -> discord.Embed:
     tx = trade.transaction_hash
     embed.add_field(name="Transaction", value=f"[{short_wallet(tx)}]({EXPLORER_TX.format(tx=tx)})")
     if card.delayed:
-        embed.set_footer(text="⏱ Delayed alert: missed by the live stream, found in its history")
+        embed.set_footer(text="⏱ Delayed alert: missed by the live stream, found in trade history")
     return embed
