@@ -118,25 +118,23 @@ async def channels_with_work(conn: Connection) -> list[int]:
     return [row["channel_id"] for row in rows]
 
 
-async def pending_message(conn: Connection, channel_id: int) -> PendingMessage | None:
-    """The oldest message composed but not confirmed sent (a crash or an error interrupted it)."""
+async def channel_work(conn: Connection, channel_id: int) -> tuple[PendingMessage | None, bool]:
+    """In one round trip: the oldest message composed but not confirmed sent (a crash or an
+    error interrupted it), and whether deliveries wait to be composed."""
     row = await conn.fetchrow(
-        "SELECT id, nonce, attempts, created_at FROM alert_messages WHERE channel_id = $1"
-        " AND status = 'PENDING' ORDER BY id LIMIT 1",
+        "SELECT m.id, m.nonce, m.attempts, m.created_at, EXISTS (SELECT 1 FROM alert_deliveries"
+        " WHERE channel_id = $1 AND status = 'PENDING' AND message_id IS NULL) AS unassigned"
+        " FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, nonce, attempts, created_at"
+        " FROM alert_messages WHERE channel_id = $1 AND status = 'PENDING' ORDER BY id LIMIT 1)"
+        " m ON true",
         channel_id,
     )
-    if row is None:
-        return None
-    return PendingMessage(row["id"], row["nonce"], row["attempts"], row["created_at"].timestamp())
-
-
-async def has_unassigned(conn: Connection, channel_id: int) -> bool:
-    found: bool = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM alert_deliveries WHERE channel_id = $1"
-        " AND status = 'PENDING' AND message_id IS NULL)",
-        channel_id,
-    )
-    return found
+    assert row is not None  # one row always
+    pending = None
+    if row["id"] is not None:
+        created = row["created_at"].timestamp()
+        pending = PendingMessage(row["id"], row["nonce"], row["attempts"], created)
+    return pending, row["unassigned"]
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:
@@ -172,10 +170,10 @@ async def unassigned_deliveries(conn: Connection, channel_id: int, limit: int) -
 async def create_message(
     conn: Connection, channel_id: int, nonce: str, trade_keys: Sequence[str]
 ) -> tuple[int, set[str]]:
-    """Compose an outbox message from unassigned deliveries, atomically, before anything is
-    sent; returns its id and the keys it really took (a second process may have taken some)."""
-    async with conn.transaction():
-        return await _insert_message(conn, channel_id, nonce, trade_keys, None)
+    """Compose an outbox message from unassigned deliveries, atomically (one statement), before
+    anything is sent; returns its id and the keys it really took (a second process may have
+    taken some)."""
+    return await _insert_message(conn, channel_id, nonce, trade_keys, None)
 
 
 async def _insert_message(
@@ -185,21 +183,19 @@ async def _insert_message(
     trade_keys: Sequence[str],
     from_message: int | None,
 ) -> tuple[int, set[str]]:
-    message_id: int = await conn.fetchval(
-        "INSERT INTO alert_messages (channel_id, nonce) VALUES ($1, $2) RETURNING id",
+    row = await conn.fetchrow(
+        "WITH m AS (INSERT INTO alert_messages (channel_id, nonce) VALUES ($1, $2) RETURNING id),"
+        " d AS (UPDATE alert_deliveries SET message_id = (SELECT id FROM m) WHERE channel_id = $1"
+        " AND trade_key = ANY($3::text[]) AND status = 'PENDING'"
+        " AND message_id IS NOT DISTINCT FROM $4 RETURNING trade_key)"
+        " SELECT (SELECT id FROM m) AS id, array(SELECT trade_key FROM d) AS keys",
         channel_id,
         nonce,
-    )
-    rows = await conn.fetch(
-        "UPDATE alert_deliveries SET message_id = $1 WHERE channel_id = $2"
-        " AND trade_key = ANY($3::text[]) AND status = 'PENDING'"
-        " AND message_id IS NOT DISTINCT FROM $4 RETURNING trade_key",
-        message_id,
-        channel_id,
         list(trade_keys),
         from_message,
     )
-    return message_id, {row["trade_key"] for row in rows}
+    assert row is not None  # one row always
+    return row["id"], set(row["keys"])
 
 
 async def split_message(
@@ -243,33 +239,23 @@ async def release_message(conn: Connection, message_id: int, error: str) -> None
 
 
 async def mark_sent(conn: Connection, message_id: int, discord_message_id: int) -> None:
-    async with conn.transaction():
-        await conn.execute(
-            "UPDATE alert_messages SET status = 'SENT', sent_at = now(), discord_message_id = $2,"
-            " attempts = attempts + 1 WHERE id = $1",
-            message_id,
-            discord_message_id,
-        )
-        rows = await conn.fetch(
-            "UPDATE alert_deliveries SET status = 'SENT', sent_at = now() WHERE message_id = $1"
-            " AND status = 'PENDING' RETURNING kind, follow_id, channel_id",
-            message_id,
-        )
-        follow_ids = [r["follow_id"] for r in rows if r["kind"] == "follow"]
-        if follow_ids:
-            await conn.execute(
-                "UPDATE follows f SET alerts_sent = alerts_sent + c.n FROM"
-                " (SELECT unnest AS id, count(*) AS n FROM unnest($1::int8[]) GROUP BY 1) c"
-                " WHERE f.id = c.id",
-                follow_ids,
-            )
-        whale_channels = [r["channel_id"] for r in rows if r["kind"] == "whale"]
-        if whale_channels:
-            await conn.execute(
-                "UPDATE whale_watches SET alerts_sent = alerts_sent + $2 WHERE channel_id = $1",
-                whale_channels[0],
-                len(whale_channels),
-            )
+    """The message and its pending deliveries SENT, and the follows' and whale watches' alert
+    counters, in one statement (one round trip, atomic)."""
+    await conn.execute(
+        "WITH m AS (UPDATE alert_messages SET status = 'SENT', sent_at = now(),"
+        " discord_message_id = $2, attempts = attempts + 1 WHERE id = $1),"
+        " d AS (UPDATE alert_deliveries SET status = 'SENT', sent_at = now()"
+        " WHERE message_id = $1 AND status = 'PENDING' RETURNING kind, follow_id, channel_id),"
+        " f AS (UPDATE follows fo SET alerts_sent = fo.alerts_sent + c.n FROM"
+        " (SELECT follow_id, count(*) AS n FROM d WHERE kind = 'follow' GROUP BY follow_id) c"
+        " WHERE fo.id = c.follow_id),"
+        " w AS (UPDATE whale_watches ww SET alerts_sent = ww.alerts_sent + c.n FROM"
+        " (SELECT channel_id, count(*) AS n FROM d WHERE kind = 'whale' GROUP BY channel_id) c"
+        " WHERE ww.channel_id = c.channel_id)"
+        " SELECT 1",
+        message_id,
+        discord_message_id,
+    )
 
 
 async def mark_attempt_failed(conn: Connection, message_id: int, error: str) -> None:

@@ -124,8 +124,7 @@ async def one_message(
     )
     await queries.insert_deliveries(conn, [(key, BENCH_CHANNEL, 1, "whale", None, False)])
     started = time.perf_counter()
-    await queries.pending_message(conn, BENCH_CHANNEL)
-    await queries.has_unassigned(conn, BENCH_CHANNEL)
+    await queries.channel_work(conn, BENCH_CHANNEL)
     rows = await queries.unassigned_deliveries(conn, BENCH_CHANNEL, 200)
     keys = [r.trade.key for r in rows]
     message_id, _ = await queries.create_message(conn, BENCH_CHANNEL, f"bench-{n}", keys)
@@ -262,7 +261,7 @@ def storage_rows(row: Callable[[str, str], None], c: StorageResult) -> None:
         f" {c.fill_s:.0f} s)",
     )
     row(
-        "  per-message bookkeeping (5 statements, 2 commits)",
+        "  per-message bookkeeping (4 statements)",
         f"{figures(new.message)}  ({len(new.message)} messages)",
     )
     row("  of which marking it sent", figures(new.mark_sent))

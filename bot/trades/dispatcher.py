@@ -99,7 +99,6 @@ class AlertDispatcher:
         self._buckets: dict[int, ChannelBucket] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._dirty: set[int] = set()
-        self._notified_at: dict[int, float] = {}
         self._remembered: dict[int, _Remembered] = {}  # channel -> a send PostgreSQL missed
         self._retry_base = retry_base
         self._retry_cap = retry_cap
@@ -134,11 +133,9 @@ class AlertDispatcher:
         """New deliveries exist for these channels: make sure a worker will pick them up."""
         if self._closed:
             return
-        now = self._clock()
         loop = asyncio.get_running_loop()
         for channel_id in channel_ids:
             self._dirty.add(channel_id)
-            self._notified_at[channel_id] = now
             worker = self._workers.get(channel_id)
             if worker is None or worker.done():
                 self._workers[channel_id] = loop.create_task(
@@ -203,9 +200,9 @@ class AlertDispatcher:
         if await self._record_remembered(channel_id):
             return True
         async with self._pool.acquire() as conn:
-            pending = await queries.pending_message(conn, channel_id)
-            if pending is None and not await queries.has_unassigned(conn, channel_id):
-                return False
+            pending, unassigned = await queries.channel_work(conn, channel_id)
+        if pending is None and not unassigned:
+            return False
         await self._wait_for_bucket(self._bucket(channel_id))
         if pending is not None:
             await self._resume(channel_id, pending)
@@ -222,7 +219,6 @@ class AlertDispatcher:
             await asyncio.sleep(wait)
 
     async def _compose_and_send(self, channel_id: int) -> None:
-        started = self._clock()
         async with self._pool.acquire() as conn:
             rows = await queries.unassigned_deliveries(conn, channel_id, FETCH_LIMIT)
         ready = fit_message(await self._prepare(channel_id, compose(rows)[:MAX_CARDS]))
@@ -242,13 +238,11 @@ class AlertDispatcher:
             async with self._pool.acquire() as conn:
                 await queries.release_message(conn, message_id, "composed by another process")
             return
-        backlog = len(rows) > len(keys)
-        await self._post(channel_id, message_id, nonce, ready, started, backlog=backlog)
+        await self._post(channel_id, message_id, nonce, ready)
 
     async def _resume(self, channel_id: int, pending: PendingMessage) -> None:
         """A composed message not confirmed sent: same cards, same nonce. When Discord may have
         forgotten the nonce, look for the message in the channel before posting it again."""
-        started = self._clock()
         async with self._pool.acquire() as conn:
             rows = await queries.message_deliveries(conn, pending.id)
         cards = compose(rows)
@@ -270,7 +264,7 @@ class AlertDispatcher:
             async with self._pool.acquire() as conn:
                 await queries.mark_sent(conn, pending.id, 0)
             return
-        await self._post(channel_id, pending.id, pending.nonce, ready, started, backlog=False)
+        await self._post(channel_id, pending.id, pending.nonce, ready)
 
     async def _prepare(self, channel_id: int, cards: Sequence[AlertCard]) -> list[Prepared]:
         """Render the cards; set aside (FAILED, with the reason) any that cannot be posted."""
@@ -318,9 +312,6 @@ class AlertDispatcher:
         message_id: int,
         nonce: str,
         ready: Sequence[Prepared],
-        started: float,
-        *,
-        backlog: bool,
     ) -> None:
         bucket = self._bucket(channel_id)
         flow = ready[0].card.first.key
@@ -341,9 +332,6 @@ class AlertDispatcher:
             async with self._pool.acquire() as conn:
                 await queries.mark_attempt_failed(conn, message_id, f"{type(exc).__name__}: {exc}")
             raise
-        finally:
-            renotified = self._notified_at.get(channel_id, 0.0) > started
-            bucket.posted(self._clock(), backlog=backlog or renotified)
         await self._record_sent(channel_id, message_id, discord_id, len(_keys(ready)))
 
     async def _refused(

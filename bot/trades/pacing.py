@@ -5,13 +5,16 @@ Pure: every method takes ``now`` (monotonic seconds), so the rules are tested wi
 Discord lets a channel take a few messages per few seconds (5 per 5 s today) and a bot make 50
 requests per second in all. The rules here are "no wait without a reason":
 
-* A message goes out at once while the channel's bucket has room. The bucket is Discord's own
-  when its headers have been seen (``X-RateLimit-Remaining`` and ``-Reset-After`` of the last
-  post); before that, a sliding window of ``limit`` posts per ``period`` stands in for it.
-* Pacing starts only under pressure: once a post leaves the bucket empty while more alerts
-  wait, the channel is paced at the bucket's sustained rate (one post per period/limit) until
-  it has been quiet for a whole period. Without that, a busy channel would spend its bucket in
-  a burst and then wait for the reset, alerts piling up; paced, each waits at most one step.
+* The channel's bucket is a hard limit: Discord's own once its headers have been seen
+  (``X-RateLimit-Remaining`` and ``-Reset-After`` of the last post); before that, a sliding
+  window of ``limit`` posts per ``period`` stands in for it.
+* Within it, a channel takes alerts at once up to a small burst (``BURST``, two) and then at
+  the bucket's sustained rate, one per period/limit (a second). An alert at one a second, or
+  two close together, never waits. Only a channel that receives more than that is paced, and
+  what arrives meanwhile merges into the next message: spending the whole bucket in one burst
+  would buy one fast second and then a wait of several for everything behind it. While a
+  channel is being paced (it was, within the last period) it gets no new burst, so a busy
+  channel settles at exactly the sustained rate instead of bursting and stalling each period.
 """
 
 from __future__ import annotations
@@ -86,8 +89,11 @@ class BucketHeaders:
     reset_after: float  # seconds from when the answer arrived
 
 
+BURST = 2  # alerts a quiet channel takes at once before pacing starts
+
+
 class ChannelBucket:
-    """One channel's posting budget: Discord's bucket when known, and pacing under pressure."""
+    """One channel's posting budget: Discord's bucket when known, and its sustained rate."""
 
     def __init__(self, limit: int = CHANNEL_LIMIT, period: float = CHANNEL_PERIOD) -> None:
         self.limit = limit
@@ -95,47 +101,36 @@ class ChannelBucket:
         self._model = SlidingWindow(limit, period)
         self._remaining: int | None = None  # from Discord's headers, once seen
         self._resets_at = 0.0
-        self._paced = False
-        self._last_post = -math.inf
-
-    @property
-    def paced(self) -> bool:
-        return self._paced
+        self._pace = TokenBucket(min(BURST, limit), limit / period)
+        self._paced_until = -math.inf  # a post waited for the sustained rate up to here
 
     def wait(self, now: float) -> float:
         """Seconds before the next post may go (0: now)."""
-        if self._paced and now - self._last_post >= self.period:
-            self._paced = False  # quiet for a whole period: the pressure is over
-        wait = self._bucket_wait(now)
-        if self._paced:
-            wait = max(wait, self._last_post + self.period / self.limit - now)
-        return max(0.0, wait)
+        pressed = now - self._paced_until < self.period
+        self._pace.capacity = 1.0 if pressed else float(min(BURST, self.limit))
+        pace = self._pace.wait(now)
+        if pace > 0:
+            self._paced_until = now + pace
+        return max(self._bucket_wait(now), pace)
 
     def _bucket_wait(self, now: float) -> float:
-        if self._remaining is None or now >= self._resets_at:
-            return self._model.wait(now) if self._remaining is None else 0.0
-        return 0.0 if self._remaining > 0 else self._resets_at - now
+        if self._remaining is None:
+            return self._model.wait(now)
+        if now >= self._resets_at or self._remaining > 0:
+            return 0.0
+        return self._resets_at - now
 
     def posting(self, now: float) -> None:
         """A post is about to go out (Discord's answer, if it has headers, corrects the count)."""
-        self._last_post = now
         self._model.record(now)
+        self._pace.take(now)
         if self._remaining is not None and now < self._resets_at:
             self._remaining = max(0, self._remaining - 1)
 
-    def posted(self, now: float, *, backlog: bool) -> None:
-        """The post is done; ``backlog`` says more alerts wait behind it. A post that left the
-        bucket empty with alerts waiting means pressure: pace from here on."""
-        if backlog and self._exhausted(now):
-            self._paced = True
-
-    def _exhausted(self, now: float) -> bool:
-        if self._remaining is not None and now < self._resets_at:
-            return self._remaining <= 0
-        return self._model.wait(now) > 0
-
     def observe(self, headers: BucketHeaders, now: float) -> None:
         """Discord's account of the bucket after a post: the truth from here on."""
-        self.limit = max(1, headers.limit)
+        if headers.limit != self.limit and headers.limit >= 1:
+            self.limit = headers.limit
+            self._pace.rate = self.limit / self.period
         self._remaining = max(0, headers.remaining)
         self._resets_at = now + max(0.0, headers.reset_after)

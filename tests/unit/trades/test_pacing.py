@@ -1,11 +1,12 @@
-"""Discord's limits as delivery models them: sends go at once while there is room, pacing starts
-only under pressure, and Discord's own headers win over the model once seen."""
+"""Discord's limits as delivery models them: alerts go at once while there is room (one a second,
+or two close together), a busy channel is paced at the sustained rate instead of spending its
+bucket in a burst and stalling, and Discord's own headers win over the model once seen."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.trades.pacing import BucketHeaders, ChannelBucket, SlidingWindow
+from bot.trades.pacing import BURST, BucketHeaders, ChannelBucket, SlidingWindow, TokenBucket
 
 
 def test_a_sliding_window_allows_limit_events_in_any_period() -> None:
@@ -20,47 +21,63 @@ def test_a_sliding_window_allows_limit_events_in_any_period() -> None:
     assert window.used(1.05) == 3
 
 
-def post(bucket: ChannelBucket, now: float, *, backlog: bool = False) -> None:
-    assert bucket.wait(now) == 0.0, f"had to wait at {now}"
-    bucket.posting(now)
-    bucket.posted(now + 0.01, backlog=backlog)
+def test_a_token_bucket_spreads_a_burst() -> None:
+    bucket = TokenBucket(2, 10.0)
+    bucket.take(0.0)
+    bucket.take(0.0)
+    assert bucket.wait(0.0) == pytest.approx(0.1)
+    assert bucket.wait(0.1) == 0.0
+
+
+def send_all(bucket: ChannelBucket, arrivals: list[float]) -> list[float]:
+    """When each alert goes (in order, one at a time), given when each arrived."""
+    sent: list[float] = []
+    ready = 0.0
+    for arrival in arrivals:
+        now = max(arrival, ready)
+        now += bucket.wait(now)
+        bucket.posting(now)
+        sent.append(now)
+        ready = now
+    return sent
 
 
 def test_one_alert_a_second_waits_at_most_its_jitter() -> None:
-    """5 per 5 s is exactly one a second: a post a few ms earlier than five posts before it
-    waits those few ms (the sixth in 5 s), never a pacing step."""
+    """5 per 5 s is exactly one a second: an alert a few ms earlier than its second waits those
+    few ms, never more."""
+    arrivals = [second + 0.005 * (second % 3) for second in range(30)]
+    sent = send_all(ChannelBucket(5, 5.0), arrivals)
+    assert max(s - a for s, a in zip(sent, arrivals, strict=True)) <= 0.011
+
+
+def test_two_close_alerts_in_a_quiet_channel_go_at_once() -> None:
+    sent = send_all(ChannelBucket(5, 5.0), [0.0, 0.1])
+    assert sent == [0.0, 0.1]
+    assert BURST == 2
+
+
+def test_a_busy_channel_is_paced_not_stalled() -> None:
+    """Five alerts a second: after the burst of two, one a second; the burst is repaid once (a
+    gap of two seconds at the first reset), then never a stall (greedy sending would post five
+    at once, then nothing for four seconds, every five seconds)."""
+    arrivals = [n * 0.2 for n in range(100)]
     bucket = ChannelBucket(5, 5.0)
-    waits = []
-    for second in range(30):
-        now = second + 0.005 * (second % 3)  # a few ms of jitter either way
-        waits.append(bucket.wait(now))
-        now += waits[-1]
+    sent = []
+    ready = 0.0
+    for arrival in arrivals:  # an alert waits for the next post, which takes what has arrived
+        if arrival < ready:
+            continue
+        now = arrival + bucket.wait(arrival)
         bucket.posting(now)
-        bucket.posted(now + 0.01, backlog=False)
-    assert max(waits) <= 0.011
-    assert not bucket.paced
-
-
-def test_a_burst_goes_at_once_until_the_bucket_is_empty() -> None:
-    bucket = ChannelBucket(5, 5.0)
-    for n in range(5):
-        post(bucket, n * 0.01)
-    assert bucket.wait(0.1) == pytest.approx(4.9)  # the model: the first post leaves at 5.0
-
-
-def test_pressure_paces_the_channel_at_the_sustained_rate_until_it_is_quiet() -> None:
-    bucket = ChannelBucket(5, 5.0)
-    for n in range(5):
-        post(bucket, n * 0.2, backlog=True)  # alerts keep coming: the 5th empties the bucket
-    assert bucket.paced
-    assert bucket.wait(5.0) == pytest.approx(0.0)  # the bucket has room again at 5.0...
-    post(bucket, 5.0, backlog=True)
-    assert bucket.wait(5.2) == pytest.approx(0.8)  # ...but under pressure: one per second
-    post(bucket, 6.0, backlog=True)
-    assert bucket.wait(7.0) == 0.0
-    post(bucket, 7.0)
-    assert bucket.wait(20.0) == 0.0  # quiet for a whole period: no more pacing
-    assert not bucket.paced
+        sent.append(now)
+        ready = now
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert max(gaps) <= 2.0 + 1e-9
+    assert max(gaps[5:]) <= 1.0 + 1e-9
+    window = SlidingWindow(5, 5.0)
+    for t in sent:
+        assert window.wait(t) == 0.0  # never more than Discord's 5 per 5 s
+        window.record(t)
 
 
 def test_discords_headers_replace_the_model() -> None:
@@ -70,11 +87,8 @@ def test_discords_headers_replace_the_model() -> None:
     assert bucket.wait(1.0) == pytest.approx(1.05)  # Discord says: empty until 2.05
     assert bucket.wait(2.05) == 0.0
     bucket.posting(2.1)
-    bucket.observe(BucketHeaders(limit=10, remaining=9, reset_after=5.0), 2.15)
+    bucket.observe(BucketHeaders(limit=10, remaining=1, reset_after=5.0), 2.15)
     assert bucket.limit == 10
-    for n in range(8):  # room for nine more, whatever the model would have said
-        assert bucket.wait(2.2 + n * 0.01) == 0.0
-        bucket.posting(2.2 + n * 0.01)
-    assert bucket.wait(2.3) == 0.0
-    bucket.posting(2.3)
-    assert bucket.wait(2.31) == pytest.approx(7.15 - 2.31)
+    assert bucket.wait(3.0) == 0.0
+    bucket.posting(3.0)
+    assert bucket.wait(3.5) == pytest.approx(7.15 - 3.5)  # the last one went: until the reset
