@@ -9,7 +9,7 @@ the moment it was pushed into the fake RTDS; trades are mapped to messages by th
 transaction link. Every trade has its own transaction and asset, so no merge hides one unless
 delivery merged cards under pressure.
 
-Runs: 1 trade/s for 30 s into one channel (below every limit: the goal is p99 <= 50 ms);
+Runs: 1 trade/s for 120 s into one channel (below every limit: the goal is p99 <= 50 ms);
 50 trades/s for 20 s into 10 channels (each channel gets 5 trades/s, five times what Discord
 lets a channel take: cards must merge, and no 429 may come back); and one trader followed in
 1,000 channels with one trade, plus one unrelated alert in another channel a third of the way
@@ -285,8 +285,9 @@ async def bench_latency(
 class FanoutResult:
     channels: int
     delivered: int
+    first_alert_s: float
     all_alerts_s: float
-    posts_per_s: float
+    posts_per_s: float  # between the first post and the last
     share_of_discord: float  # posts per second over Discord's 50
     unrelated_delay_s: float  # an unrelated alert pushed a third of the way through
     unrelated_at_post: int  # how many fan-out posts had gone when it arrived
@@ -344,10 +345,11 @@ async def bench_fanout(world: World, rng: random.Random, n_channels: int) -> Fan
     )
     times = sorted(t for t, _, _ in discord.request_log[requests0:] if t >= t0)
     total = stored[-1] if stored else math.nan
-    rate = len(stored) / total if stored else 0.0
+    rate = (len(stored) - 1) / (stored[-1] - stored[0]) if len(stored) > 1 else 0.0
     return FanoutResult(
         channels=n_channels,
         delivered=len(stored),
+        first_alert_s=stored[0] if stored else math.nan,
         all_alerts_s=total,
         posts_per_s=rate,
         share_of_discord=rate / DISCORD_GLOBAL_PER_S,
@@ -382,10 +384,13 @@ def fanout_rows(row: Callable[[str, str], None], c: FanoutResult) -> None:
     timed_out = " (TIMED OUT)" if c.timed_out else ""
     row("  alerts delivered", f"{c.delivered:,}/{c.channels:,}{timed_out}")
     row(
-        "  all delivered in",
-        f"{c.all_alerts_s:.2f} s = {c.posts_per_s:.1f} posts/s ="
-        f" {c.share_of_discord:.3f} of Discord's {DISCORD_GLOBAL_PER_S}/s"
-        f" (floor {c.channels / DISCORD_GLOBAL_PER_S:.1f} s)",
+        "  first / all delivered",
+        f"{c.first_alert_s:.2f} s / {c.all_alerts_s:.2f} s (at 50/s: {c.channels / 50:.1f} s)",
+    )
+    row(
+        "  pace from the first post to the last",
+        f"{c.posts_per_s:.1f} posts/s = {c.share_of_discord:.3f} of Discord's"
+        f" {DISCORD_GLOBAL_PER_S}/s",
     )
     row(
         "  unrelated alert, pushed after",

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 FETCH_LIMIT = 200
 DISCORD_GLOBAL_LIMIT = 50  # requests per second for a bot, unless Discord raised it
-GLOBAL_SHARE = 0.955  # of it for alert posts: close to the limit, never over it
+GLOBAL_SHARE = 0.96  # of it for alert posts: close to the limit, never over it
 NONCE_TRUST_SECONDS = 60.0  # Discord honours enforce_nonce "in the past few minutes"
 
 

@@ -1,11 +1,13 @@
 """The bot's global posting budget, handed out fairly between fan-outs.
 
 Discord allows a bot 50 requests per second in all. Alert posts take a slot here right before
-their request. Slots are handed out evenly at ``rate`` per second (0.955 of Discord's limit by
-default), one at a time, and never more than ``rate`` rounded up in any sliding second: the
-bot runs close to the limit without a 429, and because requests leave in a steady stream
-rather than in bursts, the time they take to reach Discord cannot bunch more than the limit
-into one of Discord's seconds.
+their request. Slots are handed out evenly at ``rate`` per second (0.96 of Discord's limit by
+default; a slot handed out late lets the next one come a little early, so timer delays do not
+lower the rate, yet never two at once), and never more than ``rate`` rounded up in any sliding
+second: the bot runs
+close to the limit without a 429, and because requests leave in a steady stream rather than in
+bursts, the time they take to reach Discord cannot bunch more than the limit into one of
+Discord's seconds.
 
 When slots are short, who goes next matters: one trade followed in 5,000 channels must not make
 an unrelated alert wait for all of them. Each post belongs to a *flow* (the trade its message
@@ -64,7 +66,9 @@ class FairGate:
         if rate <= 0:
             raise ValueError("the gate needs a positive rate")
         self._window = SlidingWindow(math.ceil(rate), 1.0)
-        self._spread = TokenBucket(1.0, rate)
+        # A quarter of a slot to spare: a slot handed out a little late (timers wake late) lets
+        # the next come that much early, so the rate holds, but never two slots at once.
+        self._spread = TokenBucket(1.25, rate)
         self.rate = rate
         self._clock = clock
         self._flows: dict[str, _Flow] = {}
