@@ -19,6 +19,7 @@ from bot.events import EventBus
 from bot.polymarket.records import Trade, trade_key
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
+from db import trade_queries
 
 FOLLOWED = "0x" + "f" * 40
 OTHER = "0x" + "e" * 40
@@ -367,4 +368,52 @@ async def test_prune_deletes_old_trades_and_their_deliveries(
     assert [d["trade_key"] for d in await delivery_rows(pool)] == [fresh.key]
     # A PENDING message is the dispatcher's to finish, pruned or not.
     assert await pool.fetch("SELECT id FROM alert_messages ORDER BY id") == [(pending_id,)]
+    assert await ingest.prune(30) == 0
+
+
+async def test_retention_of_a_large_history_runs_in_bounded_batches_and_finishes(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    make_ingest: IngestFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """60,000 trades alerted in 3 channels each (180,000 delivery rows, 60,000 messages), the
+    older half past retention: every batch is small, and the pass deletes all of it."""
+    await pool.execute(
+        "INSERT INTO trades (trade_key, wallet, asset, side, size, price, traded_at,"
+        " transaction_hash, source) SELECT 'h' || g, '0x' || lpad(to_hex(g % 97), 40, '0'),"
+        " 'a', 'BUY', 1, 0.5, now() - make_interval(days => CASE WHEN g % 2 = 0 THEN 40"
+        " ELSE 1 END), 'tx' || g, 'stream' FROM generate_series(1, 60000) g"
+    )
+    await pool.execute(
+        "INSERT INTO alert_messages (id, channel_id, nonce, status)"
+        " SELECT g, 10 + g % 3, 'n' || g, 'SENT' FROM generate_series(1, 60000) g"
+    )
+    await pool.execute(
+        "INSERT INTO alert_deliveries (trade_key, channel_id, guild_id, kind, message_id,"
+        " status) SELECT 'h' || g, 10 + c, 1, 'whale', CASE WHEN c = g % 3 THEN g END, 'SENT'"
+        " FROM generate_series(1, 60000) g, generate_series(0, 2) c"
+    )
+    await pool.execute(
+        "INSERT INTO alert_messages (id, channel_id, nonce) VALUES (70000, 10, 'pending')"
+    )
+    batches: list[int] = []
+    original = trade_queries.prune_trades_batch
+
+    async def spy(conn: Any, cutoff: float, batch: int) -> int:
+        deleted = await original(conn, cutoff, batch)
+        batches.append(deleted)
+        return deleted
+
+    monkeypatch.setattr(trade_queries, "prune_trades_batch", spy)
+    monkeypatch.setattr("bot.trades.ingest.PRUNE_BATCH", 2_000)
+    ingest = make_ingest()
+
+    assert await ingest.prune(30) == 30_000
+    assert len(batches) == 16 and max(batches) == 2_000  # 15 full batches and an empty one
+    assert await pool.fetchval("SELECT count(*) FROM trades") == 30_000
+    assert await pool.fetchval("SELECT count(*) FROM alert_deliveries") == 90_000
+    # Messages whose deliveries all went go too; a pending one stays for the dispatcher.
+    assert await pool.fetchval("SELECT count(*) FROM alert_messages") == 30_001
+    assert await pool.fetchval("SELECT status FROM alert_messages WHERE id = 70000") == "PENDING"
     assert await ingest.prune(30) == 0

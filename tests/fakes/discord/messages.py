@@ -320,7 +320,7 @@ class Messages:
             for m in reversed(self.state.channel_messages.get(channel_id, []))
             if (not before or int(m["id"]) < before) and int(m["id"]) > after
         ]
-        if after and not before:  # Discord pages forward from ``after``: the oldest first
+        if "after" in request.query and not before:  # paging forward: the oldest first
             found = found[::-1][:limit][::-1]
         return json_response(found[:limit])
 

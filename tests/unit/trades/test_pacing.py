@@ -4,6 +4,8 @@ bucket in a burst and stalling, and Discord's own headers win over the model onc
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bot.trades.pacing import BURST, BucketHeaders, ChannelBucket, SlidingWindow, TokenBucket
@@ -71,7 +73,7 @@ def test_a_busy_channel_is_paced_not_stalled() -> None:
         bucket.posting(now)
         sent.append(now)
         ready = now
-    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
     assert max(gaps) <= 2.0 + 1e-9
     assert max(gaps[5:]) <= 1.0 + 1e-9
     window = SlidingWindow(5, 5.0)
