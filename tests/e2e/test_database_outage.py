@@ -120,10 +120,8 @@ class CuttingDiscord(FakeDiscord):
 
 @pytest.fixture
 async def discord_cutting() -> AsyncIterator[CuttingDiscord]:
-    fake = CuttingDiscord(interaction_timeout=None)
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with CuttingDiscord(interaction_timeout=None) as fake:
+        yield fake
 
 
 async def test_a_message_sent_while_postgresql_went_away_is_recorded_not_posted_again(
@@ -169,10 +167,8 @@ class SlowAnswerDiscord(FakeDiscord):
 
 @pytest.fixture
 async def discord_slow() -> AsyncIterator[SlowAnswerDiscord]:
-    fake = SlowAnswerDiscord(interaction_timeout=None)
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with SlowAnswerDiscord(interaction_timeout=None) as fake:
+        yield fake
 
 
 async def test_a_restart_after_discord_forgot_the_nonce_finds_the_posted_alert_in_the_channel(

@@ -172,13 +172,6 @@ def make_trade(*, wallet: str | None = None, ago: float = 5.0, usd: float = 100.
 
 
 @pytest.fixture
-async def follows(pool: asyncpg.Pool) -> FollowService:
-    service = FollowService(pool, EventBus())
-    await service.load()
-    return service
-
-
-@pytest.fixture
 def ingest(pool: asyncpg.Pool, follows: FollowService) -> TradeIngest:
     """Stores trades and their deliveries; the tests decide when a dispatcher hears of them."""
     return TradeIngest(pool, follows, EventBus(), on_deliveries=lambda _: None)

@@ -92,13 +92,6 @@ async def data_api(fake: FakePolymarket) -> AsyncIterator[DataAPI]:
 
 
 @pytest.fixture
-async def follows(pool: asyncpg.Pool) -> FollowService:
-    service = FollowService(pool, EventBus())
-    await service.load()
-    return service
-
-
-@pytest.fixture
 def notified() -> list[set[int]]:
     return []
 

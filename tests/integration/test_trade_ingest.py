@@ -80,13 +80,6 @@ async def delivery_rows(pool: asyncpg.Pool) -> list[asyncpg.Record]:
 
 
 @pytest.fixture
-async def follows(pool: asyncpg.Pool) -> FollowService:
-    service = FollowService(pool, EventBus())
-    await service.load()
-    return service
-
-
-@pytest.fixture
 def notified() -> list[set[int]]:
     """What the ingest told the dispatcher: one set of channels per store that made deliveries."""
     return []
