@@ -17,7 +17,7 @@ from bot import alert_sender
 from bot.app import Application
 from bot.render.alerts import AlertContext, alert_embed
 from bot.trades.cards import AlertCard
-from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.e2e.harness import streaming_bot, wait_until
 from tests.e2e.test_trade_alerts import alerted_txs, follow
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
@@ -26,10 +26,8 @@ from tests.fakes.rtds import FakeRTDS
 
 @pytest.fixture
 async def polymarket() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=12, seed=22)
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakePolymarket(n_traders=12, seed=22) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -38,9 +36,7 @@ async def app(
 ) -> AsyncIterator[Application]:
     discord_fake.rate_limits.enforce_channel_limits = True
     discord_fake.rate_limits.enforce_global_limit = True
-    settings = settings_for(discord_fake, polymarket, rtds.url)
-    async with running_bot(discord_fake, pool, settings) as app:
-        await rtds.wait_for_subscribers(1)
+    async with streaming_bot(discord_fake, polymarket, rtds, pool) as app:
         yield app
 
 

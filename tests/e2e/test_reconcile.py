@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from bot.app import Application
-from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.e2e.harness import streaming_bot, wait_until
 from tests.e2e.test_trade_alerts import alert_embeds, alerted_txs, follow, record_upstream
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket, FakeTrader
@@ -25,19 +25,17 @@ MARGIN = 15.0  # seconds beyond RECONCILE_SECONDS and the stream's grace, for a 
 
 @pytest.fixture
 async def polymarket() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=12, seed=21)
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakePolymarket(n_traders=12, seed=21) as fake:
+        yield fake
 
 
 @pytest.fixture
 async def app(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS, pool: asyncpg.Pool
 ) -> AsyncIterator[Application]:
-    settings = settings_for(discord_fake, polymarket, rtds.url, reconcile_seconds=RECONCILE_SECONDS)
-    async with running_bot(discord_fake, pool, settings) as app:
-        await rtds.wait_for_subscribers(1)
+    async with streaming_bot(
+        discord_fake, polymarket, rtds, pool, reconcile_seconds=RECONCILE_SECONDS
+    ) as app:
         yield app
 
 
