@@ -9,7 +9,12 @@ the moment it was pushed into the fake RTDS; trades are mapped to messages by th
 transaction link. Every trade has its own transaction and asset, so no merge hides one unless
 delivery merged cards under pressure.
 
-Runs: 1 trade/s for 120 s into one channel (below every limit: the goal is p99 <= 50 ms);
+Runs: 1 trade/s for 120 s into one channel (the goal is p99 <= 50 ms), and 0.95 trades/s for
+60 s beside it: 1 trade/s is exactly the 5 per 5 s a channel may take, and Discord's bucket is a
+window that opens with the first post after the last one reset, so at exactly that rate every
+fifth alert finds the bucket empty for the few milliseconds between its arrival and the reset,
+and the next window opens that much later (the lag adds up over the minutes); just below the
+limit no window fills and nothing waits;
 50 trades/s for 20 s into 10 channels (each channel gets 5 trades/s, five times what Discord
 lets a channel take: cards must merge, and no 429 may come back); and one trader followed in
 1,000 channels with one trade, plus one unrelated alert in another channel a third of the way
@@ -174,6 +179,7 @@ class LatencyResult:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    over_50_ms: int  # alerts that took longer than 50 ms
     bucket_waits: int  # messages that waited for their channel's bucket
     rate_limited: int  # 429s answered by the fake (it enforces Discord's limits)
     peak_channel_messages_per_5s: int
@@ -270,6 +276,7 @@ async def bench_latency(
         p50_ms=percentile(latencies, 50),
         p99_ms=percentile(latencies, 99),
         max_ms=max(latencies) if latencies else math.nan,
+        over_50_ms=sum(1 for ms in latencies if ms > 50),
         bucket_waits=app.alerts.stats.bucket_waits - waits0,
         rate_limited=discord.rate_limited_count - limited0,
         peak_channel_messages_per_5s=max(
@@ -367,7 +374,8 @@ async def bench_fanout(world: World, rng: random.Random, n_channels: int) -> Fan
 def latency_rows(row: Callable[[str, str], None], r: LatencyResult) -> None:
     row(
         "  latency push -> stored in fake Discord",
-        f"p50 {r.p50_ms:.0f} ms  p99 {r.p99_ms:.0f} ms  max {r.max_ms:.0f} ms",
+        f"p50 {r.p50_ms:.0f} ms  p99 {r.p99_ms:.0f} ms  max {r.max_ms:.0f} ms"
+        f"  ({r.over_50_ms} of {r.pushed} over 50 ms)",
     )
     row("  delivered / lost / doubled", f"{r.delivered}/{r.pushed} / {r.lost} / {r.doubled}")
     row(
@@ -402,12 +410,19 @@ def fanout_rows(row: Callable[[str, str], None], c: FanoutResult) -> None:
     )
 
 
-def goals(one: LatencyResult, burst: LatencyResult, c: FanoutResult) -> list[dict[str, Any]]:
+def goals(
+    one: LatencyResult, under: LatencyResult, burst: LatencyResult, c: FanoutResult
+) -> list[dict[str, Any]]:
     return [
         {
             "goal": f"1 trade/s into one channel: p99 <= {GOAL_ONE_CHANNEL_P99_MS:g} ms",
             "value": f"{one.p99_ms:.0f} ms",
             "pass": one.p99_ms <= GOAL_ONE_CHANNEL_P99_MS and one.lost == one.doubled == 0,
+        },
+        {
+            "goal": f"{under.rate:g} trades/s: p99 <= {GOAL_ONE_CHANNEL_P99_MS:g} ms",
+            "value": f"{under.p99_ms:.0f} ms",
+            "pass": under.p99_ms <= GOAL_ONE_CHANNEL_P99_MS and under.lost == under.doubled == 0,
         },
         {
             "goal": "50 trades/s burst: merged, 0 x 429, none lost or doubled",
