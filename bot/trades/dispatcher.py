@@ -7,9 +7,10 @@ Discord's size limits), records it, then sends it with the message's nonce; Disc
 the nonce first looks for the message in the channel. Only a confirmed send marks the rows SENT
 (the id is kept in memory while PostgreSQL is away), so nothing is lost either.
 
-No wait without a reason: a message goes the moment its channel's bucket and the global budget
-have room (bot/trades/pacing.py); alerts merge only when they had to wait. The global budget is
-a fair gate (bot/trades/gate.py), so a big fan-out never holds up an unrelated alert.
+No wait without a reason: a message goes the moment its channel has room (Discord's bucket; two
+at once, then the channel's sustained rate: bot/trades/pacing.py) and the global budget does;
+alerts merge only when they had to wait. The global budget is a fair gate
+(bot/trades/gate.py), so a big fan-out never holds up an unrelated alert.
 
 One bad card never blocks a channel: a card that cannot be rendered, or that Discord refuses on
 its own, is set aside FAILED with the reason; a refused message is split until only the bad card
@@ -260,9 +261,9 @@ class AlertDispatcher:
                 await self._record_sent(channel_id, pending.id, found, len(rows))
                 return
         ready = await self._prepare(channel_id, cards)
-        if not ready:
+        if not ready:  # every card was set aside: the message has nothing to post
             async with self._pool.acquire() as conn:
-                await queries.mark_sent(conn, pending.id, 0)
+                await queries.fail_message(conn, pending.id, "every card was set aside")
             return
         await self._post(channel_id, pending.id, pending.nonce, ready)
 

@@ -42,9 +42,8 @@ class WatchedWallets(Protocol):
 def _is_outage(exc: BaseException) -> bool:
     """PostgreSQL away (connection lost, refused, timed out, shutting down) rather than one row
     it refuses (bad data) or a bug: only an outage is worth retrying the same batch for."""
-    if isinstance(
-        exc, ValueError | ArithmeticError | TypeError
-    ):  # incl. asyncpg's client DataError
+    # asyncpg's client-side DataError (an argument it cannot encode) is a ValueError too
+    if isinstance(exc, ValueError | ArithmeticError | TypeError):
         return False
     if isinstance(exc, asyncpg.DataError | asyncpg.IntegrityConstraintViolationError):
         return False
@@ -160,13 +159,17 @@ class TradeIngest:
                         del self._in_flight[trade.key]
                     self.queue.task_done()
 
-    async def _store_until_done(self, trades: Sequence[Trade], source: str) -> None:
-        """A database outage delays a batch; it never drops it. A trade that cannot be stored
-        (bad upstream data PostgreSQL refuses, or a bug) is isolated, logged and skipped alone,
-        so it never costs the rest of its batch."""
+    async def _store_until_done(self, trades: Sequence[Trade], source: str) -> list[Trade]:
+        """Store and return the new ones. A database outage delays a batch; it never drops it.
+        A trade that cannot be stored (bad upstream data PostgreSQL refuses, or a bug) is
+        isolated, logged and skipped alone, so it never costs the rest of its batch."""
         storable = [t for t in trades if self._storable(t)]
-        if storable:
-            await self._store_isolating(storable, source)
+        return await self._store_isolating(storable, source) if storable else []
+
+    async def store_each(self, trades: Sequence[Trade], source: str) -> list[Trade]:
+        """``store`` for trades that did not come through the stream (the reconciler's): a bad
+        one is skipped alone, an outage waited out; returns the ones that were new."""
+        return await self._store_until_done(trades, source)
 
     def _storable(self, trade: Trade) -> bool:
         """What PostgreSQL cannot even be asked to store (a timestamp past year 9999...)."""
@@ -178,11 +181,10 @@ class TradeIngest:
             return False
         return True
 
-    async def _store_isolating(self, trades: Sequence[Trade], source: str) -> None:
+    async def _store_isolating(self, trades: Sequence[Trade], source: str) -> list[Trade]:
         while True:
             try:
-                await self.store(trades, source)
-                return
+                return await self.store(trades, source)
             except Exception as exc:
                 if _is_outage(exc):
                     self.stats.write_failures += 1
@@ -192,11 +194,10 @@ class TradeIngest:
                 if len(trades) == 1:
                     log.error("skipping unstorable trade %s: %r", trades[0].key, exc)
                     self.stats.rejected += 1
-                    return
+                    return []
                 half = len(trades) // 2  # halves: a bad row costs log2(batch) retries
-                await self._store_isolating(trades[:half], source)
-                await self._store_isolating(trades[half:], source)
-                return
+                first = await self._store_isolating(trades[:half], source)
+                return first + await self._store_isolating(trades[half:], source)
 
     # ---- storing ------------------------------------------------------------------------------
 

@@ -315,8 +315,8 @@ class Reconciler:
             return 0
         during = [t for t in missing if t.timestamp >= connected_from]
         gap = [t for t in missing if t.timestamp < connected_from]
-        new_during = await self._ingest.store(during, "reconcile") if during else []
-        new_gap = await self._ingest.store(gap, "backfill") if gap else []
+        new_during = await self._ingest.store_each(during, "reconcile") if during else []
+        new_gap = await self._ingest.store_each(gap, "backfill") if gap else []
         self.stats.missed_while_connected += len(new_during)
         self.stats.recovered_after_gap += len(new_gap)
         if new_during:

@@ -25,6 +25,7 @@ from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
 from bot.trades.reconciler import Reconciler
+from db import trade_queries
 from tests.fakes.polymarket import FakePolymarket, FakeTrader
 
 FOLLOWED = "0x" + "f" * 40
@@ -341,3 +342,31 @@ async def test_reconnects_during_a_round_join_it_instead_of_queueing_rounds(
         await until(lambda: reconciler.stats.rounds == 2)
     finally:
         await reconciler.stop()
+
+
+async def test_a_fill_postgresql_refuses_costs_no_other_missed_fill(
+    pool: asyncpg.Pool,
+    fake: FakePolymarket,
+    follows: FollowService,
+    ingest: TradeIngest,
+    make_reconciler: ReconcilerFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await follow(follows, pool, FOLLOWED, ago=3600)
+    now = time.time()
+    poison, good = activity_row(now - 90, 20, tx(40)), activity_row(now - 60, 30, tx(41))
+    fake.add_trader(FakeTrader(FOLLOWED, "", {}, {}, activity=[good, poison]))
+    insert = trade_queries.insert_trades
+    poison_key = Trade.from_api(poison).key
+
+    async def refusing(conn: Any, trades: Any, source: str) -> set[str]:
+        if any(t.key == poison_key for t in trades):  # as PostgreSQL refuses bad text
+            raise asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence")
+        return await insert(conn, trades, source)
+
+    monkeypatch.setattr(trade_queries, "insert_trades", refusing)
+    reconciler = make_reconciler()
+
+    assert await reconciler.run_round() == 1
+    assert set(await stored(pool)) == {Trade.from_api(good).key}
+    assert ingest.stats.rejected == 1 and reconciler.stats.failures == 0

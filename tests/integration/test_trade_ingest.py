@@ -7,6 +7,7 @@ database outage) and never alerted twice (not for a duplicate frame, a retry or 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -410,3 +411,25 @@ async def test_retention_of_a_large_history_runs_in_bounded_batches_and_finishes
     assert await pool.fetchval("SELECT count(*) FROM alert_messages") == 30_001
     assert await pool.fetchval("SELECT status FROM alert_messages WHERE id = 70000") == "PENDING"
     assert await ingest.prune(30) == 0
+
+
+async def test_bad_rows_are_isolated_and_the_rest_of_their_batch_is_stored(
+    pool: asyncpg.Pool, follows: FollowService, make_ingest: IngestFactory
+) -> None:
+    """Eleven trades in one batch, two of them poison (a timestamp past year 9999, a NUL in a
+    name PostgreSQL refuses): the nine good ones are stored, each once, and alerted."""
+    await follow(follows, 10)
+    ingest = make_ingest()
+    good = [make_trade(usd=10 + n) for n in range(9)]
+    far_future = dataclasses.replace(make_trade(usd=99), timestamp=1e17)
+    nul = make_trade(usd=98, name="bad\x00name")
+    batch = [*good[:4], far_future, *good[4:7], nul, *good[7:]]
+    for trade in batch:
+        await ingest.submit(trade)
+    await ingest.start()
+    await asyncio.wait_for(ingest.queue.join(), timeout=10)
+
+    assert {r["trade_key"] for r in await trade_rows(pool)} == {t.key for t in good}
+    assert len(await delivery_rows(pool)) == 9
+    assert ingest.stats.rejected == 2 and ingest.stats.stored == 9
+    assert not any(ingest.in_flight(t.key) for t in batch)
