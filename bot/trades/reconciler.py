@@ -310,7 +310,11 @@ class Reconciler:
             if t.timestamp <= asked_at - GRACE_SECONDS or t.timestamp < connected_from
         ]
         known = {t.key for t in self._undecided}
-        self._undecided += [t for t in unseen if t not in missing and t.key not in known]
+        self._undecided += [  # a stamp from the future is junk, not a fill to wait for
+            t
+            for t in unseen
+            if t not in missing and t.key not in known and t.timestamp <= asked_at + 60
+        ]
         if not missing:
             return 0
         during = [t for t in missing if t.timestamp >= connected_from]
