@@ -48,3 +48,13 @@ def test_bad_values_name_the_variable(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
     assert next(iter(env)) in str(info.value)
+
+
+def test_reconciliation_and_discord_budget_settings() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.reconcile_seconds == 60 and defaults.discord_global_limit == 50
+    s = Settings.from_env({"RECONCILE_SECONDS": "30", "DISCORD_GLOBAL_LIMIT": "120"})
+    assert s.reconcile_seconds == 30 and s.discord_global_limit == 120
+    for bad in ({"RECONCILE_SECONDS": "0.5"}, {"DISCORD_GLOBAL_LIMIT": "0"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            Settings.from_env(bad)
