@@ -28,12 +28,13 @@ from bot.cluster.models import ClusterView
 from bot.database import DatabaseGuard
 from bot.leaderboard.service import LeaderboardService, PeriodState, RefreshReport
 from bot.loops import PeriodicTask
-from bot.markets.prices import PriceService
 from bot.markets.service import MarketService
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.stream import StreamStats, TradeStream
 from bot.trades.dispatcher import AlertDispatcher, DeliveryStats
 from bot.trades.ingest import IngestStats, TradeIngest
+from bot.trades.models import FailedAlert
+from bot.trades.reconciler import Reconciler, ReconcileStats
 from bot.workers import LoopStatus, WorkerRegistry, WorkerStatus
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,9 @@ class StatusReport:
     database_failures: int = 0
     database_unavailable: bool = False
     cluster: ClusterView | None = None  # every process sharing the database, from heartbeats
+    reconcile: ReconcileStats | None = None
+    reconcile_interval: float = 0.0
+    failed_alerts: list[FailedAlert] = field(default_factory=list)  # latest, with reasons
 
 
 class Health(IntEnum):
@@ -238,7 +242,6 @@ class AdminService:
         *,
         leaderboard: LeaderboardService,
         markets: MarketService,
-        prices: PriceService,
         leaderboard_loop: PeriodicTask,
         markets_loop: PeriodicTask,
         positions_loop: PeriodicTask,
@@ -252,7 +255,6 @@ class AdminService:
         self._cluster = cluster or ClusterHooks()
         self._leaderboard = leaderboard
         self._markets = markets
-        self._prices = prices
         self._leaderboard_loop = leaderboard_loop
         self._markets_loop = markets_loop
         self._positions_loop = positions_loop
@@ -270,8 +272,7 @@ class AdminService:
             return await self._cluster.refresh_on_leader(target)
         markets_outcome = positions_outcome = None
         if target.markets:
-            self._markets.forget_markets()
-            self._prices.forget_prices()
+            self._markets.forget_all()
             self._cluster.markets_forgotten()
             await self._markets_loop.run_once()
             markets_outcome = self._markets_loop.loop_status.last_outcome
@@ -293,11 +294,13 @@ class AdminService:
         alerts = self._workers.find(AlertDispatcher)
         ingest = self._workers.find(TradeIngest)
         database_ok = True
+        reconciler = self._workers.find(Reconciler)
         try:
             counts = await asyncio.wait_for(alerts.pending_counts(), STATUS_DB_TIMEOUT)
+            failed = await asyncio.wait_for(alerts.recent_failures(), STATUS_DB_TIMEOUT)
         except Exception as exc:  # the status must work when the database does not
             log.warning("alert counts unavailable: %s", exc)
-            counts, database_ok = {}, False
+            counts, failed, database_ok = {}, [], False
         periods = dict(self._leaderboard.states)
         return StatusReport(
             now=time.time(),
@@ -319,6 +322,9 @@ class AdminService:
             database_failures=self._database.failures,
             database_unavailable=self._database.unavailable,
             cluster=self._cluster.view(),
+            reconcile=reconciler.stats,
+            reconcile_interval=reconciler.interval,
+            failed_alerts=failed,
         )
 
     def _consistent(self, status: WorkerStatus, periods: Mapping[str, PeriodState]) -> WorkerStatus:

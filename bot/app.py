@@ -30,7 +30,7 @@ import aiohttp
 import asyncpg
 
 from bot.admin import AdminService, ClusterHooks
-from bot.alert_sender import DiscordAlertSender
+from bot.alert_sender import DiscordAlertSender, DiscordRateObserver
 from bot.cache import HotCache
 from bot.client import CommandSyncState, Services, build_bot
 from bot.cluster.caches import CacheParts
@@ -43,7 +43,7 @@ from bot.events import CopiesChanged, EventBus, MarketsForgotten, TradeStored
 from bot.invite import ready_line
 from bot.leaderboard.categories import CategoryBoards
 from bot.leaderboard.evidence import Evidence
-from bot.leaderboard.models import OVERALL, PERIODS
+from bot.leaderboard.models import PERIODS
 from bot.leaderboard.record import ScoreRecordKeeper
 from bot.leaderboard.service import LeaderboardService
 from bot.leaderboard.stats_store import TraderStatsStore
@@ -58,7 +58,6 @@ from bot.polymarket.accounts import AccountsAPI
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
-from bot.polymarket.records import CATEGORIES
 from bot.polymarket.stream import TradeStream
 from bot.polymarket.tags import MarketTagsAPI
 from bot.render.chart_cache import ChartRenderer
@@ -69,11 +68,11 @@ from bot.signals.service import SignalService
 from bot.trackrecord.service import TrackRecordService
 from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
-from bot.trades.dispatcher import AlertDispatcher
+from bot.trades.dispatcher import GLOBAL_SHARE, AlertDispatcher
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
+from bot.trades.reconciler import Reconciler
 from bot.workers import Role, WorkerRegistry
-from db import leaderboard_queries
 from db.migrate import migrate
 from db.pool import create_pool
 
@@ -84,7 +83,6 @@ MARKETS_INTERVAL = 60.0
 HOURLY = 3600.0
 SIGNAL_BOARDS_INTERVAL = 15.0
 DAILY = 86_400.0
-COMMAND_TREE_KEY = "command_tree_hash"
 
 
 class Application:
@@ -113,13 +111,14 @@ class Application:
         self._closed = False
         self._logged_in = False
         self._build_clients()
+        self._build_leaderboard()
         self._build_services()
         self._build_signals()
         self._build_loops()
         self.workers = WorkerRegistry()  # filled below, once alert delivery exists
         services = self._services()
         self.admin = services.admin
-        self.bot = build_bot(services, self._command_sync_state())
+        self.bot = build_bot(services, CommandSyncState.in_database(self.pool))
         self._announced_ready = False
         self.bot.add_listener(self._on_ready, "on_ready")
         self._build_trade_path()
@@ -147,7 +146,8 @@ class Application:
         self.accounts = AccountsAPI(self.http)
         self.market_tags = MarketTagsAPI(self.http)
 
-    def _build_services(self) -> None:
+    def _build_leaderboard(self) -> None:
+        """The boards (overall and by category) and the trader details they are scored on."""
         settings, pool, cache, bus = self.settings, self.pool, self.cache, self.bus
         self.trader_stats = TraderStatsStore(
             self.data_api,
@@ -171,6 +171,9 @@ class Application:
             clock=self.clock,
         )
         self.category_boards = CategoryBoards(self.leaderboard, self.data_api)
+
+    def _build_services(self) -> None:
+        settings, pool, cache, bus = self.settings, self.pool, self.cache, self.bus
         self.track_record = TrackRecordService(
             pool, self.gamma, cache, interval=settings.track_record_seconds, clock=self.clock
         )
@@ -232,21 +235,41 @@ class Application:
         )
 
     def _build_trade_path(self) -> None:
-        """Stream → ingest → alert delivery, which posts through the Discord client."""
+        """Stream → ingest → alert delivery, which posts through the Discord client; the
+        reconciler stores what the stream missed through the same ingest."""
         settings = self.settings
         sender = DiscordAlertSender(self.bot, self.card_contexts)
         self.alerts = AlertDispatcher(
-            self.pool, self.follows, sender, on_sent=lambda rows: self.metrics.alerts_sent(rows)
+            self.pool,
+            self.follows,
+            sender,
+            global_rate=settings.discord_global_limit * GLOBAL_SHARE,
+            on_sent=lambda cards: self.metrics.alerts_sent(cards),
         )
+        # Discord's rate-limit headers, read off discord.py's session (created at login).
+        self.rate_observer = DiscordRateObserver(
+            self.alerts.observe_bucket, self.alerts.global_limited
+        )
+        self.bot.http.http_trace = self.rate_observer.trace
         self.ingest = TradeIngest(
             self.pool,
             self.follows,
             self.bus,
-            self.http,
             on_deliveries=self.alerts.notify,
             retention_days=settings.trades_retention_days,
             watched=self.copytrading,
             signals=self.signals,
+        )
+        self.reconciler = Reconciler(
+            self.pool,
+            self.data_api,
+            self.ingest,
+            self.follows,
+            interval=settings.reconcile_seconds,
+            connected_since=lambda: self.stream.stats.connected_since,
+            platform_min_usd=lambda: min(self.follows.whale_min, self.signals.platform_min_usd()),
+            watched=self.copytrading,
+            retention_days=settings.trades_retention_days,
         )
         self.stream = TradeStream(
             settings.rtds_url,
@@ -254,7 +277,7 @@ class Application:
             self.ingest.wants,
             ping_interval=settings.stream_ping_seconds,
             silence_timeout=settings.stream_silence_seconds,
-            on_connect=self.ingest.backfill,
+            on_connect=self.reconciler.request_round,
             rejections=self.http.rejections,
         )
 
@@ -273,34 +296,16 @@ class Application:
         )
 
     def _cache_parts(self) -> CacheParts:
-        leaderboard = self.leaderboard
-
-        def board_ids() -> dict[str, int]:
-            """Held snapshot ids, named as BoardsPublished names them (``category/period``
-            for category boards)."""
-            held: dict[str, int] = {}
-            for category in (OVERALL, *CATEGORIES):
-                prefix = "" if category == OVERALL else f"{category}/"
-                for period in PERIODS:
-                    board = leaderboard.board(period, category)
-                    if board is not None:
-                        held[f"{prefix}{period}"] = board.snapshot_id
-            return held
-
-        def forget_markets() -> None:
-            self.markets.forget_markets()
-            self.prices.forget_prices()
-
         return CacheParts(
-            boards=leaderboard.reload,
-            board_ids=board_ids,
+            boards=self.leaderboard.reload,
+            board_ids=self.leaderboard.publisher.held_ids,
             writes_boards=lambda: self.cluster.is_leader(),
             follows=self.follows.load,
             copies=self.copytrading.load,
             settings=(self.signals.load, self.labels.load),
             forget_traders=self.profiles.forget,
             forget_all_traders=self.profiles.forget_profiles,
-            forget_markets=forget_markets,
+            forget_markets=self.markets.forget_all,
         )
 
     def _build_monitoring(self) -> None:
@@ -379,7 +384,6 @@ class Application:
         return AdminService(
             leaderboard=self.leaderboard,
             markets=self.markets,
-            prices=self.prices,
             leaderboard_loop=self.leaderboard_loop,
             markets_loop=self.markets_loop,
             positions_loop=self.positions_loop,
@@ -395,17 +399,6 @@ class Application:
                 view=lambda: self.cluster.membership.view,
             ),
         )
-
-    def _command_sync_state(self) -> CommandSyncState:
-        async def load() -> str | None:
-            async with self.pool.acquire() as conn:
-                return await leaderboard_queries.get_state(conn, COMMAND_TREE_KEY)
-
-        async def save(digest: str) -> None:
-            async with self.pool.acquire() as conn:
-                await leaderboard_queries.set_state(conn, COMMAND_TREE_KEY, digest)
-
-        return CommandSyncState(load, save)
 
     def _register_workers(self) -> None:
         """Start order; stop is the reverse. Loops first; then the consumers of the trade path
@@ -451,6 +444,7 @@ class Application:
         for worker in self.cluster.leader_workers():
             add(worker)
         add(self.ingest)
+        add(self.reconciler)
         add(self.stream)
         if self.monitoring is not None:
             add(self.monitoring)

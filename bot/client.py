@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import discord
 import yarl
 from discord.ext import commands
@@ -36,8 +37,11 @@ from bot.traders.profiles import ProfileService
 from bot.traders.resolve import TraderDirectory
 from bot.trades.follows import FollowService
 from bot.tree import BotTree
+from db import leaderboard_queries
 
 log = logging.getLogger(__name__)
+
+COMMAND_TREE_KEY = "command_tree_hash"
 
 EXTENSIONS = (
     "cogs.leaderboard",
@@ -76,6 +80,20 @@ class CommandSyncState:
 
     load: Callable[[], Awaitable[str | None]]
     save: Callable[[str], Awaitable[None]]
+
+    @classmethod
+    def in_database(cls, pool: asyncpg.Pool) -> CommandSyncState:
+        """Kept in PostgreSQL's bot_state, so a restart with the same commands syncs nothing."""
+
+        async def load() -> str | None:
+            async with pool.acquire() as conn:
+                return await leaderboard_queries.get_state(conn, COMMAND_TREE_KEY)
+
+        async def save(digest: str) -> None:
+            async with pool.acquire() as conn:
+                await leaderboard_queries.set_state(conn, COMMAND_TREE_KEY, digest)
+
+        return cls(load, save)
 
 
 def apply_discord_overrides(settings: Settings) -> None:

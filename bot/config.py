@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -102,6 +103,8 @@ class Settings:
     category_refresh_seconds: float = 600.0
     track_record_seconds: float = 300.0
     fresh_wallet_days: float = 14.0
+    reconcile_seconds: float = 60.0
+    discord_global_limit: int = 50
     log_level: str = "INFO"
     database_wait_seconds: float = 60.0
     shard_count: int | None = None  # None: discord.py's plain client, no sharding (one process)
@@ -120,18 +123,8 @@ class Settings:
             return value or default
 
         candidates = int(_number(env, "LEADERBOARD_CANDIDATES", 200, minimum=1))
-        shard_count, shard_ids = _shards(env)
-        if shard_ids and len(shard_ids) < (shard_count or 0) and not text("DATABASE_URL"):
-            raise ConfigError(
-                "SHARD_IDS runs part of the bot, so its processes must share one PostgreSQL: "
-                "set DATABASE_URL (the embedded database serves a single process)"
-            )
-        poll = _number(env, "CLUSTER_POLL_SECONDS", 1.0, 0.05)
-        if poll > 2.0:
-            raise ConfigError(
-                f"CLUSTER_POLL_SECONDS must be at most 2 (a takeover within 10 s), got {poll}"
-            )
         return cls(
+            **_cluster_settings(env),
             discord_token=text("DISCORD_TOKEN"),
             database_url=text("DATABASE_URL"),
             data_dir=Path(text("BOT_DATA_DIR", "./data") or "./data"),
@@ -165,12 +158,36 @@ class Settings:
             category_refresh_seconds=_number(env, "CATEGORY_REFRESH_SECONDS", 600.0, 1.0),
             track_record_seconds=_number(env, "TRACK_RECORD_SECONDS", 300.0, 1.0),
             fresh_wallet_days=_number(env, "FRESH_WALLET_DAYS", 14.0, 0.01),
+            reconcile_seconds=_number(env, "RECONCILE_SECONDS", 60.0, 1.0),
+            discord_global_limit=int(_number(env, "DISCORD_GLOBAL_LIMIT", 50, 1)),
             log_level=(text("LOG_LEVEL", "INFO") or "INFO").upper(),
             database_wait_seconds=_number(env, "DATABASE_WAIT_SECONDS", 60.0, 0.0),
-            shard_count=shard_count,
-            shard_ids=shard_ids,
-            metrics_port=_port(env, "METRICS_PORT"),
-            metrics_host=text("METRICS_HOST", "127.0.0.1") or "127.0.0.1",
-            cluster_poll_seconds=poll,
-            heartbeat_seconds=_number(env, "CLUSTER_HEARTBEAT_SECONDS", 5.0, 0.1),
         )
+
+
+def _cluster_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Shards, the leader election's pace and the metrics server, checked together: a process
+    that runs part of the shards needs a PostgreSQL the others share."""
+    shard_count, shard_ids = _shards(env)
+    if (
+        shard_ids
+        and len(shard_ids) < (shard_count or 0)
+        and not env.get("DATABASE_URL", "").strip()
+    ):
+        raise ConfigError(
+            "SHARD_IDS runs part of the bot, so its processes must share one PostgreSQL: "
+            "set DATABASE_URL (the embedded database serves a single process)"
+        )
+    poll = _number(env, "CLUSTER_POLL_SECONDS", 1.0, 0.05)
+    if poll > 2.0:
+        raise ConfigError(
+            f"CLUSTER_POLL_SECONDS must be at most 2 (a takeover within 10 s), got {poll}"
+        )
+    return {
+        "shard_count": shard_count,
+        "shard_ids": shard_ids,
+        "metrics_port": _port(env, "METRICS_PORT"),
+        "metrics_host": env.get("METRICS_HOST", "").strip() or "127.0.0.1",
+        "cluster_poll_seconds": poll,
+        "heartbeat_seconds": _number(env, "CLUSTER_HEARTBEAT_SECONDS", 5.0, 0.1),
+    }

@@ -439,15 +439,17 @@ async def touch_orders(
     status: str,
     now: datetime,
 ) -> int:
-    """A batch of orders tried without a fill: count the attempt and set ``status`` (PENDING
-    for PLACED ones, the same status for the others). Only orders still in ``from_statuses``
-    change."""
+    """A batch of orders tried without a fill: set ``status`` (PENDING for PLACED ones, the
+    same status for the others) and clear the missing-market count. Only orders still in
+    ``from_statuses`` whose state this changes are written (an order that simply waits is
+    left alone, so a sync pass does not rewrite every open order)."""
     if not ids:
         return 0
     result = await conn.execute(
         "UPDATE paper_orders SET status = $3, attempts = attempts + 1,"
         " missing_syncs = 0, version = version + 1, updated_at = $4"
-        " WHERE id = ANY($1::int8[]) AND status = ANY($2::text[])",
+        " WHERE id = ANY($1::int8[]) AND status = ANY($2::text[])"
+        " AND (status <> $3 OR missing_syncs <> 0)",
         list(ids),
         list(from_statuses),
         status,

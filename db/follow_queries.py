@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import asyncpg
 
 from bot.trades.models import Follow, WhaleWatch
@@ -13,7 +15,7 @@ FOLLOW_COLUMNS = (
 )
 WHALE_COLUMNS = (
     "channel_id, guild_id, min_usd, include_near_certain, enabled, disabled_reason, alerts_sent,"
-    " category"
+    " category, created_at"
 )
 
 
@@ -44,11 +46,21 @@ def _whale(row: asyncpg.Record) -> WhaleWatch:
         disabled_reason=row["disabled_reason"],
         alerts_sent=row["alerts_sent"],
         category=row["category"],
+        created_at=row["created_at"].timestamp(),
     )
 
 
 async def all_follows(conn: Connection) -> list[Follow]:
     return [_follow(r) for r in await conn.fetch(f"SELECT {FOLLOW_COLUMNS} FROM follows")]
+
+
+async def follows_in_batches(conn: Connection, batch: int) -> AsyncIterator[list[Follow]]:
+    """Every follow, ``batch`` rows at a time (a cursor), so a caller can index 100,000 of them
+    without holding the event loop for the whole read."""
+    async with conn.transaction():
+        cursor = await conn.cursor(f"SELECT {FOLLOW_COLUMNS} FROM follows")
+        while rows := await cursor.fetch(batch):
+            yield [_follow(r) for r in rows]
 
 
 async def all_whales(conn: Connection) -> list[WhaleWatch]:

@@ -1,4 +1,8 @@
-"""SQL for stored trades, alert deliveries and the alert outbox."""
+"""SQL for stored trades, alert deliveries and the alert outbox.
+
+Every statement on the alert path is an index lookup (db/migrations/0006_alert_storage.sql), so
+its cost does not grow with the history kept; retention deletes in bounded batches.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from bot.polymarket.records import Trade
-from bot.trades.models import Delivery, PendingMessage
+from bot.trades.models import Delivery, FailedAlert, PendingMessage
 from db.pool import Connection
 
 TRADE_COLUMNS = (
@@ -87,13 +91,23 @@ async def insert_deliveries(
     return len(result)
 
 
-async def last_trade_times(conn: Connection, wallets: Sequence[str]) -> dict[str, float]:
+async def existing_keys(conn: Connection, trade_keys: Sequence[str]) -> set[str]:
+    """The keys among these that are stored already (the reconciler's "did we see it?")."""
     rows = await conn.fetch(
-        "SELECT wallet, max(traded_at) AS last FROM trades WHERE wallet = ANY($1::text[])"
-        " GROUP BY wallet",
-        list(wallets),
+        "SELECT trade_key FROM trades WHERE trade_key = ANY($1::text[])", list(trade_keys)
     )
-    return {row["wallet"]: row["last"].timestamp() for row in rows}
+    return {row["trade_key"] for row in rows}
+
+
+async def trade_counts(conn: Connection, wallets: Sequence[str], since: float) -> dict[str, int]:
+    """Stored trades per wallet since ``since``: who trades often (checked first)."""
+    rows = await conn.fetch(
+        "SELECT wallet, count(*) AS n FROM trades WHERE wallet = ANY($1::text[])"
+        " AND traded_at >= $2 GROUP BY wallet",
+        list(wallets),
+        datetime.fromtimestamp(since, tz=UTC),
+    )
+    return {row["wallet"]: row["n"] for row in rows}
 
 
 async def channels_with_work(conn: Connection) -> list[int]:
@@ -104,25 +118,40 @@ async def channels_with_work(conn: Connection) -> list[int]:
     return [row["channel_id"] for row in rows]
 
 
-async def pending_message(conn: Connection, channel_id: int) -> PendingMessage | None:
-    """The oldest message composed but not confirmed sent (a crash or an error interrupted it)."""
+async def channel_work(conn: Connection, channel_id: int) -> tuple[PendingMessage | None, bool]:
+    """In one round trip: the oldest message composed but not confirmed sent (a crash or an
+    error interrupted it), and whether deliveries wait to be composed."""
     row = await conn.fetchrow(
-        "SELECT id, nonce, attempts FROM alert_messages WHERE channel_id = $1"
-        " AND status = 'PENDING' ORDER BY id LIMIT 1",
+        "SELECT m.id, m.nonce, m.attempts, m.created_at, EXISTS (SELECT 1 FROM alert_deliveries"
+        " WHERE channel_id = $1 AND status = 'PENDING' AND message_id IS NULL) AS unassigned"
+        " FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, nonce, attempts, created_at"
+        " FROM alert_messages WHERE channel_id = $1 AND status = 'PENDING' ORDER BY id LIMIT 1)"
+        " m ON true",
         channel_id,
     )
-    return None if row is None else PendingMessage(row["id"], row["nonce"], row["attempts"])
+    assert row is not None  # one row always
+    pending = None
+    if row["id"] is not None:
+        created = row["created_at"].timestamp()
+        pending = PendingMessage(row["id"], row["nonce"], row["attempts"], created)
+    return pending, row["unassigned"]
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:
     return Delivery(trade_from_record(row), row["kind"], row["delayed"])
 
 
+_DELIVERY_SELECT = (
+    f"SELECT d.kind, d.delayed, {', '.join('t.' + c.strip() for c in TRADE_COLUMNS.split(','))}"
+    " FROM alert_deliveries d JOIN trades t USING (trade_key)"
+)
+
+
 async def message_deliveries(conn: Connection, message_id: int) -> list[Delivery]:
+    """The deliveries still to be sent in this message (set-aside ones excluded)."""
     rows = await conn.fetch(
-        f"SELECT d.kind, d.delayed, {', '.join('t.' + c.strip() for c in TRADE_COLUMNS.split(','))}"
-        " FROM alert_deliveries d JOIN trades t USING (trade_key)"
-        " WHERE d.message_id = $1 ORDER BY t.traded_at, t.trade_key",
+        _DELIVERY_SELECT + " WHERE d.message_id = $1 AND d.status = 'PENDING'"
+        " ORDER BY t.traded_at, t.trade_key",
         message_id,
     )
     return [_delivery(r) for r in rows]
@@ -130,10 +159,8 @@ async def message_deliveries(conn: Connection, message_id: int) -> list[Delivery
 
 async def unassigned_deliveries(conn: Connection, channel_id: int, limit: int) -> list[Delivery]:
     rows = await conn.fetch(
-        f"SELECT d.kind, d.delayed, {', '.join('t.' + c.strip() for c in TRADE_COLUMNS.split(','))}"
-        " FROM alert_deliveries d JOIN trades t USING (trade_key)"
-        " WHERE d.channel_id = $1 AND d.status = 'PENDING' AND d.message_id IS NULL"
-        " ORDER BY t.traded_at, t.trade_key LIMIT $2",
+        _DELIVERY_SELECT + " WHERE d.channel_id = $1 AND d.status = 'PENDING'"
+        " AND d.message_id IS NULL ORDER BY t.traded_at, t.trade_key LIMIT $2",
         channel_id,
         limit,
     )
@@ -142,55 +169,96 @@ async def unassigned_deliveries(conn: Connection, channel_id: int, limit: int) -
 
 async def create_message(
     conn: Connection, channel_id: int, nonce: str, trade_keys: Sequence[str]
+) -> tuple[int, set[str]]:
+    """Compose an outbox message from unassigned deliveries, atomically (one statement), before
+    anything is sent; returns its id and the keys it really took (a second process may have
+    taken some)."""
+    return await _insert_message(conn, channel_id, nonce, trade_keys, None)
+
+
+async def _insert_message(
+    conn: Connection,
+    channel_id: int,
+    nonce: str,
+    trade_keys: Sequence[str],
+    from_message: int | None,
+) -> tuple[int, set[str]]:
+    row = await conn.fetchrow(
+        "WITH m AS (INSERT INTO alert_messages (channel_id, nonce) VALUES ($1, $2) RETURNING id),"
+        " d AS (UPDATE alert_deliveries SET message_id = (SELECT id FROM m) WHERE channel_id = $1"
+        " AND trade_key = ANY($3::text[]) AND status = 'PENDING'"
+        " AND message_id IS NOT DISTINCT FROM $4 RETURNING trade_key)"
+        " SELECT (SELECT id FROM m) AS id, array(SELECT trade_key FROM d) AS keys",
+        channel_id,
+        nonce,
+        list(trade_keys),
+        from_message,
+    )
+    assert row is not None  # one row always
+    return row["id"], set(row["keys"])
+
+
+async def split_message(
+    conn: Connection,
+    message_id: int,
+    channel_id: int,
+    parts: Sequence[tuple[str, Sequence[str]]],
+    error: str,
 ) -> int:
-    """Compose an outbox message from deliveries, atomically, before anything is sent."""
+    """Discord refused the message (and so posted nothing): its deliveries move to smaller
+    messages, one per (nonce, trade keys) part, and the refused one is closed with the reason.
+    Returns how many messages took deliveries."""
     async with conn.transaction():
-        message_id: int = await conn.fetchval(
-            "INSERT INTO alert_messages (channel_id, nonce) VALUES ($1, $2) RETURNING id",
-            channel_id,
-            nonce,
+        await conn.execute(
+            "UPDATE alert_messages SET status = 'FAILED', error = $2, attempts = attempts + 1"
+            " WHERE id = $1 AND status = 'PENDING'",
+            message_id,
+            error[:500],
+        )
+        made = 0
+        for nonce, keys in parts:
+            _, taken = await _insert_message(conn, channel_id, nonce, keys, message_id)
+            made += bool(taken)
+        return made
+
+
+async def release_message(conn: Connection, message_id: int, error: str) -> None:
+    """Give a composed, never-sent message's deliveries back, to be composed again."""
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE alert_deliveries SET message_id = NULL WHERE message_id = $1"
+            " AND status = 'PENDING'",
+            message_id,
         )
         await conn.execute(
-            "UPDATE alert_deliveries SET message_id = $1 WHERE channel_id = $2"
-            " AND trade_key = ANY($3::text[]) AND message_id IS NULL AND status = 'PENDING'",
+            "UPDATE alert_messages SET status = 'FAILED', error = $2 WHERE id = $1"
+            " AND status = 'PENDING'",
             message_id,
-            channel_id,
-            list(trade_keys),
+            error,
         )
-    return message_id
 
 
 async def mark_sent(conn: Connection, message_id: int, discord_message_id: int) -> None:
-    """Once per message: a second sender of the same message (a stale leader) changes nothing."""
-    async with conn.transaction():
-        marked = await conn.fetchval(
-            "UPDATE alert_messages SET status = 'SENT', sent_at = now(), discord_message_id = $2,"
-            " attempts = attempts + 1 WHERE id = $1 AND status = 'PENDING' RETURNING id",
-            message_id,
-            discord_message_id,
-        )
-        if marked is None:
-            return
-        rows = await conn.fetch(
-            "UPDATE alert_deliveries SET status = 'SENT', sent_at = now() WHERE message_id = $1"
-            " RETURNING kind, follow_id, channel_id",
-            message_id,
-        )
-        follow_ids = [r["follow_id"] for r in rows if r["kind"] == "follow"]
-        if follow_ids:
-            await conn.execute(
-                "UPDATE follows f SET alerts_sent = alerts_sent + c.n FROM"
-                " (SELECT unnest AS id, count(*) AS n FROM unnest($1::int8[]) GROUP BY 1) c"
-                " WHERE f.id = c.id",
-                follow_ids,
-            )
-        whale_channels = [r["channel_id"] for r in rows if r["kind"] == "whale"]
-        if whale_channels:
-            await conn.execute(
-                "UPDATE whale_watches SET alerts_sent = alerts_sent + $2 WHERE channel_id = $1",
-                whale_channels[0],
-                len(whale_channels),
-            )
+    """The message and its pending deliveries SENT, and the follows' and whale watches' alert
+    counters, in one statement (one round trip, atomic). Once per message: a second sender of
+    the same message (a stale leader) finds it SENT already and changes nothing."""
+    await conn.execute(
+        "WITH m AS (UPDATE alert_messages SET status = 'SENT', sent_at = now(),"
+        " discord_message_id = $2, attempts = attempts + 1 WHERE id = $1"
+        " AND status = 'PENDING' RETURNING id),"
+        " d AS (UPDATE alert_deliveries SET status = 'SENT', sent_at = now()"
+        " WHERE message_id IN (SELECT id FROM m) AND status = 'PENDING'"
+        " RETURNING kind, follow_id, channel_id),"
+        " f AS (UPDATE follows fo SET alerts_sent = fo.alerts_sent + c.n FROM"
+        " (SELECT follow_id, count(*) AS n FROM d WHERE kind = 'follow' GROUP BY follow_id) c"
+        " WHERE fo.id = c.follow_id),"
+        " w AS (UPDATE whale_watches ww SET alerts_sent = ww.alerts_sent + c.n FROM"
+        " (SELECT channel_id, count(*) AS n FROM d WHERE kind = 'whale' GROUP BY channel_id) c"
+        " WHERE ww.channel_id = c.channel_id)"
+        " SELECT 1",
+        message_id,
+        discord_message_id,
+    )
 
 
 async def mark_attempt_failed(conn: Connection, message_id: int, error: str) -> None:
@@ -199,6 +267,20 @@ async def mark_attempt_failed(conn: Connection, message_id: int, error: str) -> 
         message_id,
         error[:500],
     )
+
+
+async def fail_deliveries(
+    conn: Connection, channel_id: int, trade_keys: Sequence[str], error: str
+) -> int:
+    """Set these cards aside for good (they cannot be rendered, or Discord refuses them)."""
+    result = await conn.execute(
+        "UPDATE alert_deliveries SET status = 'FAILED', error = $3, failed_at = now()"
+        " WHERE channel_id = $1 AND trade_key = ANY($2::text[]) AND status = 'PENDING'",
+        channel_id,
+        list(trade_keys),
+        error[:500],
+    )
+    return int(result.split()[-1])
 
 
 async def fail_message(conn: Connection, message_id: int, error: str) -> int:
@@ -223,27 +305,87 @@ async def _fail_pending(
             error[:500],
         )
         result = await conn.execute(
-            "UPDATE alert_deliveries SET status = 'FAILED'"
+            "UPDATE alert_deliveries SET status = 'FAILED', error = $2, failed_at = now()"
             f" WHERE {delivery_column} = $1 AND status = 'PENDING'",
             value,
+            error[:500],
         )
     return int(result.split()[-1])
 
 
 async def delivery_counts(conn: Connection) -> dict[str, int]:
-    rows = await conn.fetch("SELECT status, count(*) AS n FROM alert_deliveries GROUP BY status")
-    return {row["status"]: row["n"] for row in rows}
+    """PENDING as it stands; SENT and FAILED over the last day (each a partial-index read, so
+    /admin status costs the same whatever the history). Zero counts are left out."""
+    row = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM alert_deliveries WHERE status = 'PENDING') AS pending,"
+        " (SELECT count(*) FROM alert_deliveries WHERE status = 'SENT'"
+        "  AND sent_at > now() - interval '1 day') AS sent,"
+        " (SELECT count(*) FROM alert_deliveries WHERE status = 'FAILED'"
+        "  AND failed_at > now() - interval '1 day') AS failed"
+    )
+    assert row is not None
+    counts = {"PENDING": row["pending"], "SENT": row["sent"], "FAILED": row["failed"]}
+    return {status: n for status, n in counts.items() if n}
 
 
-async def prune_trades(conn: Connection, retention_days: float) -> int:
-    """Old trades go, and their delivery records with them (ON DELETE CASCADE)."""
+async def recent_failures(conn: Connection, limit: int) -> list[FailedAlert]:
+    rows = await conn.fetch(
+        "SELECT channel_id, trade_key, coalesce(error, '') AS error, failed_at"
+        " FROM alert_deliveries WHERE status = 'FAILED' AND failed_at IS NOT NULL"
+        " ORDER BY failed_at DESC LIMIT $1",
+        limit,
+    )
+    return [
+        FailedAlert(r["channel_id"], r["trade_key"], r["error"], r["failed_at"].timestamp())
+        for r in rows
+    ]
+
+
+async def prune_trades_batch(conn: Connection, cutoff: float, batch: int) -> int:
+    """Delete up to ``batch`` of the oldest trades older than ``cutoff``, their deliveries, and
+    the finished outbox messages left without deliveries: a few short statements, one
+    transaction, however large the history. Returns the trades deleted."""
     async with conn.transaction():
-        result = await conn.execute(
-            "DELETE FROM trades WHERE traded_at < now() - make_interval(secs => $1)",
-            retention_days * 86400.0,
+        keys = [
+            row["trade_key"]
+            for row in await conn.fetch(
+                "SELECT trade_key FROM trades WHERE traded_at < $1 ORDER BY traded_at LIMIT $2",
+                datetime.fromtimestamp(cutoff, tz=UTC),
+                batch,
+            )
+        ]
+        if not keys:
+            return 0
+        rows = await conn.fetch(
+            "DELETE FROM alert_deliveries WHERE trade_key = ANY($1::text[]) RETURNING message_id",
+            keys,
         )
-        await conn.execute(
-            "DELETE FROM alert_messages m WHERE status <> 'PENDING' AND NOT EXISTS"
-            " (SELECT 1 FROM alert_deliveries d WHERE d.message_id = m.id)"
-        )
+        await conn.execute("DELETE FROM trades WHERE trade_key = ANY($1::text[])", keys)
+        messages = list({r["message_id"] for r in rows if r["message_id"] is not None})
+        if messages:
+            await conn.execute(
+                "DELETE FROM alert_messages m WHERE id = ANY($1::int8[]) AND status <> 'PENDING'"
+                " AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.message_id = m.id)",
+                messages,
+            )
+    return len(keys)
+
+
+async def prune_messages_batch(conn: Connection, cutoff: float, batch: int) -> int:
+    """Delete up to ``batch`` finished outbox messages older than ``cutoff`` that no delivery
+    points to any more (a PENDING message is the dispatcher's to finish)."""
+    result = await conn.execute(
+        "DELETE FROM alert_messages WHERE id IN (SELECT m.id FROM alert_messages m"
+        " WHERE m.status <> 'PENDING' AND m.created_at < $1 AND NOT EXISTS"
+        " (SELECT 1 FROM alert_deliveries d WHERE d.message_id = m.id) LIMIT $2)",
+        datetime.fromtimestamp(cutoff, tz=UTC),
+        batch,
+    )
     return int(result.split()[-1])
+
+
+async def vacuum_alert_tables(conn: Connection) -> None:
+    """Make the space of deleted rows reusable at once, so the files stay the same size from
+    one retention pass to the next instead of waiting for autovacuum."""
+    for table in ("trades", "alert_deliveries", "alert_messages"):
+        await conn.execute(f"VACUUM (ANALYZE) {table}")

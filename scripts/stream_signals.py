@@ -1,25 +1,26 @@
-"""Part (d) of ``bench_stream.py``: the live-trade path with signals on (imported by it).
+"""Part (e) of ``bench_stream.py``: the live-trade path with signals on (imported by it).
 
-(d1) The stream's filter as the bot wires it, ``TradeIngest.wants`` (FollowService, then
+(e1) The stream's filter as the bot wires it, ``TradeIngest.wants`` (FollowService, then
      copied wallets, then SignalService), over 10,000 followed wallets plus all three signal
      kinds on in 1,000 servers (fresh wallets with thresholds of $1,000 to $5,000, smart money
      and consensus at $500, a third of them with a category), against the same filter with no
      signals. Signals run twice: "cold", no wallet age known yet (every trade of $1,000 or more
      is kept, to be dated), and "steady", every trading wallet already dated (a big trade of a
      wallet known to be old is dropped by the filter), which is where a running bot soon is.
-     Same frames (built like part (a): a realistic mix of sizes, ``PONG`` and junk), the three
+     Same kind of frames as part (d) (scripts/stream_bench_socket.py: a realistic mix of sizes,
+     ``PONG`` and junk), the three
      run in alternating rounds on one thread and are compared on CPU time; the top 50 traders
      are wallets that trade in the frames. What it leaves out: what happens to a kept frame
-     after the filter (the queue, PostgreSQL), which parts (b) and (c) measure.
+     after the filter (the queue, PostgreSQL), which parts (b) and (d) measure.
 
-(d2) Fresh-wallet lookups per minute under a realistic flow: 60 simulated minutes of 40
+(e2) Fresh-wallet lookups per minute under a realistic flow: 60 simulated minutes of 40
      trades/s (Polymarket's platform rate is ~33–50/s), sizes drawn like part (a), by wallets
      drawn from 50,000 active accounts with a Zipf law (a few trade often), plus a share of
      brand-new wallets among the big trades. Every trade goes through ``SignalService.wants``
      and, if kept, ``SignalService.prepare`` with the real wallet-age store (PostgreSQL, the
      fake Polymarket's ``/public-profile`` over HTTP) and a simulated clock. The store's rate
      limit is lifted for this run so the figure is the demand itself; the baseline is what a
-     bot without the store would do: one lookup per trade above the threshold. (d3) then
+     bot without the store would do: one lookup per trade above the threshold. (e3) then
      checks the limit in real time: a burst of brand-new wallets at once, lookups counted over
      10 s against the bot's budget and Polymarket's published limit.
 """
@@ -38,6 +39,7 @@ from typing import Any
 
 import aiohttp
 from benchlib import migrated_pool, progress
+from stream_bench_socket import build_frames, build_index, followed_wallets
 
 from bot.events import EventBus
 from bot.polymarket.accounts import AccountsAPI
@@ -145,12 +147,11 @@ def timed_round(stream: TradeStream, frames: Sequence[str], messages: int) -> tu
     return messages / cpu, stream.stats.matched
 
 
-def bench_signal_filter(
-    rng: random.Random, build_index: Any, build_frames: Any, pool_n: int
-) -> SignalFilterResult:
-    """``build_index``/``build_frames``: part (a)'s builders, so (d1) uses the same frames."""
-    follows, followed = build_index(rng, SIGNAL_FOLLOWED, time.time())
-    frames, _ = build_frames(rng, followed, pool_n)
+def bench_signal_filter(seed: int, pool_n: int) -> SignalFilterResult:
+    """Part (d)'s builders (the follow index, the frame mix), so (e1) sees the same frames."""
+    followed = followed_wallets(seed, SIGNAL_FOLLOWED)
+    follows = build_index(followed)
+    frames, _ = build_frames(seed, followed, pool_n)
     trades = frame_trades(frames)
     traders = traded_wallets(trades, set(followed))
     watches = signal_watches(SIGNAL_SERVERS)
@@ -169,7 +170,7 @@ def bench_signal_filter(
 
     def stream_for(signals: SignalService | None) -> TradeStream:
         ingest = TradeIngest(
-            unused, follows, EventBus(), unused, on_deliveries=lambda _: None, signals=signals
+            unused, follows, EventBus(), on_deliveries=lambda _: None, signals=signals
         )
         stream = TradeStream("ws://127.0.0.1:9", ignore, ingest.wants)
         decisions[id(stream)] = ingest.wants
@@ -192,7 +193,7 @@ def bench_signal_filter(
             stream.process_frame(frame)
     rounds: list[dict[str, tuple[float, int]]] = []
     for n in range(SIGNAL_ROUNDS):
-        progress(f"(d1) round {n + 1}/{SIGNAL_ROUNDS}: {SIGNAL_MESSAGES_PER_ROUND:,} frames each")
+        progress(f"(e1) round {n + 1}/{SIGNAL_ROUNDS}: {SIGNAL_MESSAGES_PER_ROUND:,} frames each")
         rounds.append(
             {m: timed_round(st, frames, SIGNAL_MESSAGES_PER_ROUND) for m, st in streams.items()}
         )
@@ -312,7 +313,7 @@ async def simulate_flow(
                 result.fresh_trades += sum(1 for t in kept if t.wallet in prepared.fresh)
         result.per_minute.append(fake.calls["/public-profile"] - before)
         if minute % 10 == 9:
-            progress(f"(d2) {minute + 1}/{minutes} simulated minutes")
+            progress(f"(e2) {minute + 1}/{minutes} simulated minutes")
     result.distinct_wallets = len(wallets)
     result.lookups = fake.calls["/public-profile"]
     result.first_trade_lookups = fake.calls["/activity"]
@@ -346,11 +347,11 @@ async def bench_fresh_lookups(seed: int, minutes: int = FLOW_MINUTES) -> FreshLo
             http = PolymarketHTTP(session, hosts=hosts, timeout=5.0, max_retries=1)
             now = [time.time()]
             flow = Flow(rng, fake, now[0])
-            progress(f"(d2) {minutes} simulated minutes of {FLOW_RATE} trades/s")
+            progress(f"(e2) {minutes} simulated minutes of {FLOW_RATE} trades/s")
             signals = fresh_service(pool, http, lambda: now[0], rate=1e9)  # demand, unthrottled
             result = await simulate_flow(signals, flow, fake, now, minutes)
             await signals.close()
-            progress(f"(d3) {BURST_WALLETS} brand-new wallets at once, {BURST_SECONDS:g} s")
+            progress(f"(e3) {BURST_WALLETS} brand-new wallets at once, {BURST_SECONDS:g} s")
             result.burst_wallets = BURST_WALLETS
             result.burst_lookups_10s = await burst(pool, http, fake, rng)
     finally:
@@ -395,7 +396,7 @@ def signal_goals(
 
 
 def render_signals(row: Any, section: Any, d1: SignalFilterResult, d2: FreshLookupResult) -> None:
-    section(f"(d1) filter + signals, {d1.followed_wallets:,} followed, {d1.servers:,} servers")
+    section(f"(e1) filter + signals, {d1.followed_wallets:,} followed, {d1.servers:,} servers")
     row("  signal watches", f"fresh, smart and consensus in every server: {d1.watches:,}")
     for mode in MODES:
         row(
@@ -404,7 +405,7 @@ def render_signals(row: Any, section: Any, d1: SignalFilterResult, d2: FreshLook
             f" the decision alone {d1.wants_ns[mode]:,.0f} ns",
         )
     row("", f"median of {d1.rounds} alternating rounds of {d1.messages_per_round:,} frames")
-    section(f"(d2) fresh-wallet lookups, {d2.minutes} simulated minutes")
+    section(f"(e2) fresh-wallet lookups, {d2.minutes} simulated minutes")
     row(
         "  flow",
         f"{FLOW_RATE} trades/s by {FLOW_ACCOUNTS:,} accounts (Zipf {FLOW_ZIPF}),"
@@ -422,7 +423,7 @@ def render_signals(row: Any, section: Any, d1: SignalFilterResult, d2: FreshLook
     )
     row("  without the store (one per trade >= $1K)", f"{d2.naive_per_minute:.1f} per minute")
     row("  fresh-wallet trades found", f"{d2.fresh_trades:,}")
-    section(f"(d3) burst of {d2.burst_wallets} brand-new wallets, real rate limit")
+    section(f"(e3) burst of {d2.burst_wallets} brand-new wallets, real rate limit")
     row(
         f"  lookups in {BURST_SECONDS:g} s",
         f"{d2.burst_lookups_10s} (bot budget {d2.budget_per_minute:g}/min;"

@@ -207,9 +207,15 @@ class OrderSync:
 
     async def _touch(self, orders: Sequence[PaperOrder], now: datetime, report: SyncReport) -> None:
         """Orders tried without a fill: PLACED ones become PENDING, the rest keep their status
-        (both by the transition table), in two batch updates rather than one per order."""
+        (both by the transition table), in one batch update per status. Only orders whose state
+        changes are written (a new status, or a missing-market count to clear): an open order
+        that simply waits costs no write, so a pass over 10,000 waiting orders writes nothing."""
         report.unfilled += len(orders)
+        changed = [o for o in orders if o.status == "PLACED" or o.missing_syncs > 0]
+        if not changed:
+            return
         async with self._pool.acquire() as conn:
+            orders = changed
             for status in {o.status for o in orders}:
                 target = transition(status, OrderStatus.PENDING if status == "PLACED" else status)
                 ids = [o.id for o in orders if o.status == status]

@@ -220,6 +220,18 @@ class BoardPublisher:
         self._announce(self._keys(category, snapshot_ids))
         return rows_written
 
+    def held_ids(self) -> dict[str, int]:
+        """The snapshot ids of every board in memory, named as announced (``period`` overall,
+        ``category/period`` otherwise): another process's announcement is news only when its
+        ids differ."""
+        held: dict[str, int] = {}
+        for category in self.states:
+            for period in PERIODS:
+                board = self.board(period, category)
+                if board is not None:
+                    held.update(self._keys(category, {period: board.snapshot_id}))
+        return held
+
     @staticmethod
     def _keys(category: str, snapshot_ids: Mapping[str, int]) -> dict[str, int]:
         """Snapshot ids named ``period`` (overall) or ``category/period``."""

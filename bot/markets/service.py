@@ -241,6 +241,11 @@ class MarketService:
         log.info("markets: described %d new, refreshed %d demanded", described, refreshed)
         return described, refreshed
 
+    def forget_all(self) -> None:
+        """Markets and their prices are read upstream again on their next use."""
+        self.forget_markets()
+        self.prices.forget_prices()
+
     def forget_markets(self) -> None:
         """Admin refresh of markets: forget cached metadata and searches."""
         self._markets.clear()

@@ -30,9 +30,9 @@ from bot.copytrading.models import OrderStats
 from bot.memory import rss_megabytes
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.stream import StreamStats
+from bot.trades.cards import AlertCard
 from bot.trades.dispatcher import DeliveryStats
 from bot.trades.ingest import IngestStats
-from bot.trades.models import Delivery
 from bot.workers import WorkerRegistry
 
 log = logging.getLogger(__name__)
@@ -235,13 +235,14 @@ class Metrics:
             registry=self.registry,
         )
 
-    def alerts_sent(self, deliveries: Sequence[Delivery]) -> None:
-        """The dispatcher's callback after a confirmed send (backfilled alerts are left out:
-        they were late by design)."""
+    def alerts_sent(self, cards: Sequence[AlertCard]) -> None:
+        """The dispatcher's callback after a confirmed send (delayed alerts are left out: the
+        stream missed their trades, so they were late by design)."""
         now = time.time()
-        for delivery in deliveries:
-            if not delivery.delayed:
-                self.latency.observe(max(0.0, now - delivery.trade.timestamp))
+        for card in cards:
+            if not card.delayed:
+                for trade in card.trades:
+                    self.latency.observe(max(0.0, now - trade.timestamp))
 
     async def render(self) -> bytes:
         """The text exposition; the database figure is refreshed first (briefly)."""

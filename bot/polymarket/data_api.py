@@ -14,6 +14,7 @@ from bot.polymarket.records import (
     Position,
     RecordError,
     RecordRejected,
+    Trade,
 )
 from bot.polymarket.rejections import Rejections
 
@@ -144,3 +145,26 @@ class DataAPI:
             },
         )
         return parse_rows("data:/activity", body, Activity.from_api, self._http.rejections)
+
+    async def trades(
+        self,
+        *,
+        user: str | None = None,
+        since: float | None = None,
+        cash_at_least: float | None = None,
+        limit: int = 500,
+        offset: int = 0,
+    ) -> list[Trade]:
+        """Fills, newest first: one wallet's (``user``) or the platform's, maker fills included
+        (``takerOnly=false``, as the stream sends them), from ``since`` (epoch seconds) on, and
+        at least ``cash_at_least`` dollars each when given (``filterType=CASH``)."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset, "takerOnly": "false"}
+        if user is not None:
+            params["user"] = user
+        if since is not None:
+            params["start"] = int(since)
+        if cash_at_least is not None:
+            params["filterType"] = "CASH"
+            params["filterAmount"] = f"{cash_at_least:.2f}"
+        body = await self._http.get_json("data", "/trades", params)
+        return parse_rows("data:/trades", body, Trade.from_api, self._http.rejections)

@@ -61,7 +61,8 @@ DEFAULT_LIMITS: Mapping[str, Limit] = {
     "data:*": Limit(800),
     "data:/positions": Limit(120),
     "data:/closed-positions": Limit(120),
-    "data:/trades": Limit(160),
+    # 87.5%: the reconciler checks up to 1,000 wallets a minute here (bot/trades/reconciler.py)
+    "data:/trades": Limit(175),
     "gamma:*": Limit(3200),
     "gamma:/markets": Limit(240),
     "gamma:/events": Limit(400),

@@ -37,7 +37,7 @@ DEFAULT_TICK = 0.01
 SHOWN_PARTICIPANTS = 5
 MAX_BUTTONS = 25  # five rows of five
 _LOOKS_LIKE_WALLET = re.compile(r"^\s*0x", re.IGNORECASE)
-DELAYED_NOTE = "⏱ Delayed alert: recovered after a gap in the live stream"
+DELAYED_NOTE = "⏱ Delayed alert: missed by the live stream, found in trade history"
 
 
 def cents(price: float) -> str:

@@ -115,6 +115,36 @@ def stream_problems(report: StatusReport) -> str:
     )
 
 
+def reconcile_line(report: StatusReport) -> str:
+    """What the live stream missed (a health signal) and how long a reconcile round takes
+    against its interval."""
+    stats = report.reconcile
+    if stats is None:
+        return "—"
+    round_time = (
+        f"round {duration(stats.last_round_seconds)} over "
+        f"{plural(stats.last_round_wallets, 'wallet')}"
+        if stats.last_round_seconds is not None
+        else "first round running"
+    )
+    return (
+        f"{round_time} (every {duration(report.reconcile_interval)}) · missed by the stream "
+        f"{integer(stats.missed_while_connected)} · recovered after gaps "
+        f"{integer(stats.recovered_after_gap)} (whale-sized {integer(stats.platform_recovered)})"
+    )
+
+
+def set_aside_line(report: StatusReport) -> str:
+    """The latest alerts set aside (never retried), with their reasons."""
+    return (
+        " · ".join(
+            f"<#{f.channel_id}> {relative_time(f.failed_at)}: {escape_text(f.error, 120)}"
+            for f in report.failed_alerts
+        )
+        or "none"
+    )
+
+
 # (field, label, figure). One line per figure: a new figure is one more line here.
 FIGURES: tuple[tuple[str, str, Callable[[StatusReport], str]], ...] = (
     ("Live trades", "Stream", stream_state),
@@ -159,17 +189,19 @@ FIGURES: tuple[tuple[str, str, Callable[[StatusReport], str]], ...] = (
             + f" · {plural(r.database_failures, 'timeout or failure', 'timeouts or failures')}"
         ),
     ),
+    ("Live trades", "Reconcile", reconcile_line),
     (
         "Alerts",
         "Deliveries",
         lambda r: (
             f"{integer(r.alert_counts.get('SENT', 0))} sent · "
             f"{integer(r.alert_counts.get('PENDING', 0))} pending · "
-            f"{integer(r.alert_counts.get('FAILED', 0))} failed"
+            f"{integer(r.alert_counts.get('FAILED', 0))} failed (sent and failed: last 24 h)"
             if r.database_ok
             else "unknown: PostgreSQL did not answer"
         ),
     ),
+    ("Alerts", "Set aside (latest)", set_aside_line),
 )
 
 

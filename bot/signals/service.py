@@ -327,6 +327,11 @@ class SignalService:
                 "disabled %d signals in channel %s: %s", count, event.channel_id, event.reason
             )
 
+    def platform_min_usd(self) -> float:
+        """The smallest trade any signal watch wants (inf when none): after a gap in the stream
+        the reconciler recovers platform trades from this size up, so signals are not lost."""
+        return min((w.min_usd for ws in self._by_kind.values() for w in ws), default=math.inf)
+
     def figures(self) -> dict[str, int]:
         """What /admin status shows of signals."""
         return {

@@ -2,11 +2,15 @@
 
 The stream asks ``wants(wallet, usd)`` for every trade on the platform (tens per second), so
 the enabled follows are indexed by wallet in memory: one dict lookup and one comparison.
-PostgreSQL stays the source of truth; the index is rebuilt from it on start.
+PostgreSQL stays the source of truth; the index is built from it on start, in batches that give
+the event loop back between them, and every later change (a follow, an unfollow, a channel
+disabled) updates only the entries it touches: with 100,000 follows a change costs
+microseconds, not a reload.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Iterable
@@ -22,6 +26,9 @@ from db import follow_queries as queries
 log = logging.getLogger(__name__)
 
 
+LOAD_BATCH = 5_000  # follows indexed between two yields to the event loop
+
+
 class FollowService:
     def __init__(
         self, pool: asyncpg.Pool, bus: EventBus, *, database: DatabaseGuard | None = None
@@ -30,23 +37,35 @@ class FollowService:
         self._bus = bus
         self._db = database or DatabaseGuard()  # commands' reads and writes: bounded
         self._by_wallet: dict[str, list[Follow]] = {}
+        self._by_channel: dict[int, set[str]] = {}  # wallets followed (enabled) per channel
         self._whales: dict[int, WhaleWatch] = {}
         self.whale_min = math.inf
 
     async def load(self) -> None:
+        """Build the index from PostgreSQL in batches, then swap it in at once."""
+        by_wallet: dict[str, list[Follow]] = {}
+        by_channel: dict[int, set[str]] = {}
+        loaded = 0
         async with self._pool.acquire() as conn:
-            follows = await queries.all_follows(conn)
+            async for batch in queries.follows_in_batches(conn, LOAD_BATCH):
+                _index(batch, by_wallet, by_channel)
+                loaded += len(batch)
+                await asyncio.sleep(0)
             whales = await queries.all_whales(conn)
-        self._rebuild(follows, whales)
-        log.info("loaded %d follows and %d whale watches", len(follows), len(whales))
+        self._by_wallet, self._by_channel = by_wallet, by_channel
+        self._set_whales(w for w in whales if w.enabled)
+        log.info("loaded %d follows and %d whale watches", loaded, len(whales))
 
     def _rebuild(self, follows: Iterable[Follow], whales: Iterable[WhaleWatch]) -> None:
+        """The index from these rows at once (benchmarks and unit tests build it this way)."""
         by_wallet: dict[str, list[Follow]] = {}
-        for follow in follows:
-            if follow.enabled:
-                by_wallet.setdefault(follow.wallet, []).append(follow)
-        self._by_wallet = by_wallet
-        self._whales = {w.channel_id: w for w in whales if w.enabled}
+        by_channel: dict[int, set[str]] = {}
+        _index(follows, by_wallet, by_channel)
+        self._by_wallet, self._by_channel = by_wallet, by_channel
+        self._set_whales(w for w in whales if w.enabled)
+
+    def _set_whales(self, whales: Iterable[WhaleWatch]) -> None:
+        self._whales = {w.channel_id: w for w in whales}
         self.whale_min = min((w.min_usd for w in self._whales.values()), default=math.inf)
 
     # ---- the hot path (every platform trade) ----------------------------------------------------
@@ -117,8 +136,7 @@ class FollowService:
                 )
 
         follow = await self._db.run(save, "saving a follow")
-        others = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
-        self._by_wallet[wallet] = [*others, follow]
+        self.index_follow(follow)
         self._bus.publish(FollowAdded(wallet=wallet, channel_id=channel_id))
         self._bus.publish(FollowsChanged(channel_id=channel_id))  # every process's index
         return follow
@@ -129,11 +147,7 @@ class FollowService:
                 return await queries.delete_follow(conn, channel_id, wallet)
 
         removed = await self._db.run(delete, "removing a follow")
-        remaining = [f for f in self._by_wallet.get(wallet, []) if f.channel_id != channel_id]
-        if remaining:
-            self._by_wallet[wallet] = remaining
-        else:
-            self._by_wallet.pop(wallet, None)
+        self.unindex_follow(channel_id, wallet)
         self._bus.publish(FollowsChanged(channel_id=channel_id))
         return removed
 
@@ -165,11 +179,7 @@ class FollowService:
                 )
 
         watch = await self._db.run(save, "saving a whale watch")
-        whales = {c: w for c, w in self._whales.items() if c != channel_id}
-        if watch is not None:
-            whales[channel_id] = watch
-        self._whales = whales
-        self.whale_min = min((w.min_usd for w in whales.values()), default=math.inf)
+        self.index_whales(channel_id, watch)
         self._bus.publish(FollowsChanged(channel_id=channel_id))
         return watch
 
@@ -177,7 +187,7 @@ class FollowService:
         """The bot can no longer post there: stop alerting, and say why in /alerts."""
         async with self._pool.acquire() as conn:
             count = await queries.disable_channel(conn, channel_id, reason)
-        await self.load()
+        self.unindex_channel(channel_id)
         self._bus.publish(FollowsChanged(channel_id=channel_id))
         log.warning("disabled %d follows/watches in channel %s: %s", count, channel_id, reason)
         self._bus.publish(ChannelDisabled(channel_id=channel_id, reason=reason))
@@ -204,3 +214,48 @@ class FollowService:
     def from_memory(self) -> bool:
         """PostgreSQL is not answering commands: listings come from memory."""
         return self._db.unavailable
+
+    # ---- incremental index changes (also for changes made by another process) ---------------
+
+    def index_follow(self, follow: Follow) -> None:
+        """Add or replace one follow (a disabled one is removed)."""
+        self.unindex_follow(follow.channel_id, follow.wallet)
+        if follow.enabled:
+            _index((follow,), self._by_wallet, self._by_channel)
+
+    def unindex_follow(self, channel_id: int, wallet: str) -> None:
+        follows = self._by_wallet.get(wallet)
+        if follows is not None:
+            remaining = [f for f in follows if f.channel_id != channel_id]
+            if remaining:
+                self._by_wallet[wallet] = remaining
+            else:
+                del self._by_wallet[wallet]
+        wallets = self._by_channel.get(channel_id)
+        if wallets is not None:
+            wallets.discard(wallet)
+            if not wallets:
+                del self._by_channel[channel_id]
+
+    def index_whales(self, channel_id: int, watch: WhaleWatch | None) -> None:
+        """Set (or, with None, remove) a channel's whale watch."""
+        whales = {c: w for c, w in self._whales.items() if c != channel_id}
+        if watch is not None and watch.enabled:
+            whales[channel_id] = watch
+        self._set_whales(whales.values())
+
+    def unindex_channel(self, channel_id: int) -> None:
+        """Every follow and the whale watch of a channel: only its entries are touched."""
+        for wallet in list(self._by_channel.get(channel_id, ())):
+            self.unindex_follow(channel_id, wallet)
+        if channel_id in self._whales:
+            self.index_whales(channel_id, None)
+
+
+def _index(
+    follows: Iterable[Follow], by_wallet: dict[str, list[Follow]], by_channel: dict[int, set[str]]
+) -> None:
+    for follow in follows:
+        if follow.enabled:
+            by_wallet.setdefault(follow.wallet, []).append(follow)
+            by_channel.setdefault(follow.channel_id, set()).add(follow.wallet)

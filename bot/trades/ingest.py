@@ -12,25 +12,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 import asyncpg
 
 from bot.events import EventBus, TradeStored
-from bot.polymarket.data_api import parse_rows
-from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
-from bot.trades.models import BACKDATE_TOLERANCE, Target
+from bot.trades.models import Target
 from bot.workers import Role, WorkerStatus
 from db import trade_queries as queries
 from db.pool import Connection
 
 log = logging.getLogger(__name__)
 
-BACKFILL_LIMIT = 500
+PRUNE_BATCH = 2_000  # trades per retention batch
 
 
 class WatchedWallets(Protocol):
@@ -59,6 +59,17 @@ class SignalTargets(Protocol):
     async def prepare(self, trades: Sequence[Trade]) -> PreparedTargets: ...
 
 
+def _is_outage(exc: BaseException) -> bool:
+    """PostgreSQL away (connection lost, refused, timed out, shutting down) rather than one row
+    it refuses (bad data) or a bug: only an outage is worth retrying the same batch for."""
+    # asyncpg's client-side DataError (an argument it cannot encode) is a ValueError too
+    if isinstance(exc, ValueError | ArithmeticError | TypeError):
+        return False
+    if isinstance(exc, asyncpg.DataError | asyncpg.IntegrityConstraintViolationError):
+        return False
+    return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError | OSError | TimeoutError)
+
+
 @dataclass
 class IngestStats:
     received: int = 0
@@ -77,7 +88,6 @@ class TradeIngest:
         pool: asyncpg.Pool,
         follows: FollowService,
         bus: EventBus,
-        http: PolymarketHTTP,
         *,
         on_deliveries: Callable[[set[int]], None],
         queue_size: int = 10_000,
@@ -90,7 +100,6 @@ class TradeIngest:
         self._pool = pool
         self._follows = follows
         self._bus = bus
-        self._http = http
         self._on_deliveries = on_deliveries
         self.queue: asyncio.Queue[Trade] = asyncio.Queue(maxsize=queue_size)
         self._batch_size = batch_size
@@ -99,7 +108,7 @@ class TradeIngest:
         self._watched = watched
         self._signals = signals
         self._writer: asyncio.Task[None] | None = None
-        self._backfill_lock = asyncio.Lock()
+        self._in_flight: Counter[str] = Counter()  # keys queued or being written
         self.stats = IngestStats()
 
     # ---- from the stream -----------------------------------------------------------------------
@@ -109,7 +118,13 @@ class TradeIngest:
         if self.queue.full() and not self._keeps(trade.wallet):
             self.stats.shed += 1
             return
+        self._in_flight[trade.key] += 1
         await self.queue.put(trade)
+
+    def in_flight(self, trade_key: str) -> bool:
+        """The stream delivered this trade and it is on its way to PostgreSQL (the reconciler
+        must not count it as missed)."""
+        return trade_key in self._in_flight
 
     def _keeps(self, wallet: str) -> bool:
         """A trade that must never be shed: followed or copied."""
@@ -158,32 +173,55 @@ class TradeIngest:
                 batch.append(self.queue.get_nowait())
             try:
                 await self._store_until_done(batch, "stream")
-            except Exception:  # a bug must not kill the writer (and with it every alert)
-                log.exception("dropping a batch of %d trades after an unexpected error", len(batch))
+            except Exception:  # unreachable by design (rows are isolated); never kill the writer
+                log.exception("unexpected error storing a batch of %d trades", len(batch))
                 self.stats.rejected += len(batch)
             finally:
-                for _ in batch:
+                for trade in batch:
+                    self._in_flight[trade.key] -= 1
+                    if self._in_flight[trade.key] <= 0:
+                        del self._in_flight[trade.key]
                     self.queue.task_done()
 
-    async def _store_until_done(self, trades: Sequence[Trade], source: str) -> None:
-        """A database outage delays a batch; it never drops it. A trade PostgreSQL refuses
-        for good (bad upstream data) is logged and skipped, alone, so it cannot block the rest."""
+    async def _store_until_done(self, trades: Sequence[Trade], source: str) -> list[Trade]:
+        """Store and return the new ones. A database outage delays a batch; it never drops it.
+        A trade that cannot be stored (bad upstream data PostgreSQL refuses, or a bug) is
+        isolated, logged and skipped alone, so it never costs the rest of its batch."""
+        storable = [t for t in trades if self._storable(t)]
+        return await self._store_isolating(storable, source) if storable else []
+
+    async def store_each(self, trades: Sequence[Trade], source: str) -> list[Trade]:
+        """``store`` for trades that did not come through the stream (the reconciler's): a bad
+        one is skipped alone, an outage waited out; returns the ones that were new."""
+        return await self._store_until_done(trades, source)
+
+    def _storable(self, trade: Trade) -> bool:
+        """What PostgreSQL cannot even be asked to store (a timestamp past year 9999...)."""
+        try:
+            datetime.fromtimestamp(trade.timestamp, tz=UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            log.error("skipping trade %s with timestamp %r: %s", trade.key, trade.timestamp, exc)
+            self.stats.rejected += 1
+            return False
+        return True
+
+    async def _store_isolating(self, trades: Sequence[Trade], source: str) -> list[Trade]:
         while True:
             try:
-                await self.store(trades, source)
-                return
-            except asyncpg.DataError as exc:
+                return await self.store(trades, source)
+            except Exception as exc:
+                if _is_outage(exc):
+                    self.stats.write_failures += 1
+                    log.warning("storing %d trades failed (%s); retrying", len(trades), exc)
+                    await asyncio.sleep(self._retry_delay)
+                    continue
                 if len(trades) == 1:
-                    log.error("skipping unstorable trade %s: %s", trades[0].key, exc)
+                    log.error("skipping unstorable trade %s: %r", trades[0].key, exc)
                     self.stats.rejected += 1
-                    return
-                for trade in trades:
-                    await self._store_until_done([trade], source)
-                return
-            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-                self.stats.write_failures += 1
-                log.warning("storing %d trades failed (%s); retrying", len(trades), exc)
-                await asyncio.sleep(self._retry_delay)
+                    return []
+                half = len(trades) // 2  # halves: a bad row costs log2(batch) retries
+                first = await self._store_isolating(trades[:half], source)
+                return first + await self._store_isolating(trades[half:], source)
 
     # ---- storing ------------------------------------------------------------------------------
 
@@ -192,7 +230,7 @@ class TradeIngest:
         # in key order: two writers of overlapping trades (live and backfill, or a stale and a
         # new leader) then take row locks in the same order and cannot deadlock
         unique = sorted({t.key: t for t in trades}.values(), key=lambda t: t.key)
-        delayed = source == "backfill"
+        delayed = source != "stream"  # backfilled or reconciled: the stream missed it
         prepared = await self._signals.prepare(unique) if self._signals is not None else None
         async with self._pool.acquire() as conn, conn.transaction():
             inserted = await queries.insert_trades(conn, unique, source)
@@ -210,6 +248,8 @@ class TradeIngest:
             ]
             await queries.insert_deliveries(conn, rows)
         self.stats.stored += len(new)
+        if delayed:
+            self.stats.backfilled += len(new)
         self.stats.duplicates += len(trades) - len(new)
         self.stats.deliveries += len(rows)
         for trade in new:
@@ -218,57 +258,25 @@ class TradeIngest:
             self._on_deliveries({row[1] for row in rows})
         return new
 
-    # ---- gap backfill ---------------------------------------------------------------------------
-
-    async def backfill(self) -> int:
-        """After a (re)connect: fetch each followed wallet's recent trades and store what is
-        missing (their alerts say "delayed"); what was stored already collapses on its key.
-
-        The window is not "since the last stored trade": a live trade stored just after the
-        reconnect would hide the gap before it. It is everything since the wallet was
-        followed, bounded by retention (a pruned trade must not come back) and one page."""
-        async with self._backfill_lock:
-            total = 0
-            oldest_kept = time.time() - self._retention_days * 86_400 + 3_600
-            starts: dict[str, float] = {}
-            for wallet in self._follows.followed_wallets():
-                follows = self._follows.follows_of(wallet)
-                if follows:
-                    # Polymarket stamps whole seconds: look back as far as a follow accepts.
-                    starts[wallet] = min(f.created_at for f in follows) - BACKDATE_TOLERANCE
-            if self._watched is not None:
-                for wallet, since in self._watched.backfill_since().items():
-                    starts[wallet] = min(since, starts.get(wallet, since))
-            for wallet, first in starts.items():
-                try:
-                    total += await self._backfill_wallet(wallet, max(first, oldest_kept))
-                except Exception as exc:  # one wallet's failure must not stop the others
-                    log.warning("backfill of %s failed: %s", wallet, exc)
-            self.stats.backfilled += total
-            log.info(
-                "backfill after (re)connect: %d watched wallets, %d missed trades stored",
-                len(starts),
-                total,
-            )
-            return total
-
-    async def _backfill_wallet(self, wallet: str, since: float) -> int:
-        body = await self._http.get_json(
-            "data",
-            "/trades",
-            {"user": wallet, "limit": BACKFILL_LIMIT, "takerOnly": "false"},
-        )
-        trades = parse_rows("data:/trades", body, Trade.from_api, self._http.rejections)
-        recent = [t for t in trades if t.wallet == wallet and t.timestamp >= since]
-        if not recent:
-            return 0
-        new = await self.store(recent, "backfill")
-        return len(new)
-
-    async def prune(self, retention_days: float) -> int:
-        """Old trades and the delivery records that point to them."""
+    async def prune(self, retention_days: float, *, now: float | None = None) -> int:
+        """Old trades, the delivery records that point to them, and the outbox messages left
+        empty, in bounded batches (each a short transaction that never meets the statement
+        timeout), then VACUUM so the space is reused: the tables stay the same size from day to
+        day instead of growing with history. (``now``: benchmarks simulate the days passing.)"""
+        cutoff = (time.time() if now is None else now) - retention_days * 86_400
+        total = 0
+        while True:
+            async with self._pool.acquire() as conn:
+                deleted = await queries.prune_trades_batch(conn, cutoff, PRUNE_BATCH)
+            total += deleted
+            if deleted < PRUNE_BATCH:
+                break
+            await asyncio.sleep(0)  # other users of the pool get a turn between batches
         async with self._pool.acquire() as conn:
-            return await queries.prune_trades(conn, retention_days)
+            while await queries.prune_messages_batch(conn, cutoff, PRUNE_BATCH) == PRUNE_BATCH:
+                pass
+            await queries.vacuum_alert_tables(conn)
+        return total
 
     async def prune_expired(self) -> int:
         """The daily "trade-retention" loop: trades older than TRADES_RETENTION_DAYS."""

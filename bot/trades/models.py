@@ -51,9 +51,13 @@ class WhaleWatch:
     disabled_reason: str | None = None
     alerts_sent: int = 0
     category: str | None = None  # only markets of this category (None: all)
+    created_at: float = 0.0
 
     def accepts(self, trade: Trade, categories: frozenset[str] = frozenset()) -> bool:
+        """A recovered trade from before the watch existed is history, not an alert."""
         if trade.usd < self.min_usd:
+            return False
+        if trade.timestamp < self.created_at - BACKDATE_TOLERANCE:
             return False
         if self.category is not None and self.category not in categories:
             return False
@@ -85,3 +89,14 @@ class PendingMessage:
     id: int
     nonce: str
     attempts: int
+    created_at: float = 0.0  # wall clock; Discord remembers a nonce only for a few minutes
+
+
+@dataclass(frozen=True, slots=True)
+class FailedAlert:
+    """A delivery set aside for good, with Discord's or the renderer's reason."""
+
+    channel_id: int
+    trade_key: str
+    error: str
+    failed_at: float

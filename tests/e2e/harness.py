@@ -15,6 +15,7 @@ from bot.app import Application, open_application
 from bot.config import Settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
+from tests.fakes.rtds import FakeRTDS
 
 
 def settings_for(
@@ -61,6 +62,21 @@ async def running_bot(
             await app.close()
             with contextlib.suppress(asyncio.CancelledError, discord.DiscordException):
                 await asyncio.wait_for(task, 10)
+
+
+@contextlib.asynccontextmanager
+async def streaming_bot(
+    discord_fake: FakeDiscord,
+    polymarket: FakePolymarket,
+    rtds: FakeRTDS,
+    pool: asyncpg.Pool,
+    **overrides: Any,
+) -> AsyncIterator[Application]:
+    """``running_bot`` on the fakes with its trade stream subscribed to ``rtds``."""
+    settings = settings_for(discord_fake, polymarket, rtds.url, **overrides)
+    async with running_bot(discord_fake, pool, settings) as app:
+        await rtds.wait_for_subscribers(1)
+        yield app
 
 
 async def wait_until(predicate: Any, timeout: float = 10.0) -> None:  # noqa: ASYNC109

@@ -346,3 +346,82 @@ async def test_restarted_bot_identifies_again(fake: FakeDiscord, bot: commands.B
         await second.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 5)
+
+
+# ---- rate limits, nonces and refusals as Discord has them -----------------------------------
+
+
+async def post_message(
+    session: aiohttp.ClientSession, fake: FakeDiscord, channel_id: int, body: dict[str, object]
+) -> tuple[int, dict[str, str], object]:
+    url = f"{fake.api_base}/channels/{channel_id}/messages"
+    headers = {"Authorization": f"Bot {fake.token}"}
+    async with session.post(url, json=body, headers=headers) as resp:
+        return resp.status, dict(resp.headers), await resp.json()
+
+
+async def test_channel_posts_carry_bucket_headers_and_enforcement_answers_429(
+    fake: FakeDiscord,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        remaining = []
+        for n in range(6):
+            status, headers, _ = await post_message(
+                session, fake, fake.channel_id, {"content": f"m{n}"}
+            )
+            assert status == 200 and headers["X-RateLimit-Limit"] == "5"
+            assert 0 < float(headers["X-RateLimit-Reset-After"]) <= 5.0
+            remaining.append(int(headers["X-RateLimit-Remaining"]))
+        assert remaining == [4, 3, 2, 1, 0, 0]  # not enforced: the sixth still goes
+        fake.rate_limits.enforce_channel_limits = True
+        status, headers, body = await post_message(session, fake, fake.channel_id, {"content": "x"})
+        assert status == 429 and headers["Via"] and isinstance(body, dict)
+        assert body["global"] is False and 0 < body["retry_after"] <= 5.0
+        assert fake.rate_limits.channel_429s == 1 and fake.rate_limited_count == 1
+        other = await post_message(session, fake, fake.other_channel_id, {"content": "y"})
+        assert other[0] == 200  # a bucket per channel
+
+
+async def test_the_global_limit_counts_every_request_but_interactions(fake: FakeDiscord) -> None:
+    fake.rate_limits.enforce_global_limit = True
+    fake.rate_limits.global_limit = 3
+    async with aiohttp.ClientSession() as session:
+        statuses = [
+            (await post_message(session, fake, fake.channel_id, {"content": f"g{n}"}))[0]
+            for n in range(4)
+        ]
+        assert statuses == [200, 200, 200, 429]
+        url = f"{fake.api_base}/interactions/1/token/callback"
+        async with session.post(url, json={"type": 1}) as resp:
+            assert resp.status != 429  # exempt, as on Discord
+    assert fake.rate_limits.global_429s == 1
+
+
+async def test_nonces_are_remembered_for_a_while_and_not_shown_later(
+    fake: FakeDiscord,
+) -> None:
+    body = {"content": "once", "nonce": "n-1", "enforce_nonce": True}
+    async with aiohttp.ClientSession() as session:
+        _, _, first = await post_message(session, fake, fake.channel_id, body)
+        _, _, again = await post_message(session, fake, fake.channel_id, body)
+        assert isinstance(first, dict) and isinstance(again, dict)
+        assert again["id"] == first["id"] and first["nonce"] == "n-1"
+        assert fake.nonce_hits == 1
+        fake.nonce_ttl = 0  # Discord forgot it
+        _, _, later = await post_message(session, fake, fake.channel_id, body)
+        assert isinstance(later, dict) and later["id"] != first["id"]
+        url = f"{fake.api_base}/channels/{fake.channel_id}/messages?limit=1&after=0"
+        async with session.get(url, headers={"Authorization": f"Bot {fake.token}"}) as resp:
+            (oldest,) = await resp.json()
+        assert oldest["id"] == first["id"]  # ``after`` pages forward: the oldest first
+        assert "nonce" not in oldest  # only the answer to the post carries it
+
+
+async def test_a_refused_embed_is_a_400_form_error(fake: FakeDiscord) -> None:
+    fake.refused_embed_texts.add("0xbad")
+    async with aiohttp.ClientSession() as session:
+        status, _, body = await post_message(
+            session, fake, fake.channel_id, {"embeds": [{"title": "tx 0xbad"}]}
+        )
+    assert status == 400 and isinstance(body, dict) and body["code"] == 50035
+    assert fake.channel_messages.get(fake.channel_id) is None

@@ -51,10 +51,10 @@ async def test_poison_trades_are_refused_and_the_good_ones_arrive_once(
         await rtds.push(payload)  # json.dumps escapes the lone surrogate, as the real feed does
     await wait_until(lambda: len(alerted_txs(discord_fake, channel)) >= 2, timeout=10)
 
-    # Backfill of a wallet whose history has a broken emoji: stored, not a failed backfill.
+    # A wallet whose history has a broken emoji: the fill is stored, not a failed round.
     late = rtds.make_payload(wallet=wallet, title=BROKEN, timestamp=time.time() - 5)
     record_upstream(polymarket, late)
-    await app.ingest.backfill()
+    await app.reconciler.run_round()  # what a reconnect asks for
     await wait_until(lambda: len(alerted_txs(discord_fake, channel)) >= 3, timeout=10)
 
     expected = [p["transactionHash"].lower() for p in (broken, good, late)]

@@ -332,3 +332,22 @@ async def test_value_traded_gamma_clob_and_404(
     status, body = await get(session, fake, "/v2/leaderboard")
     assert (status, body) == (404, {"error": "not found"})
     assert fake.calls["/v2/leaderboard"] == 1
+
+
+@pytest.mark.asyncio
+async def test_platform_trades_filtered_on_cash_and_time(
+    fake: FakePolymarket, session: aiohttp.ClientSession
+) -> None:
+    """The whale recovery query: the platform's fills of at least $X since a moment."""
+    rows = [a for t in fake.traders.values() for a in t.activity if a["type"] == "TRADE"]
+    threshold = sorted(r["size"] * r["price"] for r in rows)[len(rows) * 3 // 4]
+    since = sorted(r["timestamp"] for r in rows)[len(rows) // 2]
+    _, big = await get(
+        session, fake, "/trades", takerOnly="false", filterType="CASH",
+        filterAmount=threshold, start=since, limit=10_000,
+    )  # fmt: skip
+    expected = [r for r in rows if r["size"] * r["price"] >= threshold and r["timestamp"] >= since]
+    assert len(big) == len(expected) > 0
+    assert all(r["size"] * r["price"] >= threshold and r["timestamp"] >= since for r in big)
+    last_key, last_query = fake.queries[-1]
+    assert last_key == "/trades" and last_query["filterType"] == "CASH"

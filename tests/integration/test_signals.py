@@ -61,9 +61,7 @@ class World:
         bus = EventBus()
         follows = FollowService(self.pool, bus)
         signals = build_signals(self.pool, self.http, bus, follows)
-        ingest = TradeIngest(
-            self.pool, follows, bus, self.http, on_deliveries=lambda _: None, signals=signals
-        )
+        ingest = TradeIngest(self.pool, follows, bus, on_deliveries=lambda _: None, signals=signals)
         return World(self.pool, self.fake, self.http, follows, signals, ingest, bus)
 
     async def start(self) -> World:
@@ -97,9 +95,7 @@ async def world(pool: asyncpg.Pool) -> AsyncIterator[World]:
         bus = EventBus()
         follows = FollowService(pool, bus)
         signals = build_signals(pool, http, bus, follows)
-        ingest = TradeIngest(
-            pool, follows, bus, http, on_deliveries=lambda _: None, signals=signals
-        )
+        ingest = TradeIngest(pool, follows, bus, on_deliveries=lambda _: None, signals=signals)
         yield await World(pool, fake, http, follows, signals, ingest, bus).start()
         await bus.drain()
     await fake.stop()

@@ -7,21 +7,20 @@ database outage) and never alerted twice (not for a duplicate frame, a retry or 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import asyncpg
 import pytest
 
 from bot.events import EventBus
-from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade, trade_key
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
-from tests.fakes.polymarket import FakePolymarket, FakeTrader
+from db import trade_queries
 
 FOLLOWED = "0x" + "f" * 40
 OTHER = "0x" + "e" * 40
@@ -82,13 +81,6 @@ async def delivery_rows(pool: asyncpg.Pool) -> list[asyncpg.Record]:
 
 
 @pytest.fixture
-async def follows(pool: asyncpg.Pool) -> FollowService:
-    service = FollowService(pool, EventBus())
-    await service.load()
-    return service
-
-
-@pytest.fixture
 def notified() -> list[set[int]]:
     """What the ingest told the dispatcher: one set of channels per store that made deliveries."""
     return []
@@ -100,9 +92,9 @@ async def make_ingest(
 ) -> AsyncIterator[IngestFactory]:
     made: list[TradeIngest] = []
 
-    def build(http: Any = None, **kw: Any) -> TradeIngest:
+    def build(**kw: Any) -> TradeIngest:
         kw.setdefault("retry_delay", 0.01)
-        ingest = TradeIngest(pool, follows, EventBus(), http, on_deliveries=notified.append, **kw)
+        ingest = TradeIngest(pool, follows, EventBus(), on_deliveries=notified.append, **kw)
         made.append(ingest)
         return ingest
 
@@ -335,197 +327,18 @@ async def test_one_unstorable_trade_does_not_block_the_others(
             writer.cancel()
 
 
-# ---- gap backfill ------------------------------------------------------------------------------
-
-
-def activity_row(trade_ts: int, usd: float, tx: str, wallet: str = FOLLOWED) -> dict[str, Any]:
-    """A Data API activity row as the fake serves it (camelCase, unix seconds)."""
-    return {
-        "proxyWallet": wallet,
-        "timestamp": trade_ts,
-        "conditionId": "0x" + "c" * 64,
-        "type": "TRADE",
-        "size": usd / 0.5,
-        "usdcSize": usd,
-        "transactionHash": tx,
-        "price": 0.5,
-        "asset": "asset-yes",
-        "side": "BUY",
-        "outcomeIndex": 0,
-        "title": "Will it rain?",
-        "slug": "will-it-rain",
-        "icon": "",
-        "eventSlug": "rain",
-        "outcome": "Yes",
-        "name": "",
-        "pseudonym": "",
-    }
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=0, seed=3)
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def http(fake: FakePolymarket) -> AsyncIterator[PolymarketHTTP]:
-    async with aiohttp.ClientSession() as session:
-        hosts = {"data": fake.base_url, "gamma": fake.base_url, "clob": fake.base_url}
-
-        async def no_wait(_: float) -> None:  # retry backoff is not what these tests measure
-            await asyncio.sleep(0)
-
-        yield PolymarketHTTP(session, hosts=hosts, timeout=2.0, max_retries=1, sleep=no_wait)
-
-
-async def backdate_follows(pool: asyncpg.Pool, follows: FollowService, seconds: int) -> None:
-    """Pretend the follows were made ``seconds`` ago (a real gap spans a restart or an outage)."""
-    await pool.execute(
-        "UPDATE follows SET created_at = now() - make_interval(secs => $1)", float(seconds)
-    )
-    await follows.load()
-
-
-async def test_backfill_stores_every_missed_fill_since_the_follow(
-    pool: asyncpg.Pool,
-    follows: FollowService,
-    make_ingest: IngestFactory,
-    fake: FakePolymarket,
-    http: PolymarketHTTP,
-) -> None:
-    await follow(follows, 10)
-    await backdate_follows(pool, follows, 3600)
-    now = int(time.time())
-    rows = {
-        "before_last": activity_row(now - 3000, 20, "0x" + "1" * 64),
-        "last_stored": activity_row(now - 2000, 30, "0x" + "2" * 64),
-        "missed": activity_row(now - 1000, 40, "0x" + "3" * 64),
-        "missed_maker": activity_row(now - 500, 50, "0x" + "4" * 64),
-    }
-    fake.add_trader(
-        FakeTrader(
-            wallet=FOLLOWED,
-            user_name="Followed",
-            pnl={},
-            vol={},
-            activity=sorted(rows.values(), key=lambda r: -r["timestamp"]),
-            # The wallet was the maker here: /trades hides it unless takerOnly=false.
-            maker_tx=frozenset({rows["missed_maker"]["transactionHash"]}),
-        )
-    )
-    ingest = make_ingest(http)
-    trades = {name: Trade.from_api(row) for name, row in rows.items()}
-    # The live stream saw this one before the socket dropped.
-    await ingest.store([trades["last_stored"]], "stream")
-
-    # Every fill since the follow that was never stored is missed, wherever it falls
-    # relative to the last stored one (a live trade after a reconnect must not hide a gap).
-    assert await ingest.backfill() == 3
-    stored = {r["trade_key"]: r["source"] for r in await trade_rows(pool)}
-    assert stored == {
-        trades["before_last"].key: "backfill",
-        trades["last_stored"].key: "stream",
-        trades["missed"].key: "backfill",
-        trades["missed_maker"].key: "backfill",
-    }
-    deliveries = {d["trade_key"]: d["delayed"] for d in await delivery_rows(pool)}
-    assert deliveries == {
-        trades["before_last"].key: True,
-        trades["last_stored"].key: False,
-        trades["missed"].key: True,
-        trades["missed_maker"].key: True,
-    }
-
-    # A second reconnect with nothing new: no rows, no alerts, but it did ask the API.
-    calls_before = fake.calls["/trades"]
-    assert await ingest.backfill() == 0
-    assert fake.calls["/trades"] == calls_before + 1
-    assert len(await delivery_rows(pool)) == 4
-    assert ingest.stats.backfilled == 3
-
-
-async def test_backfill_of_a_new_follow_starts_at_the_follow(
-    pool: asyncpg.Pool,
-    follows: FollowService,
-    make_ingest: IngestFactory,
-    fake: FakePolymarket,
-    http: PolymarketHTTP,
-) -> None:
-    # Nothing stored yet for the wallet: its history before /follow is not "missed".
-    await follow(follows, 10)
-    await backdate_follows(pool, follows, 600)
-    now = int(time.time())
-    old = activity_row(now - 86_400, 20, "0x" + "5" * 64)
-    new = activity_row(now - 300, 20, "0x" + "6" * 64)
-    fake.add_trader(FakeTrader(FOLLOWED, "Followed", {}, {}, activity=[new, old]))
-    ingest = make_ingest(http)
-
-    assert await ingest.backfill() == 1
-    assert [r["trade_key"] for r in await trade_rows(pool)] == [Trade.from_api(new).key]
-
-
-async def test_one_wallets_failed_backfill_does_not_stop_the_others(
-    pool: asyncpg.Pool,
-    follows: FollowService,
-    make_ingest: IngestFactory,
-    fake: FakePolymarket,
-    http: PolymarketHTTP,
-) -> None:
-    await follow(follows, 10, FOLLOWED)
-    await follow(follows, 10, OTHER)
-    await backdate_follows(pool, follows, 600)
-    now = int(time.time())
-    for wallet, tx in ((FOLLOWED, "0x" + "7" * 64), (OTHER, "0x" + "8" * 64)):
-        row = activity_row(now - 60, 20, tx, wallet)
-        fake.add_trader(FakeTrader(wallet, "", {}, {}, activity=[row]))
-    # Cloudflare blocks the first wallet's request and its one retry.
-    fake.inject("/trades", "html403", count=2)
-    ingest = make_ingest(http)
-
-    assert await ingest.backfill() == 1
-    assert fake.pending_faults == 0
-    assert len(await trade_rows(pool)) == 1
-
-
-async def test_a_live_trade_after_the_reconnect_does_not_hide_the_gap(
-    pool: asyncpg.Pool,
-    follows: FollowService,
-    make_ingest: IngestFactory,
-    fake: FakePolymarket,
-    http: PolymarketHTTP,
-) -> None:
-    await follow(follows, 10)
-    await backdate_follows(pool, follows, 3600)
-    now = int(time.time())
-    before_gap = activity_row(now - 2000, 20, "0x" + "a1" * 32)
-    in_gap = activity_row(now - 1000, 20, "0x" + "a2" * 32)
-    after_reconnect = activity_row(now - 1, 20, "0x" + "a3" * 32)
-    fake.add_trader(
-        FakeTrader(FOLLOWED, "", {}, {}, activity=[after_reconnect, in_gap, before_gap])
-    )
-    ingest = make_ingest(http)
-    await ingest.store([Trade.from_api(before_gap)], "stream")  # then the socket dropped
-    # on_connect runs beside the reader: the first live frame can be stored before backfill.
-    await ingest.store([Trade.from_api(after_reconnect)], "stream")
-
-    await ingest.backfill()
-    stored = {r["trade_key"] for r in await trade_rows(pool)}
-    assert Trade.from_api(in_gap).key in stored
-
-
 # ---- retention ---------------------------------------------------------------------------------
 
 
 async def test_prune_deletes_old_trades_and_their_deliveries(
     pool: asyncpg.Pool, follows: FollowService, make_ingest: IngestFactory
 ) -> None:
-    # Whale watches have no start date, so old trades get deliveries too.
     await follows.set_whales(
         guild_id=GUILD, channel_id=30, min_usd=1, include_near_certain=False, user_id=99
     )
+    # A watch set up long ago, so the old trades below get deliveries too.
+    await pool.execute("UPDATE whale_watches SET created_at = now() - interval '90 days'")
+    await follows.load()
     ingest = make_ingest()
     old = [make_trade(wallet=OTHER, ago=40 * 86_400 + n) for n in range(3)]
     fresh = make_trade(wallet=OTHER, ago=86_400)
@@ -550,3 +363,73 @@ async def test_prune_deletes_old_trades_and_their_deliveries(
     # A PENDING message is the dispatcher's to finish, pruned or not.
     assert await pool.fetch("SELECT id FROM alert_messages ORDER BY id") == [(pending_id,)]
     assert await ingest.prune(30) == 0
+
+
+async def test_retention_of_a_large_history_runs_in_bounded_batches_and_finishes(
+    pool: asyncpg.Pool,
+    follows: FollowService,
+    make_ingest: IngestFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """60,000 trades alerted in 3 channels each (180,000 delivery rows, 60,000 messages), the
+    older half past retention: every batch is small, and the pass deletes all of it."""
+    await pool.execute(
+        "INSERT INTO trades (trade_key, wallet, asset, side, size, price, traded_at,"
+        " transaction_hash, source) SELECT 'h' || g, '0x' || lpad(to_hex(g % 97), 40, '0'),"
+        " 'a', 'BUY', 1, 0.5, now() - make_interval(days => CASE WHEN g % 2 = 0 THEN 40"
+        " ELSE 1 END), 'tx' || g, 'stream' FROM generate_series(1, 60000) g"
+    )
+    await pool.execute(
+        "INSERT INTO alert_messages (id, channel_id, nonce, status)"
+        " SELECT g, 10 + g % 3, 'n' || g, 'SENT' FROM generate_series(1, 60000) g"
+    )
+    await pool.execute(
+        "INSERT INTO alert_deliveries (trade_key, channel_id, guild_id, kind, message_id,"
+        " status) SELECT 'h' || g, 10 + c, 1, 'whale', CASE WHEN c = g % 3 THEN g END, 'SENT'"
+        " FROM generate_series(1, 60000) g, generate_series(0, 2) c"
+    )
+    await pool.execute(
+        "INSERT INTO alert_messages (id, channel_id, nonce) VALUES (70000, 10, 'pending')"
+    )
+    batches: list[int] = []
+    original = trade_queries.prune_trades_batch
+
+    async def spy(conn: Any, cutoff: float, batch: int) -> int:
+        deleted = await original(conn, cutoff, batch)
+        batches.append(deleted)
+        return deleted
+
+    monkeypatch.setattr(trade_queries, "prune_trades_batch", spy)
+    monkeypatch.setattr("bot.trades.ingest.PRUNE_BATCH", 2_000)
+    ingest = make_ingest()
+
+    assert await ingest.prune(30) == 30_000
+    assert len(batches) == 16 and max(batches) == 2_000  # 15 full batches and an empty one
+    assert await pool.fetchval("SELECT count(*) FROM trades") == 30_000
+    assert await pool.fetchval("SELECT count(*) FROM alert_deliveries") == 90_000
+    # Messages whose deliveries all went go too; a pending one stays for the dispatcher.
+    assert await pool.fetchval("SELECT count(*) FROM alert_messages") == 30_001
+    assert await pool.fetchval("SELECT status FROM alert_messages WHERE id = 70000") == "PENDING"
+    assert await ingest.prune(30) == 0
+
+
+async def test_bad_rows_are_isolated_and_the_rest_of_their_batch_is_stored(
+    pool: asyncpg.Pool, follows: FollowService, make_ingest: IngestFactory
+) -> None:
+    """Eleven trades in one batch, two of them poison (a timestamp past year 9999, a NUL in a
+    name PostgreSQL refuses): the nine good ones are stored, each once, and alerted."""
+    await follow(follows, 10)
+    ingest = make_ingest()
+    good = [make_trade(usd=10 + n) for n in range(9)]
+    far_future = dataclasses.replace(make_trade(usd=99), timestamp=1e17)
+    nul = make_trade(usd=98, name="bad\x00name")
+    batch = [*good[:4], far_future, *good[4:7], nul, *good[7:]]
+    for trade in batch:
+        await ingest.submit(trade)
+    await ingest.start()
+    await asyncio.wait_for(ingest.queue.join(), timeout=10)
+
+    assert {r["trade_key"] for r in await trade_rows(pool)} == {t.key for t in good}
+    assert len(await delivery_rows(pool)) == 9
+    assert ingest.stats.rejected == 2 and ingest.stats.stored == 9
+    assert not any(ingest.in_flight(t.key) for t in batch)

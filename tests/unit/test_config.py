@@ -107,3 +107,13 @@ def test_bad_cluster_settings_say_what_to_fix(env: dict[str, str], named: str) -
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
     assert named in str(info.value)
+
+
+def test_reconciliation_and_discord_budget_settings() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.reconcile_seconds == 60 and defaults.discord_global_limit == 50
+    s = Settings.from_env({"RECONCILE_SECONDS": "30", "DISCORD_GLOBAL_LIMIT": "120"})
+    assert s.reconcile_seconds == 30 and s.discord_global_limit == 120
+    for bad in ({"RECONCILE_SECONDS": "0.5"}, {"DISCORD_GLOBAL_LIMIT": "0"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            Settings.from_env(bad)

@@ -17,13 +17,16 @@ already posted instead of posting again.
 from __future__ import annotations
 
 import copy
+import json
 import mimetypes
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from tests.fakes.discord.gateway import DIRECT_MESSAGES_INTENT, GUILD_MESSAGES_INTENT, Gateway
+from tests.fakes.discord.rate_limits import too_many
 from tests.fakes.discord.rest import (
     ApiError,
     UploadedFile,
@@ -59,6 +62,12 @@ PRIVATE_MESSAGE_KEYS = frozenset({"attachments_received", "allowed_mentions", "e
 def public(message: JSON) -> JSON:
     """The message as Discord returns it: without the fake's bookkeeping keys."""
     return {k: v for k, v in message.items() if k not in PRIVATE_MESSAGE_KEYS}
+
+
+def fetched(message: JSON) -> JSON:
+    """The message as a later GET returns it: Discord gives the nonce back only in the answer
+    to the post (and the gateway's MESSAGE_CREATE), so a bot cannot find a message by it."""
+    return {k: v for k, v in public(message).items() if k != "nonce"}
 
 
 class Messages:
@@ -257,14 +266,30 @@ class Messages:
         channel_id = path_int(request, "channel_id")
         body, files = await read_body(request)
         self._check_bot_can_post(channel_id, files)
+        headers, over = self.state.rate_limits.take_post(channel_id)
+        if over:
+            self.state.rate_limited_count += 1
+            return too_many(
+                float(headers["X-RateLimit-Reset-After"]), is_global=False, headers=headers
+            )
+        response = await self._create_or_repeat(channel_id, body, files)
+        response.headers.update(headers)
+        return response
+
+    async def _create_or_repeat(
+        self, channel_id: int, body: JSON, files: list[UploadedFile]
+    ) -> web.Response:
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
-            # Real Discord: a repeated nonce from the same author returns the first message
-            # instead of posting again (the basis of the bot's exactly-once resend).
+            # Real Discord: a repeated nonce from the same author within a few minutes returns
+            # the first message instead of posting again (the basis of exactly-once resends).
             for earlier in self.state.channel_messages.get(channel_id, []):
-                if earlier.get("nonce") == str(nonce):
+                if earlier.get("nonce") == str(nonce) and self._remembers(earlier):
                     self.state.nonce_hits += 1
                     return json_response(public(earlier))
+        refused = [t for t in self.state.refused_embed_texts if t in json.dumps(body.get("embeds"))]
+        if refused:
+            raise form_error({"embeds.0.url": f"Not a well formed URL ({refused[0][:20]})."})
         message = self.state._store(self.new_message(channel_id, body, files))
         self.state.channel_messages.setdefault(channel_id, []).append(message)
         channel = self.state._channels.get(channel_id)
@@ -272,6 +297,14 @@ class Messages:
             channel["last_message_id"] = message["id"]
         await self.announce("MESSAGE_CREATE", message)
         return json_response(public(message))
+
+    def _remembers(self, message: JSON) -> bool:
+        """Whether Discord still knows the nonce of this earlier message (``nonce_ttl``)."""
+        ttl = self.state.nonce_ttl
+        if ttl is None:
+            return True
+        posted = datetime.fromisoformat(str(message["timestamp"]))
+        return (datetime.now(UTC) - posted).total_seconds() < ttl
 
     def _channel_message(self, request: web.Request) -> JSON:
         channel_id = path_int(request, "channel_id")
@@ -288,14 +321,16 @@ class Messages:
         before = int(request.query.get("before", "0") or 0)
         after = int(request.query.get("after", "0") or 0)
         found = [
-            public(m)
+            fetched(m)
             for m in reversed(self.state.channel_messages.get(channel_id, []))
             if (not before or int(m["id"]) < before) and int(m["id"]) > after
         ]
+        if "after" in request.query and not before:  # paging forward: the oldest first
+            found = found[::-1][:limit][::-1]
         return json_response(found[:limit])
 
     async def get_channel_message(self, request: web.Request) -> web.Response:
-        return json_response(public(self._channel_message(request)))
+        return json_response(fetched(self._channel_message(request)))
 
     async def edit_channel_message(self, request: web.Request) -> web.Response:
         message = self._channel_message(request)

@@ -170,6 +170,10 @@ class RestApi:
             ):
                 raise ApiError(401, 0, "401: Unauthorized")
             limited = self._take_rate_limit(path)
+            if limited is None:
+                limited = self.state.rate_limits.count_request(path)
+                if limited is not None:
+                    self.state.rate_limited_count += 1
             if limited is not None:
                 return limited
             return await handler(request)

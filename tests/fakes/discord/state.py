@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tests.fakes.discord.rate_limits import RateLimits
+
 if TYPE_CHECKING:
     from tests.fakes.discord.interactions import FakeInteraction
 
@@ -215,6 +217,13 @@ class DiscordState:
 
         self.rate_limited_count = 0
         self.nonce_hits = 0  # message creates answered with an earlier message (enforce_nonce)
+        #: Discord honours ``enforce_nonce`` "in the past few minutes"; None: forever.
+        self.nonce_ttl: float | None = 300.0
+        #: Per-channel buckets and the global limit (headers always; 429s when enforced).
+        self.rate_limits = RateLimits()
+        #: Texts that make Discord refuse a message whose embeds contain one (400, as for an
+        #: embed it finds invalid), so tests can show one bad card costs no other.
+        self.refused_embed_texts: set[str] = set()
         self._changed = asyncio.Event()
 
     # ------------------------------------------------------------------ waiting on changes

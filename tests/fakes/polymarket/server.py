@@ -82,6 +82,10 @@ class FakePolymarket(World):
         self.base_url = ""
         self.latency = 0.0
         self.calls: collections.Counter[str] = collections.Counter()
+        #: (calls key, query parameters) of the latest requests, oldest first (bounded).
+        self.queries: collections.deque[tuple[str, dict[str, str]]] = collections.deque(
+            maxlen=10_000
+        )
         self.hold: asyncio.Event | None = None
         self._faults = Faults()
         self._runner: web.AppRunner | None = None
@@ -123,6 +127,7 @@ class FakePolymarket(World):
     def reset_calls(self) -> None:
         """Zero the per-path counters, e.g. after warm-up, so a test counts only what it caused."""
         self.calls.clear()
+        self.queries.clear()
 
     @property
     def huge_bytes_sent(self) -> int:
@@ -200,6 +205,7 @@ class FakePolymarket(World):
         path = request.path
         key, route = self._route_for(path)
         self.calls[key] += 1
+        self.queries.append((key, dict(request.query)))
         fault = self._faults.take(key, path)
         await self._faults.wait_hold(self.hold)
         await self._faults.pause(self.latency)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 import asyncpg
 
@@ -32,8 +31,7 @@ from tests.integration.test_alert_dispatcher import (
 
 
 def make_ingest(pool: asyncpg.Pool, follows: FollowService) -> TradeIngest:
-    none: Any = None  # no backfill here, so no HTTP
-    return TradeIngest(pool, follows, EventBus(), none, on_deliveries=lambda _: None)
+    return TradeIngest(pool, follows, EventBus(), on_deliveries=lambda _: None)
 
 
 async def test_two_leaders_storing_the_same_trades_store_and_route_them_once(
@@ -107,7 +105,7 @@ async def test_a_stale_leader_waiting_for_its_pacing_slot_does_not_repost_what_t
     discord = FakeDiscord()
     await whales(follows, CHANNEL)
     ingest = make_ingest(pool, follows)
-    stale = make_dispatcher(ScriptedSender(discord), channel_rate=(1, 1.25))
+    stale = make_dispatcher(ScriptedSender(discord), channel_limit=1, channel_period=1.25)
     await stale.start()
     first = make_trade(usd=20)
     await ingest.store([first], "stream")

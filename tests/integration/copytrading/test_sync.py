@@ -149,3 +149,27 @@ async def test_a_sync_cancelled_anywhere_and_restarted_keeps_the_books_balanced(
     await make_service().sync()
     assert await pool.fetchval("SELECT count(*) FROM settlements") == 4
     await assert_books_balance(pool)
+
+
+async def test_a_pass_writes_only_the_orders_whose_state_changed(
+    pool: asyncpg.Pool, fake: FakePolymarket, make_service: Factory, clock: Clock
+) -> None:
+    service = make_service()
+    cid, (yes, _) = new_market(fake)
+    await service.start_copy(GUILD, USER, TRADER, budget_usd=1_000, per_trade_usd=10)
+    for _ in range(3):  # far below the book: they wait, PENDING
+        await copy_trade(service, pool, clock, asset=yes, condition_id=cid, price=0.3)
+    before = {r["id"]: (r["version"], r["updated_at"]) for r in await orders(pool)}
+    assert {r["status"] for r in await orders(pool)} == {"PENDING"}
+
+    report = await service.sync()
+    assert report.unfilled == 3
+    after = {r["id"]: (r["version"], r["updated_at"]) for r in await orders(pool)}
+    assert after == before  # nothing changed, nothing written
+
+    await pool.execute("UPDATE paper_orders SET missing_syncs = 1 WHERE id = $1", min(before))
+    await service.sync()  # the market is back: that count is cleared, one order written
+    rows = {r["id"]: r for r in await orders(pool)}
+    assert rows[min(before)]["missing_syncs"] == 0
+    assert rows[min(before)]["version"] == before[min(before)][0] + 1
+    assert all(rows[i]["version"] == before[i][0] for i in before if i != min(before))

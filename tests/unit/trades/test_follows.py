@@ -263,3 +263,38 @@ def test_category_filters_on_follows_and_whales() -> None:
     assert svc.filters_by_category(usd_trade(10))  # the followed wallet's follow has a category
     assert svc.filters_by_category(usd_trade(1000, wallet=OTHER))  # whale-sized, whale has one
     assert not svc.filters_by_category(usd_trade(999, wallet=OTHER))
+
+
+# ---- incremental index changes -------------------------------------------------------------------
+
+
+def test_changes_touch_only_their_entries_and_keep_the_index_consistent() -> None:
+    other_channel = make_follow(id=2, channel_id=11, wallet=OTHER)
+    svc = service([make_follow(), make_follow(id=3, channel_id=11), other_channel], [make_whale()])
+
+    svc.unindex_channel(11)  # a channel that went away: its follows and nothing else
+    assert [f.channel_id for f in svc.follows_of(WALLET)] == [10]
+    assert not svc.is_followed(OTHER)
+    assert svc.whale_min == 1000.0
+
+    svc.index_follow(make_follow(id=4, channel_id=12, wallet=OTHER, min_usd=50))
+    svc.index_follow(make_follow(id=4, channel_id=12, wallet=OTHER, min_usd=75))  # an edit
+    assert [f.min_usd for f in svc.follows_of(OTHER)] == [75]
+    svc.index_follow(make_follow(id=4, channel_id=12, wallet=OTHER, enabled=False))
+    assert not svc.is_followed(OTHER)
+
+    svc.unindex_follow(10, WALLET)
+    assert svc.followed_wallets() == []
+    svc.unindex_channel(20)  # the whale watch's channel
+    assert svc.whale_min == math.inf
+    assert svc._by_channel == {}  # nothing left behind for channels without follows
+
+
+def test_a_whale_watch_made_after_a_trade_does_not_alert_it() -> None:
+    """A whale-sized fill recovered from before the watch existed is history, not an alert."""
+    watch = WhaleWatch(
+        channel_id=20, guild_id=1, min_usd=100, include_near_certain=False, created_at=CREATED
+    )
+    assert watch.accepts(usd_trade(500, ts=CREATED + 5))
+    assert watch.accepts(usd_trade(500, ts=CREATED - BACKDATE_TOLERANCE))
+    assert not watch.accepts(usd_trade(500, ts=CREATED - 3600))
