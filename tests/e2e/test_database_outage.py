@@ -1,5 +1,5 @@
 """Commands while PostgreSQL is down or frozen: the real bot, through a proxy that plays the
-outage (tests/fakes/pgproxy.py), on a fake Discord that enforces the 3 s deadline.
+outage (tests/fakes/pg_link.py), on a fake Discord that enforces the 3 s deadline.
 
 Every command is acknowledged in time (the strict fake refuses a late first answer, so a reply
 at all proves it); /trader and /alerts answer from memory with a note; what needs the
@@ -21,7 +21,7 @@ from db.migrate import migrate
 from db.pool import create_pool
 from tests.e2e.harness import running_bot, settings_for, wait_until
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.pgproxy import PostgresProxy
+from tests.fakes.pg_link import PostgresLink
 from tests.fakes.polymarket import FakePolymarket
 from tests.fakes.rtds import FakeRTDS
 
@@ -40,8 +40,8 @@ pytestmark = pytest.mark.polymarket(n_traders=10, seed=77)
 
 
 @pytest.fixture
-async def proxy(database_url: str) -> AsyncIterator[PostgresProxy]:
-    proxy = PostgresProxy(database_url)
+async def proxy(database_url: str) -> AsyncIterator[PostgresLink]:
+    proxy = PostgresLink(database_url)
     await proxy.start()
     yield proxy
     await proxy.stop()
@@ -52,7 +52,7 @@ async def app(
     strict_discord: FakeDiscord,
     polymarket: FakePolymarket,
     rtds: FakeRTDS,
-    proxy: PostgresProxy,
+    proxy: PostgresLink,
 ) -> AsyncIterator[Application]:
     pool = await create_pool(proxy.dsn, max_size=5)
     async with pool.acquire() as conn:
@@ -66,9 +66,9 @@ async def app(
             )
             await rtds.wait_for_subscribers(1)
             yield app
-            await proxy.up()  # let the workers and the pool finish cleanly
+            proxy.restore()  # let the workers and the pool finish cleanly
     finally:
-        await proxy.up()
+        proxy.restore()
         await asyncio.wait_for(pool.close(), 30)
 
 
@@ -83,7 +83,7 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     strict_discord: FakeDiscord,
     polymarket: FakePolymarket,
     rtds: FakeRTDS,
-    proxy: PostgresProxy,
+    proxy: PostgresLink,
     outage: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -111,7 +111,7 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     assert app.profiles.cached(followed) is not None
 
     if outage == "down":
-        await proxy.down()
+        proxy.cut()
     else:
         proxy.freeze()
 
@@ -134,7 +134,7 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     if outage == "down":  # (frozen, background work waits out asyncpg's own 30-60 s timeouts)
         await fail_background_work_quietly(app, ranked, caplog)
 
-    await proxy.up()
+    proxy.restore()
     back = await reply(fake, "follow", {"trader": other, "channel": fake.channel_id}, **admin)
     assert "Following" in back["content"]
     after = await reply(fake, "alerts", {})

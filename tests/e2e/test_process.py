@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.harness import wait_until
 from tests.fakes.discord import FakeDiscord
-from tests.fakes.pgproxy import PostgresProxy
+from tests.fakes.pg_link import PostgresLink
 from tests.fakes.polymarket import FakePolymarket
 
 REPO = Path(__file__).resolve().parents[2]
@@ -175,13 +175,13 @@ async def test_sigterm_during_the_embedded_postgres_start_leaves_nothing_running
 async def test_postgres_late_at_start_is_waited_for(
     tmp_path: Path, discord_fake: FakeDiscord, polymarket: FakePolymarket, database_url: str
 ) -> None:
-    proxy = PostgresProxy(database_url)
+    proxy = PostgresLink(database_url)
     await proxy.start()
-    await proxy.down()  # PostgreSQL is not up yet when the bot starts
+    proxy.cut()  # PostgreSQL is not up yet when the bot starts
     bot = await start_bot(tmp_path / "data", discord_fake, polymarket, DATABASE_URL=proxy.dsn)
     try:
         await bot.wait_for_line(f"waiting for PostgreSQL at 127.0.0.1:{proxy.port}…")
-        await proxy.up()
+        proxy.restore()
         await bot.wait_for_line("Ready: logged in as Polybot")
         waits = [line for line in bot.lines if "waiting for PostgreSQL" in line]
         assert 1 <= len(waits) <= 5 and "Traceback" not in bot.output

@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.cluster.connections import connector
-from tests.fakes.tcp_proxy import PartitionableProxy
+from tests.fakes.pg_link import PostgresLink
 from tests.integration.cluster.helpers import (
     Candidate,
     eventually,
     make_candidate,
     terminate,
-    unix_socket_of,
     via_proxy,
 )
 
@@ -105,7 +104,7 @@ async def test_a_leader_whose_pool_fails_hands_over(
 async def test_a_partitioned_leader_stops_before_the_server_frees_its_lock(
     database_url: str, started: list[Candidate]
 ) -> None:
-    proxy = PartitionableProxy(unix_path=unix_socket_of(database_url))
+    proxy = PostgresLink(database_url)
     await proxy.start()
     try:
         first = make_candidate("first", connector(via_proxy(database_url, proxy.port)))
