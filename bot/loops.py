@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.failures import describe, failure_kind
-from bot.workers import LoopStatus, Role, WorkerStatus
+from bot.workers import LoopStatus, Role, WorkerStatus, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,8 @@ class PeriodicTask:
             self._task = asyncio.get_running_loop().create_task(self._loop(), name=self.name)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self.loop_status.next_run_at = None
 
     def status(self) -> WorkerStatus:

@@ -13,7 +13,6 @@ reloads could otherwise finish in the wrong order and leave the older state in m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from bot.events import (
     MarketsForgotten,
     TradersChanged,
 )
-from bot.workers import Role, WorkerStatus
+from bot.workers import Role, WorkerStatus, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +80,7 @@ class Reloader:
             self._done = target
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 @dataclass(frozen=True)
@@ -189,11 +185,8 @@ class TraderInvalidations:
 
     async def stop(self) -> None:
         self._running = False
-        if self._flush is not None:
-            self._flush.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flush
-            self._flush = None
+        await cancel_and_wait(self._flush)
+        self._flush = None
         self._publish()
 
     def add(self, wallet: str) -> None:

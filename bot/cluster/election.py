@@ -17,7 +17,6 @@ queues, then releases the lock and says so, so a follower takes over without wai
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -27,7 +26,7 @@ from typing import Any
 import asyncpg
 
 from bot.cluster.connections import Connect
-from bot.workers import Role, WorkerStatus, wait_for_event
+from bot.workers import Role, WorkerStatus, cancel_and_wait, wait_for_event
 from db import cluster_queries as queries
 
 log = logging.getLogger(__name__)
@@ -96,10 +95,7 @@ class LeaderElection:
         """Planned stop: the leader's workers first (their queues flush while the pool works),
         then the lock is released and the others are told."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         was_leader = self.is_leader
         await self._depose("shutting down")
         await self._close_connection(graceful=True)

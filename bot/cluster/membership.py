@@ -9,7 +9,6 @@ process deletes its row when it stops; a killed one's row is forgotten after a d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from collections.abc import Callable
 import asyncpg
 
 from bot.cluster.models import ClusterView, Identity
-from bot.workers import Role, WorkerStatus, wait_for_event
+from bot.workers import Role, WorkerStatus, cancel_and_wait, wait_for_event
 from db import cluster_queries as queries
 
 log = logging.getLogger(__name__)
@@ -64,10 +63,7 @@ class Membership:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         try:
             async with asyncio.timeout(2.0), self._pool.acquire() as conn:
                 await queries.leave(conn, self.identity.process_id)

@@ -17,7 +17,6 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from bot.copytrading.sync import OrderSync
 from bot.events import TradeStored
 from bot.polymarket.records import Trade
 from bot.trades.models import BACKDATE_TOLERANCE
-from bot.workers import Role, WorkerStatus
+from bot.workers import Role, WorkerStatus, cancel_and_wait
 from db import copytrading_queries as queries
 from db import portfolio_queries, trade_queries
 from db.pool import Connection
@@ -301,9 +300,7 @@ class OrderWriter:
             await asyncio.wait_for(self.queue.join(), timeout=drain_seconds)
         except TimeoutError:
             log.warning("stopping with %d copied trades still queued", self.queue.qsize())
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait(self._task)
         self._task = None
 
     async def catch_up(self) -> int:

@@ -24,7 +24,7 @@ from bot.events import EventBus, TradeStored
 from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
 from bot.trades.models import Target
-from bot.workers import Role, WorkerStatus
+from bot.workers import Role, WorkerStatus, cancel_and_wait
 from db import trade_queries as queries
 from db.pool import Connection
 
@@ -159,11 +159,7 @@ class TradeIngest:
             await asyncio.wait_for(self.queue.join(), timeout=5)
         except TimeoutError:
             log.warning("stopping with %d trades still queued", self.queue.qsize())
-        self._writer.cancel()
-        try:
-            await self._writer
-        except asyncio.CancelledError:
-            pass
+        await cancel_and_wait(self._writer)
         self._writer = None
 
     async def _write_loop(self) -> None:

@@ -40,7 +40,7 @@ from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest, WatchedWallets
 from bot.trades.models import BACKDATE_TOLERANCE
-from bot.workers import Role, WorkerStatus
+from bot.workers import Role, WorkerStatus, cancel_and_wait
 from db import trade_queries as queries
 
 log = logging.getLogger(__name__)
@@ -128,10 +128,7 @@ class Reconciler:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def request_round(self) -> None:
         """After a (re)connect: reconcile now. A round already running takes the request (and
