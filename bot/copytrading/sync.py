@@ -11,7 +11,9 @@ Why it is shaped like this:
 * Every status change asks :func:`~bot.copytrading.lifecycle.transition` first; the SQL guards
   make the same table hold under concurrency.
 * Each step is its own guarded transaction, so a pass may be cancelled anywhere and simply run
-  again.
+  again. Its side-by-side work (books, market lookups, fills of different portfolios) runs under
+  :func:`~bot.copytrading.common.run_together`, so a cancelled pass ends only once every fill
+  it started has committed or rolled back: nothing of it lands after the caller moves on.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import datetime
 
 import asyncpg
 
-from bot.copytrading.common import Clock, MarketLookup, maybe_await, utc
+from bot.copytrading.common import Clock, MarketLookup, maybe_await, run_together, utc
 from bot.copytrading.copies import CopiedWallets
 from bot.copytrading.fills import (
     SHARE_DUST,
@@ -155,7 +157,7 @@ class OrderSync:
                         report.book_errors += 1
                         log.warning("book of %s unavailable: %s", token[:12], exc)
 
-        await asyncio.gather(*(one(token) for token in tokens))
+        await run_together(one(token) for token in tokens)
         return books
 
     async def _lookup_markets(
@@ -177,7 +179,7 @@ class OrderSync:
                 except Exception as exc:
                     log.warning("market %s lookup failed: %s", cid[:12], exc)
 
-        await asyncio.gather(*(one(cid) for cid in set(condition_ids)))
+        await run_together(one(cid) for cid in set(condition_ids))
         return found
 
     async def fill_pass(
@@ -251,7 +253,7 @@ class OrderSync:
                     else:
                         await self._apply_sell(order, fills, now, report)
 
-        await asyncio.gather(*(portfolio_fills(jobs) for jobs in by_portfolio.values()))
+        await run_together(portfolio_fills(jobs) for jobs in by_portfolio.values())
 
     async def _apply_buy(
         self, order: PaperOrder, fills: Sequence[Fill], now: datetime, report: SyncReport

@@ -17,6 +17,7 @@ from bot.copytrading import OrderStatus
 from bot.copytrading.fills import parse_levels
 from bot.polymarket.gamma import ClobAPI
 from bot.polymarket.http import PolymarketHTTP
+from db import portfolio_queries
 from tests.fakes.polymarket import FakePolymarket
 from tests.integration.copytrading.helpers import (
     GUILD,
@@ -148,6 +149,57 @@ async def test_a_sync_cancelled_anywhere_and_restarted_keeps_the_books_balanced(
     await assert_books_balance(pool)
     await make_service().sync()
     assert await pool.fetchval("SELECT count(*) FROM settlements") == 4
+    await assert_books_balance(pool)
+
+
+async def test_a_cancelled_sync_returns_only_once_every_fill_has_stopped(
+    pool: asyncpg.Pool,
+    fake: FakePolymarket,
+    make_service: Factory,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fills of different portfolios run side by side; cancelling the pass must wait for all of
+    them, or a fill still committing would land after the caller (a restart, a shutdown
+    closing the pool, the books check) believes the pass is over. Deterministic: every fill is
+    held inside its transaction until the cancel, and one of them is slow to stop."""
+    service = make_service()
+    cid, (yes, _) = new_market(fake, 0.7)
+    for user in range(2):
+        await service.start_copy(GUILD, USER + user, TRADER, budget_usd=100, per_trade_usd=20)
+    await copy_trade(service, pool, clock, asset=yes, condition_id=cid)
+    assert {r["status"] for r in await orders(pool)} == {"PENDING"}
+    fake.set_price(yes, 0.5)  # both orders can fill now
+    portfolios = {r["portfolio_id"] for r in await orders(pool)}
+    inside: set[int] = set()
+    stopped: set[int] = set()
+    all_inside = asyncio.Event()
+
+    async def held_move_cash(conn: object, portfolio_id: int, amount: float, *_: float) -> None:
+        inside.add(portfolio_id)
+        if inside == portfolios:
+            all_inside.set()
+        try:
+            await asyncio.Event().wait()  # only the cancel gets a fill out of here
+        except asyncio.CancelledError:
+            if portfolio_id == max(portfolios):
+                await asyncio.sleep(0.05)  # e.g. a COMMIT still on its way
+            raise
+        finally:
+            stopped.add(portfolio_id)
+
+    monkeypatch.setattr(portfolio_queries, "move_cash", held_move_cash)
+    task = asyncio.create_task(service.sync())
+    await asyncio.wait_for(all_inside.wait(), timeout=5)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert stopped == portfolios  # nothing of the pass is still running
+    assert {r["status"] for r in await orders(pool)} == {"PENDING"}  # both rolled back
+    await assert_books_balance(pool)
+    monkeypatch.undo()
+    await service.sync()
+    assert {r["status"] for r in await orders(pool)} == {"FILLED"}
     await assert_books_balance(pool)
 
 

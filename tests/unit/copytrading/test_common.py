@@ -1,0 +1,81 @@
+"""run_together: side-by-side work that never outlives its caller (no database; a cancelled
+sync pass against PostgreSQL is tested in tests/integration/copytrading/test_sync.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.copytrading.common import run_together
+
+
+class Parts:
+    """Coroutines that wait until cancelled, then take ``cleanup`` seconds to stop (a rollback
+    or a COMMIT on its way), and say when they have ended."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.started = 0
+        self.all_started = asyncio.Event()
+        self.ended: list[str] = []
+
+    async def wait_forever(self, name: str, cleanup: float = 0.0) -> None:
+        self.started += 1
+        if self.started == self.count:
+            self.all_started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(cleanup)  # a second cancel would cut this short
+            self.ended.append(name)
+            raise
+
+    async def fail(self, name: str) -> None:
+        self.started += 1
+        if self.started == self.count:
+            self.all_started.set()
+        await self.all_started.wait()
+        self.ended.append(name)
+        raise ValueError(name)
+
+
+async def test_every_part_runs_side_by_side() -> None:
+    done: list[int] = []
+    both = asyncio.Event()
+
+    async def part(n: int) -> None:
+        done.append(n)
+        if len(done) == 2:
+            both.set()
+        await both.wait()  # neither finishes before the other started
+
+    await asyncio.wait_for(run_together(part(n) for n in range(2)), timeout=5)
+    await run_together([])
+    assert sorted(done) == [0, 1]
+
+
+async def test_a_cancelled_caller_returns_only_once_every_part_has_stopped() -> None:
+    parts = Parts(3)
+    task = asyncio.create_task(
+        run_together(
+            [
+                parts.wait_forever("fast"),
+                parts.wait_forever("slow", cleanup=0.05),
+                parts.wait_forever("slower", cleanup=0.1),
+            ]
+        )
+    )
+    await asyncio.wait_for(parts.all_started.wait(), timeout=5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # All three ended, their cleanups uncut: none was cancelled a second time.
+    assert parts.ended == ["fast", "slow", "slower"]
+
+
+async def test_a_failing_part_stops_the_others_and_its_error_is_raised_as_is() -> None:
+    parts = Parts(2)
+    with pytest.raises(ValueError, match="boom"):
+        await run_together([parts.fail("boom"), parts.wait_forever("other", cleanup=0.05)])
+    assert parts.ended == ["boom", "other"]
