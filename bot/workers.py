@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -143,3 +143,24 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+async def run_together(work: Iterable[Awaitable[None]]) -> None:
+    """Run ``work`` side by side; return, or raise, only once every part of it has ended.
+
+    Why not a bare ``asyncio.gather``: when the caller is cancelled or one part fails, gather
+    raises as soon as the first part ends and leaves the others running unobserved. A cancelled
+    copy-trading sync pass then returned while fills of other portfolios were still committing,
+    so whatever came next (a restarted pass, a shutdown closing the pool, a check of the books)
+    raced them.
+    Here the others are cancelled, once (a part already stopping is left to finish its rollback
+    or commit), and waited for; then the first failure, or the cancellation, is raised as is."""
+    tasks = [asyncio.ensure_future(part) for part in work]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            if not task.done() and not task.cancelling():
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -12,7 +12,7 @@ Why it is shaped like this:
   make the same table hold under concurrency.
 * Each step is its own guarded transaction, so a pass may be cancelled anywhere and simply run
   again. Its side-by-side work (books, market lookups, fills of different portfolios) runs under
-  :func:`~bot.copytrading.common.run_together`, so a cancelled pass ends only once every fill
+  :func:`~bot.workers.run_together`, so a cancelled pass ends only once every fill
   it started has committed or rolled back: nothing of it lands after the caller moves on.
 """
 
@@ -26,7 +26,7 @@ from datetime import datetime
 
 import asyncpg
 
-from bot.copytrading.common import Clock, MarketLookup, maybe_await, run_together, utc
+from bot.copytrading.common import Clock, MarketLookup, maybe_await, utc
 from bot.copytrading.copies import CopiedWallets
 from bot.copytrading.fills import (
     SHARE_DUST,
@@ -52,6 +52,7 @@ from bot.copytrading.settlement import count_missing, settle
 from bot.polymarket.gamma import ClobAPI
 from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Market
+from bot.workers import run_together
 from db import copytrading_queries as queries
 from db import portfolio_queries
 from db.pool import Connection

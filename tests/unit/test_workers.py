@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.copytrading.common import run_together
+from bot.workers import run_together
 
 
 class Parts:
