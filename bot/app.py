@@ -37,7 +37,7 @@ from bot.cluster.caches import CacheParts
 from bot.cluster.models import Identity
 from bot.cluster.node import ClusterNode
 from bot.config import Settings
-from bot.copytrading import CopyTradingService
+from bot.copytrading.service import CopyTradingService
 from bot.database import DatabaseGuard
 from bot.events import CopiesChanged, EventBus, MarketsForgotten, TradeStored
 from bot.invite import ready_line

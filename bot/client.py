@@ -25,7 +25,7 @@ from discord.ext import commands
 
 from bot.admin import AdminService
 from bot.config import Settings
-from bot.copytrading import CopyTradingService
+from bot.copytrading.service import CopyTradingService
 from bot.leaderboard.service import LeaderboardService
 from bot.markets.prices import PriceService
 from bot.markets.service import MarketService

@@ -19,10 +19,6 @@ async def try_lock(conn: Connection) -> bool:
     return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_KEY))
 
 
-async def unlock(conn: Connection) -> None:
-    await conn.execute("SELECT pg_advisory_unlock($1)", LEADER_LOCK_KEY)
-
-
 async def ping(conn: Connection) -> None:
     """One round trip: proves the connection (and with it a session lock) is alive."""
     await conn.fetchval("SELECT 1")

@@ -44,8 +44,9 @@ import aiohttp
 import asyncpg
 from benchlib import arg_parser, migrated_pool, polymarket_fake, progress, run, run_meta
 
-from bot.copytrading import CopyTradingService, SyncReport
 from bot.copytrading.fills import limit_price
+from bot.copytrading.models import SyncReport
+from bot.copytrading.service import CopyTradingService
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import DEFAULT_LIMITS, Limit, PolymarketHTTP
 from bot.polymarket.records import Market

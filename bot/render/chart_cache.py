@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 
 from bot.cache import HotCache, TTLCache
-from bot.copytrading import ValuePoint
+from bot.copytrading.models import ValuePoint
 from bot.render.charts import pnl_chart, value_chart
 from bot.render.numbers import duration, money, plural
 from bot.render.text import display_name

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 
 import discord
 
-from bot.copytrading import PortfolioView
-from bot.copytrading.models import OrderRow, OrderStatus, PositionView
+from bot.copytrading.models import OrderRow, OrderStatus, PortfolioView, PositionView
 from bot.render.numbers import cents, count, integer, money, percent, plural, price_move
 from bot.render.text import display_name, escape_text, lines_within, relative_time
 

@@ -10,7 +10,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from bot.copytrading import CopyTradingService
+from bot.copytrading.service import CopyTradingService
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Market

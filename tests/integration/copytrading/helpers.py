@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.copytrading import CopyTradingService, PaperOrder
+from bot.copytrading.models import PaperOrder
+from bot.copytrading.service import CopyTradingService
 from bot.events import TradeStored
 from bot.polymarket.records import Trade, trade_key
 from db import trade_queries

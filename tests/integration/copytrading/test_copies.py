@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from bot.copytrading import OrderStatus
+from bot.copytrading.models import OrderStatus
 from tests.fakes.polymarket import FakePolymarket
 from tests.integration.copytrading.helpers import (
     GUILD,

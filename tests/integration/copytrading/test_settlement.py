@@ -12,7 +12,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from bot.copytrading import OrderStatus
+from bot.copytrading.models import OrderStatus
 from tests.fakes.polymarket import FakePolymarket
 from tests.integration.copytrading.helpers import (
     GUILD,

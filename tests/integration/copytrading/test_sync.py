@@ -13,8 +13,8 @@ import contextlib
 import asyncpg
 import pytest
 
-from bot.copytrading import OrderStatus
 from bot.copytrading.fills import parse_levels
+from bot.copytrading.models import OrderStatus
 from bot.polymarket.gamma import ClobAPI
 from bot.polymarket.http import PolymarketHTTP
 from db import portfolio_queries

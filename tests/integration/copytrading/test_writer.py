@@ -13,7 +13,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from bot.copytrading import OrderStatus, PaperOrder
+from bot.copytrading.models import OrderStatus, PaperOrder
 from bot.events import EventBus, TradeStored
 from tests.fakes.polymarket import FakePolymarket
 from tests.integration.copytrading.helpers import (
