@@ -43,6 +43,8 @@ STATUS_DB_TIMEOUT = 1.0
 FAILING_AFTER = 3  # failed runs in a row that turn "degraded" into "failing"
 SILENT_STREAM = 60.0  # seconds without a frame on a connected stream before it is a problem
 ALERT_BACKLOG = 100  # alerts waiting to be sent before it is a problem
+STREAM_MISSES = 5  # trades the connected stream never sent, in the last hour, before it is one
+MISS_WINDOW = 3600.0
 
 
 class RefreshTarget(StrEnum):
@@ -175,12 +177,25 @@ def alerts_rule(report: StatusReport) -> Iterable[Finding]:
         yield Finding(Health.DEGRADED, f"{pending:,} alerts and trades waiting")
 
 
+def reconcile_rule(report: StatusReport) -> Iterable[Finding]:
+    """A stream that keeps missing trades while connected is degraded even though every miss
+    was found and alerted late: its alerts are no longer live. A few misses an hour is noise."""
+    if report.reconcile is None:
+        return
+    missed = report.reconcile.misses_since(report.now - MISS_WINDOW)
+    if missed >= STREAM_MISSES:
+        yield Finding(
+            Health.DEGRADED, f"live trade stream missed {missed:,} trades in the last hour"
+        )
+
+
 RULES: tuple[Callable[[StatusReport], Iterable[Finding]], ...] = (
     database_rule,
     worker_rule,
     leaderboard_rule,
     stream_rule,
     alerts_rule,
+    reconcile_rule,
 )
 
 

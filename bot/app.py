@@ -318,6 +318,7 @@ class Application:
             stream=self.stream.stats,
             ingest=self.ingest.stats,
             ingest_queue=self.ingest.queue_depth,
+            reconcile=self.reconciler.stats,
             delivery=self.alerts.stats,
             orders=self.copytrading.stats,
             order_queue=self.copytrading.queue.qsize,

@@ -33,6 +33,7 @@ from bot.polymarket.stream import StreamStats
 from bot.trades.cards import AlertCard
 from bot.trades.dispatcher import DeliveryStats
 from bot.trades.ingest import IngestStats
+from bot.trades.reconciler import ReconcileStats
 from bot.workers import WorkerRegistry
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Sources:
     stream: StreamStats
     ingest: IngestStats
     ingest_queue: Callable[[], int]
+    reconcile: ReconcileStats
     delivery: DeliveryStats
     orders: OrderStats
     order_queue: Callable[[], int]
@@ -80,6 +82,7 @@ class BotCollector(Collector):
         yield from self._upstream()
         yield from self._caches()
         yield from self._stream()
+        yield from self._reconcile()
         yield from self._alerts()
         yield from self._orders()
         yield from self._cluster()
@@ -166,6 +169,30 @@ class BotCollector(Collector):
         yield _gauge(
             "polybot_ingest_queue_depth", "Trades waiting to be stored", self._s.ingest_queue()
         )
+
+    def _reconcile(self) -> Iterable[Metric]:
+        """The stream's misses are the health signal: alert on their rate."""
+        stats = self._s.reconcile
+        yield _counter("polybot_reconcile_rounds", "Reconciliation rounds run", stats.rounds)
+        yield _counter(
+            "polybot_stream_missed_trades",
+            "Trades the connected stream never sent, found by reconciliation and alerted late",
+            stats.missed_while_connected,
+        )
+        yield _counter(
+            "polybot_gap_recovered_trades",
+            "Trades made while the stream was down or reconnecting, recovered from history",
+            stats.recovered_after_gap,
+        )
+        yield _counter(
+            "polybot_reconcile_check_failures", "Wallet checks that failed", stats.failures
+        )
+        if stats.last_round_seconds is not None:
+            yield _gauge(
+                "polybot_reconcile_last_round_seconds",
+                "Duration of the last reconciliation round",
+                stats.last_round_seconds,
+            )
 
     def _alerts(self) -> Iterable[Metric]:
         delivery = self._s.delivery

@@ -29,8 +29,9 @@ import contextlib
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 from aiolimiter import AsyncLimiter
@@ -54,6 +55,7 @@ GRACE_SECONDS = 5.0  # fills younger than this may still be on their way through
 INDEX_LAG_SECONDS = 300.0  # the Data API may list a fill this late: windows overlap by it
 PLATFORM_LOOKBACK = 3600.0  # after a restart, whale-sized fills are recovered this far back
 ACTIVITY_WINDOW = 86_400.0  # "trades often" = stored fills over the last day
+MISSES_KEPT = 1_000  # times of the latest misses, for "how many in the last hour"
 
 
 @dataclass
@@ -71,6 +73,12 @@ class ReconcileStats:
     recovered_after_gap: int = 0  # the stream was down or reconnecting
     platform_recovered: int = 0  # of those, found by the whale (cash-filtered) check
     coalesced: int = 0  # reconnects that joined a running round
+    miss_times: deque[float] = field(default_factory=lambda: deque(maxlen=MISSES_KEPT))
+
+    def misses_since(self, since: float) -> int:
+        """Misses (found while the stream was connected) stored at or after ``since``: the
+        health verdict looks at a recent rate, not at a total that only grows."""
+        return sum(1 for at in self.miss_times if at >= since)
 
 
 class Reconciler:
@@ -319,6 +327,7 @@ class Reconciler:
         new_during = await self._ingest.store_each(during, "reconcile") if during else []
         new_gap = await self._ingest.store_each(gap, "backfill") if gap else []
         self.stats.missed_while_connected += len(new_during)
+        self.stats.miss_times.extend([self._clock()] * len(new_during))
         self.stats.recovered_after_gap += len(new_gap)
         if new_during:
             log.warning("the live stream missed %d fills; alerted late", len(new_during))

@@ -185,6 +185,7 @@ async def test_a_fill_the_live_stream_missed_is_stored_once_delayed_and_counted(
     assert delivered[(keys["missed"], 10)] is True and delivered[(keys["maker"], 10)] is True
     assert delivered[(Trade.from_api(seen).key, 10)] is False
     assert reconciler.stats.missed_while_connected == 2
+    assert reconciler.stats.misses_since(now - 60) == 2  # the verdict's recent rate sees them
     assert reconciler.stats.recovered_after_gap == 0
     (_, query), *_ = [q for q in fake.queries if q[0] == "/trades" and q[1].get("user")]
     assert query["takerOnly"] == "false" and query["user"] == FOLLOWED

@@ -8,6 +8,8 @@ import pytest
 
 from bot.admin import (
     FAILING_AFTER,
+    MISS_WINDOW,
+    STREAM_MISSES,
     Health,
     StatusReport,
     by_route,
@@ -19,6 +21,7 @@ from bot.leaderboard.service import PeriodState
 from bot.polymarket.stream import StreamStats
 from bot.trades.dispatcher import DeliveryStats
 from bot.trades.ingest import IngestStats
+from bot.trades.reconciler import ReconcileStats
 from bot.workers import LoopStatus, Role, WorkerStatus
 
 NOW = 1_800_000_000.0
@@ -80,6 +83,23 @@ def test_stream_problems_and_backlogs_degrade() -> None:
     assert verdict(silent).reasons == ("live trade stream silent",)
     backlog = healthy(alert_counts={"PENDING": 150})
     assert verdict(backlog).health is Health.DEGRADED
+
+
+def test_a_stream_that_keeps_missing_trades_degrades_but_old_or_few_misses_do_not() -> None:
+    def report(*ages: float) -> StatusReport:
+        stats = ReconcileStats(missed_while_connected=len(ages))
+        stats.miss_times.extend(NOW - age for age in ages)
+        return healthy(reconcile=stats)
+
+    often = report(*[60.0] * STREAM_MISSES)
+    assert verdict(often).health is Health.DEGRADED
+    assert verdict(often).reasons == (
+        f"live trade stream missed {STREAM_MISSES} trades in the last hour",
+    )
+    few = report(*[60.0] * (STREAM_MISSES - 1))
+    assert verdict(few).health is Health.HEALTHY
+    long_ago = report(*[MISS_WINDOW + 60.0] * 50)  # a bad hour yesterday is not today's health
+    assert verdict(long_ago).health is Health.HEALTHY
 
 
 def test_no_board_at_all_is_failing() -> None:

@@ -34,12 +34,16 @@ async def test_health_says_why_it_is_not_ready_and_metrics_read_every_part(
     ]
     assert report.body()["leader"] is False and report.body()["status"] == "unhealthy"
 
+    app.reconciler.stats.missed_while_connected = 3  # what the health signal reads
     text = (await app.metrics.render()).decode()
+    assert "polybot_stream_missed_trades_total 3.0" in text
     for name in (
         "polybot_loop_runs_total",
         "polybot_worker_running",
         "polybot_cache_entries",
         "polybot_stream_messages_total",
+        "polybot_reconcile_rounds_total",
+        "polybot_gap_recovered_trades_total",
         "polybot_alert_queue_depth 0.0",  # read from PostgreSQL at scrape time
         "polybot_alerts_sent_total",
         "polybot_orders_created_total",
