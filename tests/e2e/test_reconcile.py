@@ -157,3 +157,62 @@ async def test_a_whale_trade_made_while_the_socket_was_down_is_alerted_once_afte
     )
     assert app.reconciler.stats.platform_recovered == 1
     assert time.time() - app.reconciler.stats.last_round_at < MARGIN  # rounds keep coming
+
+
+async def test_a_signal_trade_made_while_the_socket_was_down_is_alerted_once_after_it_returns(
+    app: Application,
+    discord_fake: FakeDiscord,
+    polymarket: FakePolymarket,
+    rtds: FakeRTDS,
+    pool: asyncpg.Pool,
+) -> None:
+    channel = discord_fake.other_channel_id
+    newcomer = "0x" + "5e" * 20
+    polymarket.add_account(newcomer, time.time() - 3 * 86_400)
+    polymarket.add_trader(FakeTrader(newcomer, "", {}, {}))
+    # Made before the signal was switched on: history, never an alert.
+    history = rtds.make_payload(wallet=newcomer, size=8_000, price=0.5, timestamp=time.time() - 600)
+    record_upstream(polymarket, history)
+    interaction = await discord_fake.invoke(
+        "signals",
+        {"kind": "fresh", "channel": channel, "min_usd": 1000},
+        user_id=discord_fake.admin_user_id,
+    )
+    assert "Fresh signals on" in (await interaction.wait_response())["content"]
+    live = rtds.make_payload(wallet=newcomer, size=4_000, price=0.5)
+    record_upstream(polymarket, live)
+    await rtds.push(live)
+    await discord_fake.wait_until(lambda: alerted_txs(discord_fake, channel), timeout=10)
+
+    rtds.refuse_connections(True)
+    await rtds.drop_all()
+    while_down = rtds.make_payload(wallet=newcomer, size=6_000, price=0.5)
+    small = rtds.make_payload(wallet=newcomer, size=100, price=0.5)  # below the signal's $1K
+    for payload in (while_down, small):
+        record_upstream(polymarket, payload)
+    await asyncio.sleep(0.5)
+    rtds.refuse_connections(False)
+    await rtds.wait_for_subscribers(1, timeout=10)
+
+    expected = [live["transactionHash"].lower(), while_down["transactionHash"].lower()]
+    await wait_until(
+        lambda: len(alerted_txs(discord_fake, channel)) >= 2, timeout=RECONCILE_SECONDS + MARGIN
+    )
+    await asyncio.sleep(2 * RECONCILE_SECONDS)
+    assert sorted(alerted_txs(discord_fake, channel)) == sorted(expected)  # once each
+    [late] = delayed(discord_fake, channel)
+    assert late["title"].startswith("🆕 $3K BUY Yes")
+    assert while_down["transactionHash"].lower() in str(late["fields"])
+    platform = [q for key, q in polymarket.queries if key == "/trades" and "user" not in q]
+    assert platform and all(
+        q["filterType"] == "CASH" and float(q["filterAmount"]) == 1000 for q in platform
+    )
+    rows = await pool.fetch(
+        "SELECT t.transaction_hash, t.source, d.delayed FROM trades t"
+        " JOIN alert_deliveries d USING (trade_key) WHERE t.wallet = $1",
+        newcomer,
+    )
+    assert {tuple(r) for r in rows} == {
+        (live["transactionHash"].lower(), "stream", False),
+        (while_down["transactionHash"].lower(), "backfill", True),
+    }  # the history was not alerted anywhere
