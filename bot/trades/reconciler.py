@@ -12,7 +12,8 @@ silent never arrives at all. So the stream is not trusted alone:
   requests in flight at a time, then the reconciler rests until the next one is due.
 * Whale watches (and any platform-wide threshold) cannot be checked wallet by wallet: one
   query of the platform's ``/trades`` with a cash filter at the smallest active threshold covers
-  the time since the last check.
+  the time since the last check, in at most ``PLATFORM_PAGES`` pages: when they are all full,
+  the older part of the window is not read, so it is logged and counted, never silent.
 * A (re)connect asks for a round at once. One round runs at a time: a reconnect during a round
   does not queue another (ten reconnects in a row make no backlog of rounds); the running
   round checks whale-sized fills once more at its end, and the next round (at most
@@ -31,6 +32,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 from aiolimiter import AsyncLimiter
@@ -56,6 +58,11 @@ PLATFORM_LOOKBACK = 3600.0  # after a restart, whale-sized fills are recovered t
 ACTIVITY_WINDOW = 86_400.0  # "trades often" = stored fills over the last day
 
 
+def _utc(seconds: float) -> str:
+    """A time for the log, to the second."""
+    return datetime.fromtimestamp(int(seconds), tz=UTC).isoformat(timespec="seconds")
+
+
 @dataclass
 class ReconcileStats:
     """For /admin status: rounds, their time, and what the stream missed."""
@@ -67,6 +74,7 @@ class ReconcileStats:
     last_round_at: float | None = None
     wallet_checks: int = 0
     failures: int = 0
+    platform_checks_capped: int = 0  # more fills than PLATFORM_PAGES: the oldest went unchecked
     missed_while_connected: int = 0  # the stream was up and never sent it
     recovered_after_gap: int = 0  # the stream was down or reconnecting
     platform_recovered: int = 0  # of those, found by the whale (cash-filtered) check
@@ -275,6 +283,7 @@ class Reconciler:
         if self._platform_checked is not None:
             start = max(start, self._platform_checked - INDEX_LAG_SECONDS)
         found = 0
+        oldest_read = now
         for page in range(PLATFORM_PAGES):
             async with self._budget:
                 trades = await self._api.trades(
@@ -284,8 +293,19 @@ class Reconciler:
             found += await self._store_missing(trades, now)
             after = self.stats.missed_while_connected + self.stats.recovered_after_gap
             self.stats.platform_recovered += after - before
+            oldest_read = min([oldest_read, *(t.timestamp for t in trades)])
             if len(trades) < PAGE:
                 break
+        else:  # every page was full: what is older than the last one was not read
+            self.stats.platform_checks_capped += 1
+            log.warning(
+                "reconciling fills of $%s or more: more than %s since the last check; "
+                "fills from %s to %s were not checked",
+                f"{threshold:,.0f}",
+                f"{PLATFORM_PAGES * PAGE:,}",
+                _utc(start),
+                _utc(oldest_read),
+            )
         self._platform_checked = now - GRACE_SECONDS
         return found
 

@@ -10,8 +10,10 @@ its way through the stream is not taken for a miss; one wallet's failure stops n
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -24,7 +26,7 @@ from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
-from bot.trades.reconciler import Reconciler
+from bot.trades.reconciler import PAGE, PLATFORM_LOOKBACK, PLATFORM_PAGES, Reconciler
 from db import trade_queries
 from tests.fakes.polymarket import FakePolymarket, FakeTrader
 
@@ -277,6 +279,50 @@ async def test_whale_sized_fills_come_back_through_one_cash_filtered_platform_qu
     assert set(await stored(pool)) == {whale_key, fresh_key}
     assert await deliveries(pool) == {(whale_key, 30): True, (fresh_key, 30): True}
     assert reconciler.stats.platform_recovered == 2
+
+
+def utc(seconds: float) -> str:
+    """A time as the reconciler's warnings write it."""
+    return datetime.fromtimestamp(int(seconds), tz=UTC).isoformat(timespec="seconds")
+
+
+def warnings_about(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if words in r.getMessage()]
+
+
+async def test_a_platform_check_that_hits_its_page_cap_says_which_window_it_missed(
+    pool: asyncpg.Pool,
+    fake: FakePolymarket,
+    follows: FollowService,
+    make_reconciler: ReconcilerFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """More whale-sized fills since the last check than the pages a check reads: the older
+    part of the window is not checked, and an operator must be able to see that."""
+    await follows.set_whales(
+        guild_id=GUILD, channel_id=30, min_usd=5_000, include_near_certain=False, user_id=9
+    )
+    read = PLATFORM_PAGES * PAGE
+    now = time.time()
+    rows = [activity_row(now - 10 - n, 6_000, tx(1_000 + n), wallet=STRANGER) for n in range(read)]
+    unread = activity_row(now - 3_000, 6_000, tx(999), wallet=STRANGER)  # past the cap
+    fake.add_trader(FakeTrader(STRANGER, "", {}, {}, activity=[*rows, unread]))
+    reconciler = make_reconciler(clock=lambda: now)
+
+    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
+        assert await reconciler.run_round() == read
+    assert reconciler.stats.platform_checks_capped == 1
+    assert Trade.from_api(unread).key not in await stored(pool)
+    [warning] = warnings_about(caplog, "not checked")
+    oldest_read = now - 10 - (read - 1)
+    assert f"from {utc(now - PLATFORM_LOOKBACK)} to {utc(oldest_read)}" in warning
+    assert "$5,000" in warning and f"{read:,}" in warning
+
+    caplog.clear()  # the next check reads what is new since: within the cap, nothing to say
+    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
+        await reconciler.run_round()
+    assert reconciler.stats.platform_checks_capped == 1
+    assert warnings_about(caplog, "not checked") == []
 
 
 async def test_one_wallets_failure_does_not_stop_the_others_and_busy_wallets_go_first(
