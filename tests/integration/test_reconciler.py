@@ -26,6 +26,7 @@ from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
+from bot.trades.models import BACKDATE_TOLERANCE
 from bot.trades.reconciler import PAGE, PLATFORM_LOOKBACK, PLATFORM_PAGES, Reconciler
 from db import trade_queries
 from tests.fakes.polymarket import FakePolymarket, FakeTrader
@@ -322,6 +323,47 @@ async def test_a_platform_check_that_hits_its_page_cap_says_which_window_it_miss
     with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
         await reconciler.run_round()
     assert reconciler.stats.platform_checks_capped == 1
+    assert warnings_about(caplog, "not checked") == []
+
+
+async def test_wallets_with_more_fills_than_a_page_are_counted_and_logged_once_a_round(
+    pool: asyncpg.Pool,
+    fake: FakePolymarket,
+    follows: FollowService,
+    make_reconciler: ReconcilerFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A market maker fills more than a page between two checks: its older fills are not
+    checked, and an operator must be able to see that (one line a round, not one a wallet)."""
+    makers = [FOLLOWED, OTHER]
+    now = time.time()
+    for n, maker in enumerate(makers):
+        await follow(follows, pool, maker, ago=3600)
+        fills = [
+            activity_row(now - 10 - k, 5, tx(10_000 * (n + 1) + k), maker) for k in range(PAGE + 1)
+        ]
+        fake.add_trader(FakeTrader(maker, "", {}, {}, activity=fills))
+    await follow(follows, pool, STRANGER, ago=3600)  # a quiet wallet: within one page
+    fake.add_trader(
+        FakeTrader(STRANGER, "", {}, {}, activity=[activity_row(now - 60, 5, tx(1), STRANGER)])
+    )
+    reconciler = make_reconciler(clock=lambda: now)
+
+    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
+        assert await reconciler.run_round() == 2 * PAGE + 1
+    assert reconciler.stats.wallet_checks_capped == 2
+    [warning] = warnings_about(caplog, "not checked")
+    assert "2 wallets had more than 500 fills" in warning
+    oldest_read = now - 10 - (PAGE - 1)
+    for maker in makers:  # each from its follow (a first check) to the oldest fill read
+        [followed] = follows.follows_of(maker)
+        since = followed.created_at - BACKDATE_TOLERANCE
+        assert f"{maker} from {utc(since)} to {utc(oldest_read)}" in warning
+
+    caplog.clear()  # the next round reads what is new since: within a page, nothing to say
+    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
+        await reconciler.run_round()
+    assert reconciler.stats.wallet_checks_capped == 2
     assert warnings_about(caplog, "not checked") == []
 
 
