@@ -287,8 +287,14 @@ def utc(seconds: float) -> str:
     return datetime.fromtimestamp(int(seconds), tz=UTC).isoformat(timespec="seconds")
 
 
-def warnings_about(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
-    return [r.getMessage() for r in caplog.records if words in r.getMessage()]
+async def round_and_cap_warnings(
+    reconciler: Reconciler, caplog: pytest.LogCaptureFixture
+) -> tuple[int, list[str]]:
+    """One round: the fills it stored and its warnings about windows it did not check."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
+        found = await reconciler.run_round()
+    return found, [r.getMessage() for r in caplog.records if "not checked" in r.getMessage()]
 
 
 async def test_a_platform_check_that_hits_its_page_cap_says_which_window_it_missed(
@@ -310,20 +316,17 @@ async def test_a_platform_check_that_hits_its_page_cap_says_which_window_it_miss
     fake.add_trader(FakeTrader(STRANGER, "", {}, {}, activity=[*rows, unread]))
     reconciler = make_reconciler(clock=lambda: now)
 
-    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
-        assert await reconciler.run_round() == read
+    found, [warning] = await round_and_cap_warnings(reconciler, caplog)
+    assert found == read
     assert reconciler.stats.platform_checks_capped == 1
     assert Trade.from_api(unread).key not in await stored(pool)
-    [warning] = warnings_about(caplog, "not checked")
     oldest_read = now - 10 - (read - 1)
     assert f"from {utc(now - PLATFORM_LOOKBACK)} to {utc(oldest_read)}" in warning
     assert "$5,000" in warning and f"{read:,}" in warning
 
-    caplog.clear()  # the next check reads what is new since: within the cap, nothing to say
-    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
-        await reconciler.run_round()
+    # The next check reads what is new since: within the cap, nothing to say.
+    assert (await round_and_cap_warnings(reconciler, caplog))[1] == []
     assert reconciler.stats.platform_checks_capped == 1
-    assert warnings_about(caplog, "not checked") == []
 
 
 async def test_wallets_with_more_fills_than_a_page_are_counted_and_logged_once_a_round(
@@ -349,10 +352,9 @@ async def test_wallets_with_more_fills_than_a_page_are_counted_and_logged_once_a
     )
     reconciler = make_reconciler(clock=lambda: now)
 
-    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
-        assert await reconciler.run_round() == 2 * PAGE + 1
+    found, [warning] = await round_and_cap_warnings(reconciler, caplog)
+    assert found == 2 * PAGE + 1
     assert reconciler.stats.wallet_checks_capped == 2
-    [warning] = warnings_about(caplog, "not checked")
     assert "2 wallets had more than 500 fills" in warning
     oldest_read = now - 10 - (PAGE - 1)
     for maker in makers:  # each from its follow (a first check) to the oldest fill read
@@ -360,11 +362,9 @@ async def test_wallets_with_more_fills_than_a_page_are_counted_and_logged_once_a
         since = followed.created_at - BACKDATE_TOLERANCE
         assert f"{maker} from {utc(since)} to {utc(oldest_read)}" in warning
 
-    caplog.clear()  # the next round reads what is new since: within a page, nothing to say
-    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
-        await reconciler.run_round()
+    # The next round reads what is new since: within a page, nothing to say.
+    assert (await round_and_cap_warnings(reconciler, caplog))[1] == []
     assert reconciler.stats.wallet_checks_capped == 2
-    assert warnings_about(caplog, "not checked") == []
 
 
 async def test_one_wallets_failure_does_not_stop_the_others_and_busy_wallets_go_first(
