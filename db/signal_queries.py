@@ -19,7 +19,9 @@ from bot.signals.models import (
 )
 from db.pool import Connection
 
-WATCH_COLUMNS = "guild_id, kind, channel_id, min_usd, category, enabled, disabled_reason"
+WATCH_COLUMNS = (
+    "guild_id, kind, channel_id, min_usd, category, enabled, disabled_reason, created_at"
+)
 
 
 def _stamp(seconds: float) -> datetime:
@@ -35,6 +37,7 @@ def _watch(row: asyncpg.Record) -> SignalWatch:
         category=row["category"],
         enabled=row["enabled"],
         disabled_reason=row["disabled_reason"],
+        created_at=row["created_at"].timestamp(),
     )
 
 
@@ -63,13 +66,14 @@ async def upsert_signal_watch(
     category: str | None,
     created_by: int,
 ) -> SignalWatch:
-    """A server has one channel per kind: setting it again moves and re-enables it."""
+    """A server has one channel per kind: setting it again moves and re-enables it, and it
+    alerts from now on (``created_at``): trades recovered from before are history."""
     row = await conn.fetchrow(
         "INSERT INTO signal_watches (guild_id, kind, channel_id, min_usd, category, created_by)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (guild_id, kind) DO UPDATE SET"
         " channel_id = EXCLUDED.channel_id, min_usd = EXCLUDED.min_usd,"
-        " category = EXCLUDED.category, enabled = true, disabled_reason = NULL"
-        f" RETURNING {WATCH_COLUMNS}",
+        " category = EXCLUDED.category, enabled = true, disabled_reason = NULL,"
+        f" created_at = now() RETURNING {WATCH_COLUMNS}",
         guild_id,
         kind,
         channel_id,

@@ -127,10 +127,12 @@ def reconcile_line(report: StatusReport) -> str:
         if stats.last_round_seconds is not None
         else "first round running"
     )
+    capped = stats.wallet_checks_capped + stats.platform_checks_capped
     return (
         f"{round_time} (every {duration(report.reconcile_interval)}) · missed by the stream "
         f"{integer(stats.missed_while_connected)} · recovered after gaps "
         f"{integer(stats.recovered_after_gap)} (whale-sized {integer(stats.platform_recovered)})"
+        + (f" · {plural(capped, 'check')} hit the page cap (see the log)" if capped else "")
     )
 
 

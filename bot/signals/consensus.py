@@ -44,6 +44,8 @@ def firing(
     for watch in watches:
         if not watch.enabled or watch.channel_id in fired_recently:
             continue
+        if not watch.watching_at(trigger.timestamp):
+            continue
         if not category_matches(watch.category, categories):
             continue
         counted = tuple(p for p in participants if p.usd >= watch.min_usd)

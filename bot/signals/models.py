@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.polymarket.records import Trade
+from bot.trades.models import BACKDATE_TOLERANCE
 
 SignalKind = Literal["fresh", "smart", "consensus"]
 SIGNAL_KINDS: tuple[SignalKind, ...] = ("fresh", "smart", "consensus")
@@ -34,9 +35,19 @@ class SignalWatch:
     category: str | None = None
     enabled: bool = True
     disabled_reason: str | None = None
+    created_at: float = 0.0  # when it was last set: it alerts trades made from then on
 
     def accepts(self, trade: Trade, categories: frozenset[str]) -> bool:
-        return trade.usd >= self.min_usd and category_matches(self.category, categories)
+        return (
+            trade.usd >= self.min_usd
+            and category_matches(self.category, categories)
+            and self.watching_at(trade.timestamp)
+        )
+
+    def watching_at(self, timestamp: float) -> bool:
+        """A trade recovered after a gap in the stream (the reconciler looks back up to an
+        hour) from before the watch was set is history, not an alert."""
+        return timestamp >= self.created_at - BACKDATE_TOLERANCE
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,11 @@ silent never arrives at all. So the stream is not trusted alone:
   requests in flight at a time, then the reconciler rests until the next one is due.
 * Whale watches (and any platform-wide threshold) cannot be checked wallet by wallet: one
   query of the platform's ``/trades`` with a cash filter at the smallest active threshold covers
-  the time since the last check.
+  the time since the last check, in at most ``PLATFORM_PAGES`` pages: when they are all full,
+  the older part of the window is not read, so it is logged and counted, never silent.
+* A wallet's check reads one page (``PAGE`` fills) since its last check: a market maker
+  filling more than that between checks has its older fills unread, counted and logged (one
+  line a round).
 * A (re)connect asks for a round at once. One round runs at a time: a reconnect during a round
   does not queue another (ten reconnects in a row make no backlog of rounds); the running
   round checks whale-sized fills once more at its end, and the next round (at most
@@ -32,6 +36,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import asyncpg
 from aiolimiter import AsyncLimiter
@@ -58,6 +63,11 @@ ACTIVITY_WINDOW = 86_400.0  # "trades often" = stored fills over the last day
 MISSES_KEPT = 1_000  # times of the latest misses, for "how many in the last hour"
 
 
+def _utc(seconds: float) -> str:
+    """A time for the log, to the second."""
+    return datetime.fromtimestamp(int(seconds), tz=UTC).isoformat(timespec="seconds")
+
+
 @dataclass
 class ReconcileStats:
     """For /admin status: rounds, their time, and what the stream missed."""
@@ -69,6 +79,8 @@ class ReconcileStats:
     last_round_at: float | None = None
     wallet_checks: int = 0
     failures: int = 0
+    wallet_checks_capped: int = 0  # a wallet had more than a PAGE: its oldest went unchecked
+    platform_checks_capped: int = 0  # more fills than PLATFORM_PAGES: the oldest went unchecked
     missed_while_connected: int = 0  # the stream was up and never sent it
     recovered_after_gap: int = 0  # the stream was down or reconnecting
     platform_recovered: int = 0  # of those, found by the whale (cash-filtered) check
@@ -118,6 +130,7 @@ class Reconciler:
         self._wanted = asyncio.Event()  # a round is asked for now
         self._gap_during_round = False
         self._undecided: list[Trade] = []  # fills too recent to call missed yet
+        self._capped: list[tuple[str, float, float]] = []  # this round: (wallet, unread window)
         self._task: asyncio.Task[None] | None = None
         self.stats = ReconcileStats()
 
@@ -186,6 +199,7 @@ class Reconciler:
         started = self._clock()
         self.stats.running = True
         self._gap_during_round = False
+        self._capped = []
         failures_before = self.stats.failures
         try:
             found = await self._check_platform_logged()
@@ -202,7 +216,21 @@ class Reconciler:
         failed = self.stats.failures - failures_before
         if failed:
             log.warning("reconciliation: %d of %d checks failed this round", failed, len(wallets))
+        if self._capped:
+            self._log_capped_wallets()
         return found
+
+    def _log_capped_wallets(self) -> None:
+        """One line a round for the wallets (market makers) that filled more than a page
+        since their last check, with the windows left unread (the widest first, a few)."""
+        widest = sorted(self._capped, key=lambda c: c[2] - c[1], reverse=True)[:3]
+        log.warning(
+            "reconciliation: %d wallets had more than %d fills since their last check; "
+            "their older fills were not checked: %s",
+            len(self._capped),
+            PAGE,
+            "; ".join(f"{w} from {_utc(start)} to {_utc(end)}" for w, start, end in widest),
+        )
 
     async def _check_wallets(self, wallets: Sequence[tuple[str, float]]) -> int:
         slots = asyncio.Semaphore(CONCURRENCY)
@@ -258,6 +286,9 @@ class Reconciler:
             asked_at = self._clock()
             trades = await self._api.trades(user=wallet, since=start, limit=PAGE)
         self.stats.wallet_checks += 1
+        if len(trades) >= PAGE:  # newest first: what is older than this page was not read
+            self.stats.wallet_checks_capped += 1
+            self._capped.append((wallet, start, min(t.timestamp for t in trades)))
         mine = [t for t in trades if t.wallet == wallet and t.timestamp >= max(since, oldest_kept)]
         found = await self._store_missing(mine, asked_at)
         self._checked[wallet] = asked_at - GRACE_SECONDS
@@ -283,6 +314,7 @@ class Reconciler:
         if self._platform_checked is not None:
             start = max(start, self._platform_checked - INDEX_LAG_SECONDS)
         found = 0
+        oldest_read = now
         for page in range(PLATFORM_PAGES):
             async with self._budget:
                 trades = await self._api.trades(
@@ -292,8 +324,19 @@ class Reconciler:
             found += await self._store_missing(trades, now)
             after = self.stats.missed_while_connected + self.stats.recovered_after_gap
             self.stats.platform_recovered += after - before
+            oldest_read = min([oldest_read, *(t.timestamp for t in trades)])
             if len(trades) < PAGE:
                 break
+        else:  # every page was full: what is older than the last one was not read
+            self.stats.platform_checks_capped += 1
+            log.warning(
+                "reconciling fills of $%s or more: more than %s since the last check; "
+                "fills from %s to %s were not checked",
+                f"{threshold:,.0f}",
+                f"{PLATFORM_PAGES * PAGE:,}",
+                _utc(start),
+                _utc(oldest_read),
+            )
         self._platform_checked = now - GRACE_SECONDS
         return found
 

@@ -55,6 +55,9 @@ async def status_lines(discord_fake: FakeDiscord) -> str:
 async def test_three_trades_a_second_apart_are_each_posted_at_once(
     app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
+    """Proved by counts, not by a clock: a post that had to wait is counted where it waited
+    (the channel's bucket, or the global budget's gate), and a wait would also have merged a
+    trade into the message of the one before."""
     wallet = sorted(polymarket.traders)[0]
     channel = discord_fake.other_channel_id
     await follow(discord_fake, wallet, channel)
@@ -67,7 +70,11 @@ async def test_three_trades_a_second_apart_are_each_posted_at_once(
         await asyncio.sleep(1.0)
     messages = discord_fake.channel_messages[channel]
     assert [len(m["embeds"]) for m in messages] == [1, 1, 1]  # nothing merged: no pressure
+    # Each trade in its own message, in the order they were made.
+    assert alerted_txs(discord_fake, channel) == [p["transactionHash"].lower() for p in payloads]
+    assert app.alerts.stats.sent_messages == 3
     assert app.alerts.stats.bucket_waits == 0  # no message waited for its channel's bucket
+    assert app.alerts._gate.waited == 0  # nor for a slot of the global budget
     assert discord_fake.rate_limited_count == 0
 
 

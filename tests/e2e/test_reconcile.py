@@ -47,6 +47,50 @@ def delayed(discord_fake: FakeDiscord, channel_id: int) -> list[dict[str, Any]]:
     ]
 
 
+async def live_then_while_down(
+    discord_fake: FakeDiscord,
+    polymarket: FakePolymarket,
+    rtds: FakeRTDS,
+    channel: int,
+    wallet: str,
+    *,
+    sizes: tuple[float, float],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A trade of ``wallet`` the stream delivers, then the socket drops and refuses to come
+    back for a moment while a big trade and a $50 one are made. Returns (live, while down)
+    once both are alerted, each once, and later rounds had their chance to alert again."""
+    live = rtds.make_payload(wallet=wallet, size=sizes[0], price=0.5)
+    record_upstream(polymarket, live)
+    await rtds.push(live)
+    await discord_fake.wait_until(lambda: alerted_txs(discord_fake, channel), timeout=10)
+
+    rtds.refuse_connections(True)
+    await rtds.drop_all()
+    while_down = rtds.make_payload(wallet=wallet, size=sizes[1], price=0.5)
+    small = rtds.make_payload(wallet=wallet, size=100, price=0.5)  # too small for any watch
+    for payload in (while_down, small):
+        record_upstream(polymarket, payload)
+    await asyncio.sleep(0.5)
+    rtds.refuse_connections(False)
+    await rtds.wait_for_subscribers(1, timeout=10)
+
+    expected = [live["transactionHash"].lower(), while_down["transactionHash"].lower()]
+    await wait_until(
+        lambda: len(alerted_txs(discord_fake, channel)) >= 2, timeout=RECONCILE_SECONDS + MARGIN
+    )
+    await asyncio.sleep(2 * RECONCILE_SECONDS)
+    assert sorted(alerted_txs(discord_fake, channel)) == sorted(expected)  # once each
+    return live, while_down
+
+
+def assert_platform_checked_at(polymarket: FakePolymarket, threshold: float) -> None:
+    """The gap was covered by platform-wide /trades queries, cash-filtered at ``threshold``."""
+    platform = [q for key, q in polymarket.queries if key == "/trades" and "user" not in q]
+    assert platform and all(
+        q["filterType"] == "CASH" and float(q["filterAmount"]) == threshold for q in platform
+    )
+
+
 async def test_a_fill_the_stream_never_sends_is_alerted_once_marked_delayed(
     app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
@@ -129,31 +173,48 @@ async def test_a_whale_trade_made_while_the_socket_was_down_is_alerted_once_afte
     assert "Whale alerts on" in (await interaction.wait_response())["content"]
     whale_wallet = "0x" + "cd" * 20
     polymarket.add_trader(FakeTrader(whale_wallet, "", {}, {}))
-    live = rtds.make_payload(wallet=whale_wallet, size=20_000, price=0.5)
-    record_upstream(polymarket, live)
-    await rtds.push(live)
-    await discord_fake.wait_until(lambda: alerted_txs(discord_fake, channel), timeout=10)
-
-    rtds.refuse_connections(True)
-    await rtds.drop_all()
-    while_down = rtds.make_payload(wallet=whale_wallet, size=30_000, price=0.5)
-    small = rtds.make_payload(wallet=whale_wallet, size=100, price=0.5)
-    for payload in (while_down, small):
-        record_upstream(polymarket, payload)
-    await asyncio.sleep(0.5)
-    rtds.refuse_connections(False)
-    await rtds.wait_for_subscribers(1, timeout=10)
-
-    expected = [live["transactionHash"].lower(), while_down["transactionHash"].lower()]
-    await wait_until(
-        lambda: len(alerted_txs(discord_fake, channel)) >= 2, timeout=RECONCILE_SECONDS + MARGIN
+    await live_then_while_down(
+        discord_fake, polymarket, rtds, channel, whale_wallet, sizes=(20_000, 30_000)
     )
-    await asyncio.sleep(2 * RECONCILE_SECONDS)
-    assert sorted(alerted_txs(discord_fake, channel)) == sorted(expected)  # once each
     assert len(delayed(discord_fake, channel)) == 1
-    platform = [q for key, q in polymarket.queries if key == "/trades" and "user" not in q]
-    assert platform and all(
-        q["filterType"] == "CASH" and float(q["filterAmount"]) == 5000 for q in platform
-    )
+    assert_platform_checked_at(polymarket, 5000)
     assert app.reconciler.stats.platform_recovered == 1
     assert time.time() - app.reconciler.stats.last_round_at < MARGIN  # rounds keep coming
+
+
+async def test_a_signal_trade_made_while_the_socket_was_down_is_alerted_once_after_it_returns(
+    app: Application,
+    discord_fake: FakeDiscord,
+    polymarket: FakePolymarket,
+    rtds: FakeRTDS,
+    pool: asyncpg.Pool,
+) -> None:
+    channel = discord_fake.other_channel_id
+    newcomer = "0x" + "5e" * 20
+    polymarket.add_account(newcomer, time.time() - 3 * 86_400)
+    polymarket.add_trader(FakeTrader(newcomer, "", {}, {}))
+    # Made before the signal was switched on: history, never an alert.
+    history = rtds.make_payload(wallet=newcomer, size=8_000, price=0.5, timestamp=time.time() - 600)
+    record_upstream(polymarket, history)
+    interaction = await discord_fake.invoke(
+        "signals",
+        {"kind": "fresh", "channel": channel, "min_usd": 1000},
+        user_id=discord_fake.admin_user_id,
+    )
+    assert "Fresh signals on" in (await interaction.wait_response())["content"]
+    live, while_down = await live_then_while_down(
+        discord_fake, polymarket, rtds, channel, newcomer, sizes=(4_000, 6_000)
+    )
+    [late] = delayed(discord_fake, channel)
+    assert late["title"].startswith("🆕 $3K BUY Yes")
+    assert while_down["transactionHash"].lower() in str(late["fields"])
+    assert_platform_checked_at(polymarket, 1000)
+    rows = await pool.fetch(
+        "SELECT t.transaction_hash, t.source, d.delayed FROM trades t"
+        " JOIN alert_deliveries d USING (trade_key) WHERE t.wallet = $1",
+        newcomer,
+    )
+    assert {tuple(r) for r in rows} == {
+        (live["transactionHash"].lower(), "stream", False),
+        (while_down["transactionHash"].lower(), "backfill", True),
+    }  # the history was not alerted anywhere

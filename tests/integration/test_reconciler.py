@@ -10,8 +10,10 @@ its way through the stream is not taken for a miss; one wallet's failure stops n
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -24,7 +26,8 @@ from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
-from bot.trades.reconciler import Reconciler
+from bot.trades.models import BACKDATE_TOLERANCE
+from bot.trades.reconciler import PAGE, PLATFORM_LOOKBACK, PLATFORM_PAGES, Reconciler
 from db import trade_queries
 from tests.fakes.polymarket import FakePolymarket, FakeTrader
 
@@ -278,6 +281,91 @@ async def test_whale_sized_fills_come_back_through_one_cash_filtered_platform_qu
     assert set(await stored(pool)) == {whale_key, fresh_key}
     assert await deliveries(pool) == {(whale_key, 30): True, (fresh_key, 30): True}
     assert reconciler.stats.platform_recovered == 2
+
+
+def utc(seconds: float) -> str:
+    """A time as the reconciler's warnings write it."""
+    return datetime.fromtimestamp(int(seconds), tz=UTC).isoformat(timespec="seconds")
+
+
+async def round_and_cap_warnings(
+    reconciler: Reconciler, caplog: pytest.LogCaptureFixture
+) -> tuple[int, list[str]]:
+    """One round: the fills it stored and its warnings about windows it did not check."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.trades.reconciler"):
+        found = await reconciler.run_round()
+    return found, [r.getMessage() for r in caplog.records if "not checked" in r.getMessage()]
+
+
+async def test_a_platform_check_that_hits_its_page_cap_says_which_window_it_missed(
+    pool: asyncpg.Pool,
+    fake: FakePolymarket,
+    follows: FollowService,
+    make_reconciler: ReconcilerFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """More whale-sized fills since the last check than the pages a check reads: the older
+    part of the window is not checked, and an operator must be able to see that."""
+    await follows.set_whales(
+        guild_id=GUILD, channel_id=30, min_usd=5_000, include_near_certain=False, user_id=9
+    )
+    read = PLATFORM_PAGES * PAGE
+    now = time.time()
+    rows = [activity_row(now - 10 - n, 6_000, tx(1_000 + n), wallet=STRANGER) for n in range(read)]
+    unread = activity_row(now - 3_000, 6_000, tx(999), wallet=STRANGER)  # past the cap
+    fake.add_trader(FakeTrader(STRANGER, "", {}, {}, activity=[*rows, unread]))
+    reconciler = make_reconciler(clock=lambda: now)
+
+    found, [warning] = await round_and_cap_warnings(reconciler, caplog)
+    assert found == read
+    assert reconciler.stats.platform_checks_capped == 1
+    assert Trade.from_api(unread).key not in await stored(pool)
+    oldest_read = now - 10 - (read - 1)
+    assert f"from {utc(now - PLATFORM_LOOKBACK)} to {utc(oldest_read)}" in warning
+    assert "$5,000" in warning and f"{read:,}" in warning
+
+    # The next check reads what is new since: within the cap, nothing to say.
+    assert (await round_and_cap_warnings(reconciler, caplog))[1] == []
+    assert reconciler.stats.platform_checks_capped == 1
+
+
+async def test_wallets_with_more_fills_than_a_page_are_counted_and_logged_once_a_round(
+    pool: asyncpg.Pool,
+    fake: FakePolymarket,
+    follows: FollowService,
+    make_reconciler: ReconcilerFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A market maker fills more than a page between two checks: its older fills are not
+    checked, and an operator must be able to see that (one line a round, not one a wallet)."""
+    makers = [FOLLOWED, OTHER]
+    now = time.time()
+    for n, maker in enumerate(makers):
+        await follow(follows, pool, maker, ago=3600)
+        fills = [
+            activity_row(now - 10 - k, 5, tx(10_000 * (n + 1) + k), maker) for k in range(PAGE + 1)
+        ]
+        fake.add_trader(FakeTrader(maker, "", {}, {}, activity=fills))
+    await follow(follows, pool, STRANGER, ago=3600)  # a quiet wallet: within one page
+    fake.add_trader(
+        FakeTrader(STRANGER, "", {}, {}, activity=[activity_row(now - 60, 5, tx(1), STRANGER)])
+    )
+    reconciler = make_reconciler(clock=lambda: now)
+
+    found, [warning] = await round_and_cap_warnings(reconciler, caplog)
+    assert found == 2 * PAGE + 1
+    assert reconciler.stats.wallet_checks_capped == 2
+    assert "2 wallets had more than 500 fills" in warning
+    oldest_read = now - 10 - (PAGE - 1)
+    for maker in makers:  # each from its follow (a first check) to the oldest fill read
+        [followed] = follows.follows_of(maker)
+        since = followed.created_at - BACKDATE_TOLERANCE
+        assert f"{maker} from {utc(since)} to {utc(oldest_read)}" in warning
+
+    # The next round reads what is new since: within a page, nothing to say.
+    assert (await round_and_cap_warnings(reconciler, caplog))[1] == []
+    assert reconciler.stats.wallet_checks_capped == 2
 
 
 async def test_one_wallets_failure_does_not_stop_the_others_and_busy_wallets_go_first(

@@ -307,6 +307,30 @@ async def test_min_usd_zero_turns_a_kind_off_and_a_lost_channel_disables_it(worl
     ]
 
 
+async def test_trades_recovered_from_before_a_watch_was_set_are_history(world: World) -> None:
+    """The reconciler recovers up to an hour of trades after a gap in the stream: a watch
+    alerts those made since it was set, and setting it again (moving it) starts it anew."""
+    await watch(world, "smart", 900, 500)
+    await world.pool.execute("UPDATE signal_watches SET created_at = now() - interval '1 hour'")
+    await world.signals.load()
+    condition_id, asset = world.market(1)
+
+    def ten_minutes_ago() -> Trade:
+        return factories.make_trade(
+            wallet=TOP[0], usd=1_000, condition_id=condition_id, asset=asset,
+            timestamp=time.time() - 600,
+        )  # fmt: skip
+
+    in_gap = ten_minutes_ago()
+    await world.ingest.store([in_gap], "backfill")
+    assert await deliveries(world.pool) == [(in_gap.key, 900, "smart")]
+
+    await watch(world, "smart", 901, 500)
+    before_move = ten_minutes_ago()
+    await world.ingest.store([before_move], "backfill")
+    assert await deliveries(world.pool) == [(in_gap.key, 900, "smart")]
+
+
 async def test_without_a_category_filter_markets_are_learnt_without_waiting(world: World) -> None:
     followed = wallet(6)
     await world.follows.follow(

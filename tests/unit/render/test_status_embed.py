@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bot.leaderboard.service import PeriodState
 from bot.polymarket.stream import StreamStats
-from bot.render.status import FIGURES, status_embed
+from bot.render.status import FIGURES, reconcile_line, status_embed
+from bot.trades.reconciler import ReconcileStats
 from bot.workers import Role, WorkerStatus
 from tests.unit.test_admin import NOW, healthy, loop
 
@@ -72,3 +73,14 @@ def test_the_colour_follows_the_verdict() -> None:
     periods = {"day": PeriodState(NOW - 30, "HTTP 500", 1)}
     assert embed_of(healthy(periods=periods))["color"] == 0x2ECC71  # stale period, loop fine
     assert embed_of(healthy(stream=StreamStats()))["color"] == 0xE67E22
+
+
+def test_the_reconcile_line_shows_misses_and_says_when_a_check_hit_the_page_cap() -> None:
+    stats = ReconcileStats(
+        last_round_seconds=42.0, last_round_wallets=900, missed_while_connected=3
+    )
+    line = reconcile_line(healthy(reconcile=stats, reconcile_interval=60.0))
+    assert "missed by the stream 3" in line and "page cap" not in line
+    stats.wallet_checks_capped, stats.platform_checks_capped = 2, 1
+    line = reconcile_line(healthy(reconcile=stats, reconcile_interval=60.0))
+    assert "3 checks hit the page cap" in line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from bot.polymarket.records import Trade
 from bot.signals.consensus import firing, participants_of
 from bot.signals.models import SignalWatch
@@ -40,3 +42,13 @@ def test_not_again_where_it_fired_within_the_window_nor_outside_the_category() -
     assert len(firing([sports], people, trigger(W[3]), frozenset({"sports"}), set())) == 1
     off = SignalWatch(1, "consensus", 10, 500, enabled=False)
     assert firing([off], people, trigger(W[3]), frozenset(), set()) == []
+
+
+def test_not_for_a_trigger_made_before_the_watch_was_set() -> None:
+    """A trade the reconciler recovers after a gap may predate the watch: history, no alert."""
+    people = participants_of([(w, 600, 1000) for w in W[:3]], TOP)
+    early = make_trade(wallet=W[2], timestamp=time.time() - 600)
+    set_now = SignalWatch(1, "consensus", 10, 500, created_at=time.time())
+    assert firing([set_now], people, early, frozenset(), set()) == []
+    set_before = SignalWatch(1, "consensus", 10, 500, created_at=time.time() - 3600)
+    assert len(firing([set_before], people, early, frozenset(), set())) == 1

@@ -11,7 +11,7 @@ from bot.events import EventBus
 from bot.signals.models import SignalWatch, WalletAge
 from bot.signals.service import SignalService, merge_target
 from bot.trades.models import Target
-from tests.factories import WeekBoard, known_ages
+from tests.factories import WeekBoard, known_ages, make_trade
 
 WALLETS = [f"0x{n:040x}" for n in range(1, 61)]
 
@@ -62,3 +62,20 @@ def test_big_trades_of_wallets_known_to_be_old_are_dropped_by_the_filter() -> No
     assert not signals.wants(old, 50_000)
     assert signals.wants(young, 1_000) and signals.wants(unknown, 1_000)
     assert not signals.wants(unknown, 999)
+
+
+def test_a_trade_from_before_a_watch_was_set_is_history() -> None:
+    """The reconciler recovers up to an hour of trades after a gap: only those made since a
+    watch was set (a minute of tolerance for whole-second stamps) become its alerts."""
+    boards = WeekBoard()
+    signals = service(boards)
+    boards.publish(WALLETS)
+    signals.refresh_boards()
+    now = time.time()
+    signals._rebuild([SignalWatch(1, "smart", 10, 500, created_at=now - 300)])
+    recent = make_trade(wallet=WALLETS[0], usd=1_000, timestamp=now - 200)
+    edge = make_trade(wallet=WALLETS[0], usd=1_000, timestamp=now - 330)
+    history = make_trade(wallet=WALLETS[0], usd=1_000, timestamp=now - 600)
+    assert [t.kind for t in signals.instant_targets(recent, frozenset(), {})] == ["smart"]
+    assert [t.kind for t in signals.instant_targets(edge, frozenset(), {})] == ["smart"]
+    assert signals.instant_targets(history, frozenset(), {}) == []
