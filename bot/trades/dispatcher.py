@@ -155,6 +155,11 @@ class AlertDispatcher:
         self._gate.pause(retry_after)
 
     @property
+    def global_waits(self) -> int:
+        """Posts that waited for a slot of the global budget (never a 429: a slot not free)."""
+        return self._gate.waited
+
+    @property
     def active_channels(self) -> int:
         return sum(1 for w in self._workers.values() if not w.done())
 

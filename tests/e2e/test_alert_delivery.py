@@ -74,7 +74,7 @@ async def test_three_trades_a_second_apart_are_each_posted_at_once(
     assert alerted_txs(discord_fake, channel) == [p["transactionHash"].lower() for p in payloads]
     assert app.alerts.stats.sent_messages == 3
     assert app.alerts.stats.bucket_waits == 0  # no message waited for its channel's bucket
-    assert app.alerts._gate.waited == 0  # nor for a slot of the global budget
+    assert app.alerts.global_waits == 0  # nor for a slot of the global budget
     assert discord_fake.rate_limited_count == 0
 
 
