@@ -54,7 +54,7 @@ async def test_a_score_board_still_loading_says_so() -> None:
 async def test_an_empty_score_board_is_answered_by_pnl_with_the_reason() -> None:
     title, text = description(Reader(scored=0, pending=30))
     assert "by PnL" in title
-    assert text.startswith("**1.**")
+    assert text.startswith("**#1**")
     assert "Copy scores are still loading (30 traders to go): ranked by PnL" in text
 
 
