@@ -9,7 +9,6 @@ a message of MAX_CARDS cards stays within Discord's 6,000 without help from the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -17,7 +16,13 @@ import discord
 
 from bot.polymarket.records import Trade
 from bot.render.numbers import cents, chance, count, duration, money, percent, plural
-from bot.render.text import display_name, escape_text, profile_url, short_wallet
+from bot.render.text import (
+    display_name,
+    escape_text,
+    looks_like_wallet,
+    profile_url,
+    short_wallet,
+)
 from bot.signals.models import CardContext, ConsensusParticipant, PositionChange
 from bot.trades.cards import MAX_CARDS, AlertCard
 
@@ -35,7 +40,6 @@ CARD_BUDGET = 6000 // MAX_CARDS  # characters per card, so a full message fits D
 DEFAULT_TICK = 0.01
 SHOWN_PARTICIPANTS = 5
 MAX_BUTTONS = 25  # five rows of five
-_LOOKS_LIKE_WALLET = re.compile(r"^\s*0x", re.IGNORECASE)
 DELAYED_NOTE = "⏱ Delayed alert: missed by the live stream, found in trade history"
 
 
@@ -48,14 +52,11 @@ def market_url(slug: str, event_slug: str) -> str | None:
 
 
 def trader_name(name: str, wallet: str, label: str | None = None, limit: int = 32) -> str:
-    """Who traded, as a server reads it: its label, else the Polymarket name. A name that looks
-    like a wallet (``0x…``) never stands alone: the real short wallet goes next to it."""
+    """Who traded, as a server reads it: its label with the short wallet, else the Polymarket
+    name (``display_name`` already puts the wallet beside a name that looks like one)."""
     shown = display_name(label or name, wallet, limit)
-    short = short_wallet(wallet)
-    if shown == short:
-        return shown
-    if label or _LOOKS_LIKE_WALLET.match(label or name):
-        return f"{shown} · {short}"
+    if label and not looks_like_wallet(label) and shown != short_wallet(wallet):
+        return f"{shown} · {short_wallet(wallet)}"
     return shown
 
 
@@ -220,6 +221,6 @@ def alert_view(cards: Sequence[AlertCard], contexts: Sequence[CardContext]) -> d
 def _plain_name(name: str, wallet: str) -> str:
     """A button label: plain text (labels render no markdown), with the wallet for 0x names."""
     text = " ".join(name.split())[:32]
-    if not text or _LOOKS_LIKE_WALLET.match(text):
+    if not text or looks_like_wallet(text):
         return f"{text[:14]} {short_wallet(wallet)}".strip() if text else short_wallet(wallet)
     return text
