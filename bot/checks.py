@@ -1,4 +1,5 @@
-"""Who may run admin commands (DESIGN.md): Manage Server, a configured role, or an owner id."""
+"""Who may run admin commands: Manage Server, a role in ``BOT_ADMIN_ROLE_IDS``, or an id in
+``BOT_OWNER_IDS`` (the README's "Commands" section says the same to users)."""
 
 from __future__ import annotations
 

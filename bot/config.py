@@ -1,7 +1,7 @@
 """All settings in one place, typed, read once from the environment (and ``.env`` if present).
 
-Names are the contract of ../shared/DESIGN.md: operators' ``.env`` files and the README rely on
-them, so they are spelled out here rather than derived.
+The names are a contract: operators' ``.env`` files, ``.env.example`` and the README's
+"Configuration" table rely on them, so they are spelled out here rather than derived.
 """
 
 from __future__ import annotations

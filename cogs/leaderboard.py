@@ -15,6 +15,7 @@ from bot.leaderboard.service import LeaderboardService
 from bot.render.leaderboard import leaderboard_embed
 from bot.render.numbers import plural
 from bot.tree import PUBLIC_DEFER, UserFacingError, report_unexpected
+from cogs.transformers import Category
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,8 @@ FIRST_LOAD_TIMEOUT = 60.0  # the first boards are published before trader detail
 
 Period = Literal["day", "week", "month", "all"]
 Metric = Literal["pnl", "volume", "score"]
-Category = Literal[
-    "overall", "politics", "sports", "crypto", "culture", "economics", "tech", "finance",
-    "weather", "mentions", "esports",
-]  # fmt: skip
+# The overall board, then Polymarket's categories from their one list (bot/polymarket/records.py).
+BoardCategory = Literal["overall", Category]
 
 
 class LeaderboardView(discord.ui.View):
@@ -134,7 +133,7 @@ class LeaderboardCog(commands.Cog):
         period: Period = "week",
         metric: Metric = "score",
         page: app_commands.Range[int, 1, 1000] = 1,
-        category: Category = "overall",
+        category: BoardCategory = "overall",
     ) -> None:
         started = time.perf_counter()
         view = LeaderboardView(self.service, interaction.user.id, period, metric, page, category)

@@ -1,10 +1,10 @@
 """What the benchmark scripts in this folder share: set-up, measuring and reporting helpers.
 
-The scripts are run by path (``python scripts/bench_x.py``), so Python puts this folder first on
-``sys.path`` and they import this module as ``benchlib``. Importing it puts the repository root on
-``sys.path`` too, which is what lets the scripts import ``bot``, ``db`` and ``tests`` afterwards:
-import it before those packages (isort keeps it there, as a third-party import it sorts ahead of
-the first-party ones).
+The scripts are run by path (``python scripts/bench_stream.py`` and so on), so Python puts this
+folder first on ``sys.path`` and they import this module as ``benchlib``. Importing it puts the
+repository root on ``sys.path`` too, which is what lets the scripts import ``bot``, ``db`` and
+``tests`` afterwards: import it before those packages (isort keeps it there, as a third-party import
+it sorts ahead of the first-party ones).
 """
 
 from __future__ import annotations

@@ -68,7 +68,7 @@ FLOW_NEW_SHARE = 0.03  # of trades above the threshold: wallets never seen on Po
 FRESH_MIN = 1_000.0
 BURST_WALLETS = 600
 BURST_SECONDS = 10.0
-PUBLISHED_GAMMA_PER_10S = 4_000  # ../shared/polymarket-api.md §6, Gamma general
+PUBLISHED_GAMMA_PER_10S = 4_000  # Polymarket's published limit for Gamma in general
 PUBLISHED_DATA_PER_10S = 1_000  # Data API general (/activity, the first-trade fallback)
 
 

@@ -15,7 +15,7 @@ from db.embedded import EmbeddedPostgres
 from db.migrate import migrate
 from db.pool import create_pool
 
-# Real Polymarket payloads, copied from ../shared/fixtures so a plain checkout can run the tests.
+# Real Polymarket payloads (where each comes from: tests/fixtures/polymarket/SOURCES.md).
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "polymarket"
 
 

@@ -1,10 +1,10 @@
 """The fill model: how a paper order takes liquidity from a real CLOB order book.
 
-Why it is shaped like this: CLOB ``/book`` sends its levels worst-first (the best level is the
-last element, ../shared/polymarket-api.md §3), so nothing here trusts a level's position; it
-sorts by price and walks best-first, never past the copy's limit price and never beyond what the
-order asks for. An order remembers what it already took per price (``taken``), so retrying it
-against an unchanged book cannot fill the same liquidity twice. Pure: no I/O, cheap to test.
+Why it is shaped like this: CLOB ``/book`` sends its levels worst-first (the best level is the last
+element, as in tests/fixtures/polymarket/clob_book_legacy.json), so nothing here trusts a level's
+position; it sorts by price and walks best-first, never past the copy's limit price and never beyond
+what the order asks for. An order remembers what it already took per price (``taken``), so retrying
+it against an unchanged book cannot fill the same liquidity twice. Pure: no I/O, cheap to test.
 """
 
 from __future__ import annotations

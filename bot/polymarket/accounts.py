@@ -1,8 +1,8 @@
 """How old a wallet's Polymarket account is: Gamma ``/public-profile``, else its first trade.
 
 The fresh-wallet signal needs one date per wallet. Gamma's public profile carries ``createdAt``
-(../shared/polymarket-api.md §2.6; every field nullable, 404 "profile not found" for wallets
-that never made one); a wallet without it is dated by its oldest ``/activity`` trade.
+(every field of the profile is nullable, and a wallet that never made one gets a 404
+"profile not found"); a wallet without it is dated by its oldest ``/activity`` trade.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Everything that can go wrong upstream (429 with Retry-After, 5xx, Cloudflare HTML pages,
 truncated JSON, timeouts) becomes either a retry or an ``UpstreamError``; never an unhandled
-exception from aiohttp or the JSON decoder. Limits sit below Polymarket's published ones
-(../shared/polymarket-api.md §6) so we are throttled by ourselves, not by Cloudflare.
+exception from aiohttp or the JSON decoder. Limits sit below the ones Polymarket publishes per
+10 s (Gamma 4,000, Data API 1,000, CLOB 9,000, and lower for some routes, e.g. CLOB ``/book``
+1,500) so we are throttled by ourselves, not by Cloudflare.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Client of Polymarket's real-time data socket (RTDS): every trade on the platform, live.
 
-Why it is built this way (see ../shared/polymarket-api.md §4 and pitfalls 4, 5, 12):
+Why it is built this way (a captured frame is in tests/fixtures/polymarket/rtds_trade_message.json):
 
 * RTDS has no per-wallet filter, so the bot receives every fill on the platform (tens per
   second, bursts far above that) and filters client-side. The hot path therefore parses the

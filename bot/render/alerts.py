@@ -9,16 +9,20 @@ a message of MAX_CARDS cards stays within Discord's 6,000 without help from the 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import discord
 
 from bot.polymarket.records import Trade
-from bot.render.numbers import cents as price_cents
-from bot.render.numbers import chance, count, duration, money, percent, plural
-from bot.render.text import display_name, escape_text, profile_url, short_wallet
+from bot.render.numbers import cents, chance, count, duration, money, percent, plural
+from bot.render.text import (
+    display_name,
+    escape_text,
+    looks_like_wallet,
+    profile_url,
+    short_wallet,
+)
 from bot.signals.models import CardContext, ConsensusParticipant, PositionChange
 from bot.trades.cards import MAX_CARDS, AlertCard
 
@@ -36,20 +40,7 @@ CARD_BUDGET = 6000 // MAX_CARDS  # characters per card, so a full message fits D
 DEFAULT_TICK = 0.01
 SHOWN_PARTICIPANTS = 5
 MAX_BUTTONS = 25  # five rows of five
-_LOOKS_LIKE_WALLET = re.compile(r"^\s*0x", re.IGNORECASE)
 DELAYED_NOTE = "⏱ Delayed alert: missed by the live stream, found in trade history"
-
-
-def cents(price: float) -> str:
-    """The older cent format that /trader, /market and /portfolio still import from here
-    (cards use bot/render/numbers.py); goes once those modules use numbers.py too."""
-    value = round(price * 100, 1)  # 0.29 * 100 is 28.999…: round before choosing the format
-    return f"{value:.1f}¢" if value < 10 or value != int(value) else f"{value:.0f}¢"
-
-
-def shares(amount: float) -> str:
-    """Share counts for the same modules as ``cents``."""
-    return f"{amount:,.2f}" if amount < 100 else f"{amount:,.0f}"
 
 
 def market_url(slug: str, event_slug: str) -> str | None:
@@ -61,14 +52,11 @@ def market_url(slug: str, event_slug: str) -> str | None:
 
 
 def trader_name(name: str, wallet: str, label: str | None = None, limit: int = 32) -> str:
-    """Who traded, as a server reads it: its label, else the Polymarket name. A name that looks
-    like a wallet (``0x…``) never stands alone: the real short wallet goes next to it."""
+    """Who traded, as a server reads it: its label with the short wallet, else the Polymarket
+    name (``display_name`` already puts the wallet beside a name that looks like one)."""
     shown = display_name(label or name, wallet, limit)
-    short = short_wallet(wallet)
-    if shown == short:
-        return shown
-    if label or _LOOKS_LIKE_WALLET.match(label or name):
-        return f"{shown} · {short}"
+    if label and not looks_like_wallet(label) and shown != short_wallet(wallet):
+        return f"{shown} · {short_wallet(wallet)}"
     return shown
 
 
@@ -90,7 +78,7 @@ def title_of(card: AlertCard, context: CardContext) -> str:
     else:
         usd, price = card.usd, card.average_price
     badge = KIND_BADGES.get(card.kind, "🟢" if trade.side == "BUY" else "🔴")
-    title = f"{badge} {money(usd)} {trade.side} {outcome} @ {price_cents(price)} ({chance(price)})"
+    title = f"{badge} {money(usd)} {trade.side} {outcome} @ {cents(price)} ({chance(price)})"
     if card.kind == "consensus" and context.participants:
         title += f" · {plural(len(context.participants), 'top trader')}"
     elif len(card.trades) > 1:
@@ -147,7 +135,7 @@ def trader_field(context: CardContext, wallet: str) -> str:
 def participants_field(participants: Sequence[ConsensusParticipant]) -> str:
     lines = [
         f"#{count(p.rank)} {display_name(p.name, p.wallet, 20)} · {money(p.usd)}"
-        f" @ {price_cents(p.average_price)}"
+        f" @ {cents(p.average_price)}"
         for p in participants[:SHOWN_PARTICIPANTS]
     ]
     if len(participants) > SHOWN_PARTICIPANTS:
@@ -166,7 +154,7 @@ def _fields(embed: discord.Embed, card: AlertCard, context: CardContext) -> None
         embed.add_field(name="Shares", value=count(card.size))
     current = context.current_price
     if current is not None and abs(current - card.average_price) >= _tick(card, context) - 1e-9:
-        embed.add_field(name="Current price", value=price_cents(current))
+        embed.add_field(name="Current price", value=cents(current))
     tx = trade.transaction_hash
     embed.add_field(name="Transaction", value=f"[{short_wallet(tx)}]({EXPLORER_TX.format(tx=tx)})")
 
@@ -233,6 +221,6 @@ def alert_view(cards: Sequence[AlertCard], contexts: Sequence[CardContext]) -> d
 def _plain_name(name: str, wallet: str) -> str:
     """A button label: plain text (labels render no markdown), with the wallet for 0x names."""
     text = " ".join(name.split())[:32]
-    if not text or _LOOKS_LIKE_WALLET.match(text):
+    if not text or looks_like_wallet(text):
         return f"{text[:14]} {short_wallet(wallet)}".strip() if text else short_wallet(wallet)
     return text

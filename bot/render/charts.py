@@ -119,8 +119,9 @@ def dpi_for(width_px: int) -> float:
 def money_tick(value: float, step: float) -> str:
     """An axis label in the style of ``numbers.money`` ($1.2K, −$3.4M), as precise as the ticks.
 
-    ``money`` keeps two decimals at most, which is too coarse for small ranges ($0 / $0 / $1).
-    Here the decimals follow the tick spacing ``step`` so neighbouring labels always differ, and
+    Not ``numbers.money`` itself: it rounds to whole dollars below $1K and to two decimals of a
+    unit above, so ticks $0.25 apart would read $0, $0, $1 and a $1,004 tick $1K. Here the
+    decimals follow the tick spacing ``step`` so neighbouring labels always differ, and
     trailing zeros are dropped; ticks close together on a large value ($1,004, $1,008) are
     written out rather than given a unit with three decimals. A ``step`` of 0 (one tick) takes
     the largest unit.

@@ -13,20 +13,21 @@ from bot.render.numbers import count, money, percent, plural
 from bot.render.text import display_name, full_time, profile_url, relative_time
 
 PERIOD_LABELS = {"day": "Today", "week": "This week", "month": "This month", "all": "All time"}
-METRIC_LABELS = {"pnl": "by PnL", "volume": "by volume", "score": "#N by copy score"}
+# The title names the ordering and each row carries its rank, so together they read "#3 by PnL".
+METRIC_LABELS = {"pnl": "by PnL", "volume": "by volume", "score": "by copy score"}
 COLOUR = discord.Colour.from_rgb(46, 92, 255)
 STALE_COLOUR = discord.Colour.orange()
 
 
 def _row(rank: int, entry: BoardEntry, metric: str) -> str:
-    """One trader's line: the ranked metric first and in bold; PnL always signed."""
+    """One trader's line: the rank as "#N", the ranked metric first and in bold; PnL signed."""
     name = f"[{display_name(entry.user_name, entry.wallet)}]({profile_url(entry.wallet)})"
     pnl = f"PnL {money(entry.pnl, signed=True)}"
     volume = f"Vol {money(entry.volume)}"
     score = f"Score {count(shown_score(entry.score))}" if entry.scored else "no score yet"
     parts = {"pnl": pnl, "volume": volume, "score": score}
     ordered = [f"**{parts[metric]}**", *(text for key, text in parts.items() if key != metric)]
-    return f"**{rank}.** {name} · " + " · ".join(ordered)
+    return f"**#{rank}** {name} · " + " · ".join(ordered)
 
 
 def _evidence_lines(page: BoardPage) -> list[str]:

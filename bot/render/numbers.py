@@ -2,7 +2,8 @@
 
 One module so that a card, a board and a portfolio never disagree on how "$5K" or "−$43" is
 written. Rules: compact money drops trailing zeros (``$5K``, ``$25.05K``, never ``$5.00K``);
-signed money uses a real minus sign (``+$409``, ``−$43``) and never shows ``−$0``; exact money
+every negative number uses a real minus sign (``−$43``, ``−3%``, ``−5¢``) and none shows as
+``−0``; signed money and returns carry a ``+`` too (``+$409``, ``+12%``); exact money
 is to the cent with thousands separators (``$1,093.71``); prices are cents with at most one
 decimal (``5¢``, ``83.5¢``); counts agree with their noun (``1 alert``, ``2 alerts``).
 Pure functions, no Discord: the domain's numbers in, text out.
@@ -22,6 +23,13 @@ RESOLVED_HIGH, RESOLVED_LOW = 0.9995, 0.0005
 def _trim(number: str) -> str:
     """'5.00' -> '5', '25.50' -> '25.5'."""
     return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def _minus(negative: bool, shown: str) -> str:
+    """``shown`` (a value's magnitude as printed) behind a real minus when the value is negative,
+    unless it prints as zero: a tiny negative reads '0', never '−0'."""
+    nonzero = any(digit in shown for digit in "123456789")
+    return f"{MINUS}{shown}" if negative and nonzero else shown
 
 
 def _compact(amount: float) -> str:
@@ -49,21 +57,20 @@ def cents(price: float) -> str:
     """A price in [0, 1] dollars as cents: 0.05 -> '5¢', 0.835 -> '83.5¢', 0.0004 -> '0.04¢'."""
     if not math.isfinite(price):
         return "—"
-    value = price * 100
-    if 0 < abs(value) < 0.1:
-        return f"{_trim(f'{value:.2f}')}¢"
-    return f"{_trim(f'{value:.1f}')}¢"
+    value = abs(price * 100)
+    shown = _trim(f"{value:.2f}") if 0 < value < 0.1 else _trim(f"{value:.1f}")
+    return f"{_minus(price < 0, shown)}¢"
 
 
 def percent(fraction: float, *, digits: int = 0, signed: bool = False) -> str:
-    """0.835 -> '84%' (``digits=1``: '83.5%'); ``signed`` for returns: '+12%', '−3%'."""
+    """0.835 -> '84%' (``digits=1``: '83.5%'), -0.03 -> '−3%'; ``signed`` for returns: '+12%'."""
     if not math.isfinite(fraction):
         return "—"
     text = _trim(f"{abs(fraction) * 100:.{digits}f}")
     if float(text) == 0:
         return "0%"
     if fraction < 0:
-        return f"{MINUS}{text}%" if signed else f"-{text}%"
+        return f"{MINUS}{text}%"
     return f"+{text}%" if signed else f"{text}%"
 
 
@@ -82,22 +89,22 @@ def count(amount: float) -> str:
     """Shares and other quantities: '950', '12.5K', '1.2M' (no currency)."""
     if not math.isfinite(amount):
         return "—"
-    sign = MINUS if amount < 0 else ""
-    if abs(amount) < 1000 and amount != int(amount):
-        return f"{sign}{_trim(f'{abs(amount):.2f}')}"
-    return sign + _compact(abs(amount))
+    magnitude = abs(amount)
+    if magnitude < 1000 and magnitude != int(magnitude):
+        return _minus(amount < 0, _trim(f"{magnitude:.2f}"))
+    return _minus(amount < 0, _compact(magnitude))
 
 
 def integer(n: int) -> str:
     """A whole number with thousands separators, for exact tallies: '1,234'."""
-    return f"{n:,}"
+    return _minus(n < 0, f"{abs(n):,}")
 
 
 def score(value: float) -> str:
     """A 0–100 copy score with one decimal at most: '72.4', '100'."""
     if not math.isfinite(value):
         return "—"
-    return _trim(f"{value:.1f}")
+    return _minus(value < 0, _trim(f"{abs(value):.1f}"))
 
 
 def price_move(entry: float, current: float) -> str:

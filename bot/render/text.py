@@ -2,7 +2,9 @@
 ``bot/render/numbers.py``).
 
 Trader names are upstream text: they are escaped (markdown and mentions) before they reach an
-embed, and default usernames (``0x<wallet>-<ms>``) are replaced by a short wallet.
+embed, default usernames (``0x<wallet>-<ms>``) are replaced by a short wallet, and any other
+name that looks like a wallet (``0x…``) is shown with the real short wallet beside it, so a
+username cannot pass for someone else's address.
 """
 
 from __future__ import annotations
@@ -16,21 +18,31 @@ from bot.render.numbers import integer
 PROFILE_URL = "https://polymarket.com/profile/{wallet}"
 FIELD_LIMIT = 1024  # characters in an embed field's value
 _DEFAULT_NAME_RE = re.compile(r"^0x[0-9a-fA-F]{40}(-\d+)?$")
+_LOOKS_LIKE_WALLET_RE = re.compile(r"^\s*0x", re.IGNORECASE)
 
 
 def short_wallet(wallet: str) -> str:
     return f"{wallet[:6]}…{wallet[-4:]}" if len(wallet) > 12 else wallet
 
 
+def looks_like_wallet(name: str) -> bool:
+    return bool(_LOOKS_LIKE_WALLET_RE.match(name))
+
+
 def display_name(user_name: str, wallet: str, limit: int = 32) -> str:
-    """A safe, short label: escaped markdown/mentions, or the short wallet for default names."""
+    """A safe, short label: escaped markdown/mentions (cut to ``limit``); the short wallet for
+    an empty or default name; a name that looks like a wallet with the real short wallet."""
     name = (user_name or "").strip()
+    short = short_wallet(wallet)
     if not name or _DEFAULT_NAME_RE.match(name):
-        return short_wallet(wallet)
+        return short
     if len(name) > limit:
         name = name[: limit - 1] + "…"
-    name = discord.utils.escape_mentions(discord.utils.escape_markdown(name))
-    return name.replace("[", "\\[").replace("]", "\\]")
+    shown = discord.utils.escape_mentions(discord.utils.escape_markdown(name))
+    shown = shown.replace("[", "\\[").replace("]", "\\]")
+    if looks_like_wallet(name) and shown != short:
+        return f"{shown} · {short}"
+    return shown
 
 
 def escape_text(text: str, limit: int) -> str:

@@ -1,9 +1,9 @@
 """The two facts signals learn from Polymarket once per key: a wallet's age and a market's tags.
 
 Both are ``LearntOnce`` stores (memory, then PostgreSQL, then one coalesced, rate-limited
-upstream lookup). The rates are the bot's own budget, far below Polymarket's published limits
-(Gamma 4,000 and the Data API 1,000 requests per 10 s, ../shared/polymarket-api.md §6), so the
-fresh-wallet signal can never starve the leaderboard or the markets loop.
+upstream lookup). The rates are the bot's own budget, far below the limits Polymarket publishes
+(4,000 requests per 10 s for Gamma, 1,000 for the Data API), so the fresh-wallet signal can
+never starve the leaderboard or the markets loop.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Every command that names a channel checks the member's permissions in that channel.
+"""Every command that names a channel (/follow, /unfollow, /whales, /signals) checks the
+member's permissions in that channel.
 
 The member here has Manage Channels only in #general (a member overwrite), as a moderator of
 one channel would. They must be refused for #alerts and for a channel they cannot see, and
@@ -59,11 +60,13 @@ COMMANDS: dict[str, dict[str, Any]] = {
     "follow": {"trader": WALLET},
     "unfollow": {"trader": WALLET},
     "whales": {"min_usd": 5000},
+    "signals": {"kind": "fresh"},
 }
 ALLOWED = {
     "follow": "Following",
     "unfollow": "is not followed",  # passed the check; there was nothing to remove
     "whales": "Whale alerts on",
+    "signals": "Fresh signals on",
 }
 
 
@@ -106,8 +109,11 @@ async def test_manage_channels_is_checked_in_the_named_channel(
     if command != "unfollow":  # nothing was set up where the member was refused
         rows = await app.pool.fetch(
             "SELECT channel_id FROM follows UNION ALL SELECT channel_id FROM whale_watches"
+            " UNION ALL SELECT channel_id FROM signal_watches"
         )
-        assert {r["channel_id"] for r in rows} == {fake.channel_id, secret}
+        # A server has one channel per kind of signal: the administrator's #secret replaced it.
+        expected = {secret} if command == "signals" else {fake.channel_id, secret}
+        assert {r["channel_id"] for r in rows} == expected
 
 
 async def test_a_thread_follows_its_parent_channel(

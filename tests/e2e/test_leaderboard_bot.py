@@ -17,7 +17,7 @@ from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
 
 RANK_RE = re.compile(
-    r"^\*\*(\d+)\.\*\* \[[^\n]*\]\(https://polymarket\.com/profile/(0x[0-9a-f]{40})\)"
+    r"^\*\*#(\d+)\*\* \[[^\n]*\]\(https://polymarket\.com/profile/(0x[0-9a-f]{40})\)"
 )
 
 
@@ -96,7 +96,7 @@ async def test_leaderboard_answers_with_the_right_rows(
 
     by_score = await discord_fake.invoke("leaderboard", {})  # defaults: week, score, page 1
     message = await by_score.wait_response()
-    assert "This week · #N by copy score" in message["embeds"][0]["title"]
+    assert "This week · by copy score" in message["embeds"][0]["title"]
     board = app.leaderboard.board("week")
     assert [w for _, w in ranked(message)] == [e.wallet for e in board.by_metric["score"][:10]]
 

@@ -75,7 +75,7 @@ async def test_the_score_page_ranks_only_traders_with_evidence(
 ) -> None:
     message = await (await discord_fake.invoke("leaderboard", {})).wait_response()
     embed = message["embeds"][0]
-    assert embed["title"] == "Polymarket leaderboard · This week · #N by copy score"
+    assert embed["title"] == "Polymarket leaderboard · This week · by copy score"
     board = app.leaderboard.board("week")
     assert wallets(message) == [e.wallet for e in board.by_metric["score"][:10]]
     assert all(e.scored for e in board.by_metric["score"])

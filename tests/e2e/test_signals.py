@@ -241,9 +241,11 @@ async def test_a_label_shows_on_cards_in_alerts_and_in_suggestions(
     assert "Big Fish" not in cards(discord_fake, channel)[1]["author"]["name"]
 
 
-async def test_signals_need_manage_channels_in_the_target_channel(
+async def test_signals_and_label_refuse_a_member_without_manage_channels(
     app: Application, discord_fake: FakeDiscord
 ) -> None:
+    # Where /signals checks it (the named channel, not where it was typed):
+    # tests/e2e/test_channel_permissions.py.
     refused = await discord_fake.invoke(
         "signals", {"kind": "fresh", "channel": discord_fake.other_channel_id},
         user_id=discord_fake.user_id,

@@ -2,9 +2,8 @@
 
 Why a fake: the stream client's hard parts are the server's bad days — silent stalls on an
 open socket, abrupt drops, refused handshakes, junk frames — and none of them can be provoked
-on the real server. This one runs on 127.0.0.1 with the real wire format
-(../shared/polymarket-api.md §4, ../shared/fixtures/polymarket/rtds_*.json) and lets a test
-switch each failure on and off.
+on the real server. This one runs on 127.0.0.1 with the real wire format (captured frames in
+tests/fixtures/polymarket/rtds_*.json) and lets a test switch each failure on and off.
 
 What it mimics:
 

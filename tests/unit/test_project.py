@@ -9,6 +9,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PRODUCT = ("bot", "cogs", "db")
+CHECKED = (*PRODUCT, "scripts", "tests")
+# Documents that live beside the repository, not in it: a clone has none of them.
+OUTSIDE = re.compile(r"\.\./shared|\b(?:DESIGN|polymarket-api|style|discord-testing)\.md\b")
 MAX_MODULE_LINES = 500
 # The composition root names every part of the bot once, in its build order; splitting it would
 # scatter the one place a reader opens to see what is built, started and stopped.
@@ -18,6 +21,10 @@ MAX_FUNCTION_LINES = 60
 
 def product_modules() -> list[Path]:
     return sorted(p for root in PRODUCT for p in (REPO / root).rglob("*.py"))
+
+
+def python_files() -> list[Path]:
+    return sorted(p for root in CHECKED for p in (REPO / root).rglob("*.py"))
 
 
 def test_runtime_dependencies_are_declared_once_with_the_same_pins() -> None:
@@ -67,7 +74,7 @@ def test_paths_named_in_docstrings_exist() -> None:
     """A docstring that sends a reader to a file must send them somewhere real."""
     mentioned = re.compile(r"\b((?:bot|cogs|db|scripts|tests)/[a-z0-9_/]+\.(?:py|sql|sh))\b")
     missing = []
-    for path in product_modules():
+    for path in python_files():
         tree = ast.parse(path.read_text())
         nodes = [
             tree,
@@ -78,3 +85,16 @@ def test_paths_named_in_docstrings_exist() -> None:
                 if not (REPO / name).exists():
                     missing.append(f"{path.relative_to(REPO)} names {name}")
     assert missing == []
+
+
+def test_nothing_points_at_documents_outside_the_repository() -> None:
+    """Docstrings, comments and notes state the fact itself or name a file of the repository."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{n}"
+        for root in CHECKED
+        for path in sorted((REPO / root).rglob("*"))
+        if path.is_file() and path.suffix in {".py", ".sh", ".sql", ".md", ".toml", ".txt"}
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if OUTSIDE.search(line)
+    ]
+    assert offenders == []

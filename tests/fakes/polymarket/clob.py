@@ -1,7 +1,7 @@
 """The CLOB read routes: order books, midpoints, prices, price history, and markets by condition id.
 
-Shapes follow ``clob_market.json`` and ``clob_book.json`` (../shared/polymarket-api.md §3): book
-levels worst first (the best level is last), prices as strings, snake_case markets whose
+Shapes follow the captures in tests/fixtures/polymarket/ (``clob_market.json``, ``clob_book.json``):
+book levels worst first (the best level is last), prices as strings, snake_case markets whose
 ``tokens[].winner`` marks the resolved outcome. A resolved market has no book: ``/book``,
 ``/midpoint`` and ``/price`` answer 404, and its ``/prices-history`` stops at the resolution.
 """

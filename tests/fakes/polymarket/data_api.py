@@ -1,11 +1,12 @@
 """The Data API v1 routes: leaderboard, positions, closed positions, activity, trades, value.
 
-Shapes follow the real **v1** wire format documented in ../shared/polymarket-api.md §1 and the
-captures in ../shared/fixtures/polymarket/: bare JSON arrays, camelCase keys, ``rank`` as a
-string, lowercase ``proxyWallet`` in Data API rows, unix-second ``timestamp`` integers,
-``{"error": "..."}`` bodies on 400/404. Limits are the live ones: at most 50 leaderboard rows a
-page whatever ``limit`` says, offsets capped (activity refuses past 3,000, earlier than its docs
-say), ``takerOnly`` trades by default.
+Shapes follow the real **v1** wire format (v1 captures:
+tests/fixtures/polymarket/data_leaderboard.json and data_value.json; the ``*_v2.json`` captures
+there show the same rows in snake_case): bare JSON arrays, camelCase keys, ``rank`` as a string,
+lowercase ``proxyWallet`` in Data API rows, unix-second ``timestamp`` integers, ``{"error": "..."}``
+bodies on 400/404. Limits are the live ones: at most 50 leaderboard rows a page whatever ``limit``
+says, offsets capped (activity refuses past 3,000, earlier than its docs say), ``takerOnly`` trades
+by default.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The Gamma routes: market lists (legacy and keyset), single markets by id or slug, and search.
 
-Shapes follow ``gamma_market*.json`` and ``gamma_public_search.json`` (../shared/polymarket-api.md
-§2): JSON-in-string ``outcomes``/``outcomePrices``/``clobTokenIds``, ``volume``/``liquidity`` as
-strings next to numeric ``volumeNum``/``liquidityNum``, events with numbers as numbers, and
-Gamma's traps: ``/markets`` defaults to ``closed=false`` even for an explicit id, answers 422
-past offset 2000, and its errors carry a ``type``.
+Shapes follow the captures ``gamma_market*.json`` and ``gamma_public_search.json`` in
+tests/fixtures/polymarket/: JSON-in-string ``outcomes``/``outcomePrices``/``clobTokenIds``,
+``volume``/``liquidity`` as strings next to numeric ``volumeNum``/``liquidityNum``, events with
+numbers as numbers, and Gamma's traps: ``/markets`` defaults to ``closed=false`` even for an
+explicit id, answers 422 past offset 2000, and its errors carry a ``type``.
 """
 
 from __future__ import annotations
@@ -282,9 +282,9 @@ class GammaApi:
         return self._event(markets, markets)
 
     def public_profile(self, query: Mapping[str, str]) -> Row:
-        """``/public-profile?address=``: the account's ``createdAt`` and public identity
-        (../shared/polymarket-api.md §2.6). A malformed address is a 400, a wallet with no
-        profile (not a trader nor an account of this world) a 404, both with Gamma's ``type``."""
+        """``/public-profile?address=``: the account's ``createdAt`` and public identity, every
+        field nullable as on Gamma. A malformed address is a 400, a wallet with no profile (not a
+        trader nor an account of this world) a 404, both with Gamma's ``type``."""
         address = (query.get("address") or "").strip()
         if not WALLET_RE.match(address):
             raise GammaValidation("invalid address")

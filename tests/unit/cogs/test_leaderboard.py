@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.leaderboard.models import BoardEntry, BoardPage
+from bot.leaderboard.models import OVERALL, BoardEntry, BoardPage
 from bot.leaderboard.service import Freshness
-from cogs.leaderboard import LeaderboardView
+from bot.polymarket.records import CATEGORIES
+from cogs.leaderboard import LeaderboardCog, LeaderboardView
 
 NOW = 1_800_000_000.0
 
@@ -54,10 +55,16 @@ async def test_a_score_board_still_loading_says_so() -> None:
 async def test_an_empty_score_board_is_answered_by_pnl_with_the_reason() -> None:
     title, text = description(Reader(scored=0, pending=30))
     assert "by PnL" in title
-    assert text.startswith("**1.**")
+    assert text.startswith("**#1**")
     assert "Copy scores are still loading (30 traders to go): ranked by PnL" in text
 
 
 async def test_a_finished_board_has_no_note_and_other_metrics_never_do() -> None:
     assert "⏳" not in description(Reader(scored=30, pending=0))[1]
     assert "⏳" not in description(Reader(scored=0, pending=30), metric="pnl")[1]
+
+
+def test_the_category_choices_are_overall_and_polymarkets_categories() -> None:
+    """One list of categories (bot/polymarket/records.py) feeds the boards and the option."""
+    option = next(p for p in LeaderboardCog.leaderboard.parameters if p.name == "category")
+    assert [choice.value for choice in option.choices] == [OVERALL, *CATEGORIES]

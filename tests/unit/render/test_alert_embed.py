@@ -147,6 +147,26 @@ def test_consensus_card_names_the_traders_their_sizes_and_the_average_price() ->
     assert "Shares" not in fields_of(embed)
 
 
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("0xDEAD…BEEF", "0xDEAD…BEEF · 0x4444…4444"),  # imitates a wallet: the real one beside it
+        (" 0x4444…4444 ", "0x4444…4444"),  # its own short wallet: true, so shown once
+        ("0x" + "9" * 40, "0x4444…4444"),  # a full address (a default name): the real wallet
+        ("0x" + "9" * 40 + "-1712345678901", "0x4444…4444"),
+        ("", "0x4444…4444"),
+        ("   ", "0x4444…4444"),
+        ("BraveFox", "BraveFox"),
+    ],
+)
+def test_a_top_trader_with_a_wallet_like_name_is_shown_with_the_real_wallet(
+    name: str, shown: str
+) -> None:
+    person = ConsensusParticipant("0x" + "4" * 40, name, 3, 900.0, 1_800.0)
+    embed = render(card(kind="consensus"), CardContext(participants=(person,)))
+    assert fields_of(embed)["Top traders"] == f"#3 {shown} · $900 @ 50¢"
+
+
 # ---- trader and position context -----------------------------------------------------------------
 
 
@@ -271,7 +291,9 @@ def worst_card(kind: str) -> tuple[AlertCard, CardContext]:
         for n in range(50)
     )
     people = tuple(
-        ConsensusParticipant(f"0x{n:040x}", "P" * 100, n, 1e6, 2e6) for n in range(1, 51)
+        # Wallet-like names: the longest line, the name cut and the real wallet beside it.
+        ConsensusParticipant(f"0x{n:040x}", "0x" + "P" * 98, n, 1e6, 2e6)
+        for n in range(1, 51)
     )
     context = CardContext(
         standing=Standing("month", 1234, -9_876_543.21, 99.99),

@@ -32,7 +32,7 @@ def board_page(n: int = 12, metric: str = "pnl") -> BoardPage:
 def test_embed_lists_ten_linked_rows_and_relative_update_time() -> None:
     embed = leaderboard_embed(board_page(), FRESH).to_dict()
     lines = embed["description"].splitlines()
-    assert lines[0].startswith("**1.** [@\u200beveryone](https://polymarket.com/profile/0x")
+    assert lines[0].startswith("**#1** [@\u200beveryone](https://polymarket.com/profile/0x")
     assert "**PnL +$80K**" in lines[0] and "Vol $1M" in lines[0] and "Score 57.7" in lines[0]
     assert "**PnL −$20K**" in lines[5]  # signed both ways
     assert "no score yet" in lines[1]  # too little evidence: no score shown
@@ -45,9 +45,11 @@ def test_embed_lists_ten_linked_rows_and_relative_update_time() -> None:
 def test_score_page_labels_the_rank_and_says_who_is_missing_and_why() -> None:
     page = board_page(metric="score")
     embed = leaderboard_embed(page, FRESH).to_dict()
-    assert embed["title"] == "Polymarket leaderboard · This month · #N by copy score"
+    # Read together, the title and a row say "#3 by copy score": the title names the ordering
+    # and each row carries its own N (the title never shows a literal "#N").
+    assert embed["title"] == "Polymarket leaderboard · This month · by copy score"
     lines = embed["description"].splitlines()
-    assert [line.split("**")[1] for line in lines[:6]] == ["1.", "2.", "3.", "4.", "5.", "6."]
+    assert [line.split("**")[1] for line in lines[:6]] == ["#1", "#2", "#3", "#4", "#5", "#6"]
     assert "**Score " in lines[0] and "PnL +$80K" in lines[0]
     text = embed["description"]
     assert "traders with 5 closed positions and $1K traded in the last 90 days" in text

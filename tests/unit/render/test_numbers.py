@@ -78,6 +78,30 @@ def test_percentages_and_chances() -> None:
     assert chance(1.0) == "100%" and chance(0.0) == "0%"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (percent(-0.03), f"{MINUS}3%"),
+        (percent(-0.125, digits=1), f"{MINUS}12.5%"),
+        (percent(-0.004), "0%"),
+        (cents(-0.05), f"{MINUS}5¢"),
+        (cents(-0.0004), f"{MINUS}0.04¢"),
+        (cents(-0.0000001), "0¢"),
+        (count(-12_500), f"{MINUS}12.5K"),
+        (count(-2.5), f"{MINUS}2.5"),
+        (count(-0.001), "0"),
+        (integer(-1234), f"{MINUS}1,234"),
+        (score(-3.25), f"{MINUS}3.2"),
+        (score(-0.01), "0"),
+    ],
+)
+def test_every_negative_uses_the_real_minus_sign_and_never_shows_minus_zero(
+    text: str, expected: str
+) -> None:
+    # The same sign as money(): a hyphen reads as a dash, and "−0" is not a number anyone lost.
+    assert text == expected
+
+
 def test_counts_and_plurals() -> None:
     assert count(950) == "950" and count(12_500) == "12.5K" and count(2.5) == "2.5"
     assert plural(1, "alert") == "1 alert"

@@ -13,6 +13,16 @@ def test_default_usernames_show_a_short_wallet() -> None:
     )
 
 
+def test_a_name_that_looks_like_a_wallet_never_stands_alone() -> None:
+    # Every surface (leaderboard rows, portfolio lines, card fields) shows names through here.
+    assert display_name("0xDEAD…BEEF", WALLET) == "0xDEAD…BEEF · 0xfe78…0319"
+    assert display_name(" 0xbig_whale ", WALLET) == "0xbig\\_whale · 0xfe78…0319"
+    assert display_name("0x" + "a" * 40, WALLET) == "0xfe78…0319"  # someone else's address
+    assert display_name("0xfe78…0319", WALLET) == "0xfe78…0319"  # its own: true, shown once
+    assert display_name("   ", WALLET) == "0xfe78…0319"
+    assert display_name("BraveFox", WALLET) == "BraveFox"
+
+
 def test_names_are_escaped_and_bounded() -> None:
     name = display_name("@everyone **rich** [x](http://evil)", WALLET)
     assert "@everyone" not in name  # escape_mentions inserts a zero-width space
