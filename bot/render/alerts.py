@@ -40,7 +40,7 @@ CARD_BUDGET = 6000 // MAX_CARDS  # characters per card, so a full message fits D
 DEFAULT_TICK = 0.01
 SHOWN_PARTICIPANTS = 5
 MAX_BUTTONS = 25  # five rows of five
-DELAYED_NOTE = "⏱ Delayed alert: missed by the live stream, found in trade history"
+DELAYED_NOTE = "⏱ Delayed alert: not received live, recovered from trade history"
 
 
 def market_url(slug: str, event_slug: str) -> str | None:
