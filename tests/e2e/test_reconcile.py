@@ -70,7 +70,9 @@ async def live_then_while_down(
     small = rtds.make_payload(wallet=wallet, size=100, price=0.5)  # too small for any watch
     for payload in (while_down, small):
         record_upstream(polymarket, payload)
-    await asyncio.sleep(0.5)
+    # Down for longer than Polymarket's whole-second stamps blur: a fill stamped within a
+    # second of the reconnect could still be on its way, so it would count as a miss.
+    await asyncio.sleep(1.5)
     rtds.refuse_connections(False)
     await rtds.wait_for_subscribers(1, timeout=10)
 
