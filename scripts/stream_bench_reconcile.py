@@ -5,9 +5,11 @@ own rate limits. 1,000 wallets of the fake Data API are followed; after one full
 are added to random wallets' Data API history at random moments over one interval and never sent
 on the fake RTDS (the stream misses them, staying connected and healthy). Detection latency of a
 miss = the moment the fake Discord stored its alert minus the moment the fill was made. Beside
-it: the Data API requests the bot made per 10 s (reconciliation and everything else) against
-the published 1,000 per 10 s, and how long a round over 1,000 wallets took. Left out: the real
-Data API's own indexing delay (a fill listed seconds after it happened adds those seconds).
+it: the Data API requests per 10 s against the published 1,000 per 10 s, the reconciler's own
+(``/trades``: the goal is at most 30% of the budget) and everything the bot did (the leaderboard
+and category loops share the limiter, so their refreshes add to a busy window), and how long a
+round over 1,000 wallets took. Left out: the real Data API's own indexing delay (a fill listed
+seconds after it happened adds those seconds).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import math
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,15 +72,23 @@ class ReconcileResult:
     rounds: int
     peak_data_per_10s: int
     peak_trades_per_10s: int
+    peak_window_paths: dict[str, int]  # what the bot asked for in the busiest 10 s, by path
+
+
+def peak_window(requests: Sequence[tuple[float, str]]) -> list[tuple[float, str]]:
+    """The requests (time-sorted) of the busiest 10 seconds."""
+    best: tuple[int, int] = (0, 0)
+    start = 0
+    for i, (t, _) in enumerate(requests):
+        while t - requests[start][0] >= 10.0:
+            start += 1
+        if i - start + 1 > best[1] - best[0]:
+            best = (start, i + 1)
+    return list(requests[best[0] : best[1]])
 
 
 def peak_per_10s(times: Sequence[float]) -> int:
-    best = start = 0
-    for i, t in enumerate(times):
-        while t - times[start] >= 10.0:
-            start += 1
-        best = max(best, i - start + 1)
-    return best
+    return len(peak_window([(t, "") for t in times]))
 
 
 async def bench_reconcile(
@@ -118,7 +129,8 @@ async def bench_reconcile(
     )
     found = _found(discord, channels, made)
     delays = [found[tx] - made[tx] for tx in found]
-    data_times = sorted(t for t, _ in polymarket.request_times if t >= measure_from)
+    requests = sorted((t, path) for t, path in polymarket.request_times if t >= measure_from)
+    data_times = [t for t, _ in requests]
     trade_times = sorted(
         t for t, path in polymarket.request_times if t >= measure_from and path == "/trades"
     )
@@ -142,6 +154,7 @@ async def bench_reconcile(
         rounds=reconciler.stats.rounds,
         peak_data_per_10s=peak_per_10s(data_times),
         peak_trades_per_10s=peak_per_10s(trade_times),
+        peak_window_paths=dict(Counter(path for _, path in peak_window(requests)).most_common()),
     )
 
 
@@ -173,12 +186,16 @@ def reconcile_rows(row: Callable[[str, str], None], a: ReconcileResult) -> None:
     row(
         "  Data API requests, peak per 10 s",
         f"{a.peak_data_per_10s} in all ({a.peak_data_per_10s / DATA_API_PER_10S:.0%} of the"
-        f" published {DATA_API_PER_10S:,}); {a.peak_trades_per_10s} to /trades (published 200)",
+        f" published {DATA_API_PER_10S:,}); {a.peak_trades_per_10s} to /trades, the"
+        f" reconciler's ({a.peak_trades_per_10s / DATA_API_PER_10S:.0%}; /trades alone: published"
+        " 200)",
     )
+    paths = ", ".join(f"{path} {n}" for path, n in a.peak_window_paths.items())
+    row("  the busiest 10 s of all, by path", paths)
 
 
 def reconcile_goals(a: ReconcileResult) -> list[dict[str, Any]]:
-    share = a.peak_data_per_10s / DATA_API_PER_10S
+    share = a.peak_trades_per_10s / DATA_API_PER_10S  # the reconciler's own requests
     return [
         {
             "goal": f"misses found within RECONCILE_SECONDS ({a.interval:g} s) + grace",
@@ -186,8 +203,8 @@ def reconcile_goals(a: ReconcileResult) -> list[dict[str, Any]]:
             "pass": a.found == a.misses and a.doubled == 0 and a.p99_s <= a.interval + 10,
         },
         {
-            "goal": f"within {GOAL_SHARE:.0%} of the Data API budget",
-            "value": f"{share:.0%}",
+            "goal": f"reconciliation within {GOAL_SHARE:.0%} of the Data API budget",
+            "value": f"{share:.0%} (all: {a.peak_data_per_10s / DATA_API_PER_10S:.0%})",
             "pass": share <= GOAL_SHARE,
         },
     ]
