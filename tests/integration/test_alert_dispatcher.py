@@ -108,17 +108,23 @@ class ScriptedSender:
         self.calls: list[Call] = []
         self.hanging = asyncio.Event()
         self.unrenderable: set[str] = set()  # trade keys whose card cannot be rendered
+        self.breaks_prepare: set[str] = set()  # trade keys that make prepare fail as a whole
+        self.refused: set[str] = set()  # trade keys whose message Discord refuses (HTTP 400)
         self.card_size = 600
+        self.sizes: dict[str, int] = {}  # a card's size by its first trade key, if not card_size
 
     async def prepare(
         self, channel_id: int, cards: Sequence[AlertCard]
     ) -> list[Prepared | Rejected]:
+        if any(t.key in self.breaks_prepare for card in cards for t in card.trades):
+            raise OverflowError("cannot convert float infinity to integer")
         results: list[Prepared | Rejected] = []
         for card in cards:
             if any(t.key in self.unrenderable for t in card.trades):
                 results.append(Rejected(card, "cannot be rendered: OverflowError"))
             else:
-                results.append(Prepared(card, self.card_size, card))
+                size = self.sizes.get(card.first.key, self.card_size)
+                results.append(Prepared(card, size, card))
         return results
 
     async def send(
@@ -129,6 +135,8 @@ class ScriptedSender:
         before_post: Callable[[], Awaitable[None]],
     ) -> int:
         await before_post()
+        if any(t.key in self.refused for p in cards for t in p.card.trades):
+            raise MessageRejected("HTTP 400: Invalid Form Body (embeds.3.url)")
         keys = tuple(tuple(t.key for t in p.card.trades) for p in cards)
         self.calls.append(Call(channel_id, nonce, keys, time.monotonic()))
         steps = self.script.get(channel_id, [])
@@ -247,6 +255,29 @@ async def settle(pool: asyncpg.Pool, dispatcher: AlertDispatcher, within: float 
         await asyncio.sleep(0.01)
 
 
+async def run_until_settled(
+    pool: asyncpg.Pool, make_dispatcher: DispatcherFactory, sender: ScriptedSender, **kw: Any
+) -> AlertDispatcher:
+    """A dispatcher started on what is stored, once it has delivered all it can."""
+    dispatcher = make_dispatcher(sender, **kw)
+    await dispatcher.start()
+    await settle(pool, dispatcher)
+    return dispatcher
+
+
+async def crash_after_posting(
+    make_dispatcher: DispatcherFactory, discord: FakeDiscord
+) -> ScriptedSender:
+    """The process dies after Discord posted the first message, before PostgreSQL heard of it
+    (before mark_sent); the sender returned shows what was sent."""
+    crashing = ScriptedSender(discord, {CHANNEL: ["hang"]})
+    before = make_dispatcher(crashing)
+    await before.start()
+    await asyncio.wait_for(crashing.hanging.wait(), timeout=5)
+    await before.stop()
+    return crashing
+
+
 async def statuses(pool: asyncpg.Pool, channel_id: int = CHANNEL) -> dict[str, str]:
     rows = await pool.fetch(
         "SELECT trade_key, status FROM alert_deliveries WHERE channel_id = $1", channel_id
@@ -274,10 +305,7 @@ async def test_deliveries_become_messages_of_at_most_max_cards(
     trades = [make_trade(ago=100 - n) for n in range(23)]
     await ingest.store(trades, "stream")
     discord = FakeDiscord()
-    dispatcher = make_dispatcher(ScriptedSender(discord))
-
-    await dispatcher.start()
-    await settle(pool, dispatcher)
+    dispatcher = await run_until_settled(pool, make_dispatcher, ScriptedSender(discord))
 
     assert [len(m.cards) for m in discord.messages] == [MAX_CARDS, MAX_CARDS, 23 - 2 * MAX_CARDS]
     assert discord.keys_in(CHANNEL) == [t.key for t in trades]  # oldest first, each once
@@ -301,10 +329,7 @@ async def test_a_burst_is_one_card_and_messages_hold_whole_cards(
     others = [make_trade(ago=50 - n) for n in range(MAX_CARDS)]
     await ingest.store([*burst, *others], "stream")
     discord = FakeDiscord()
-    dispatcher = make_dispatcher(ScriptedSender(discord))
-
-    await dispatcher.start()
-    await settle(pool, dispatcher)
+    dispatcher = await run_until_settled(pool, make_dispatcher, ScriptedSender(discord))
 
     first, second = discord.messages
     assert len(first.cards) == MAX_CARDS
@@ -329,10 +354,7 @@ async def test_lost_reply_is_retried_with_the_same_nonce_and_sent_once(
     await ingest.store(trades, "stream")
     discord = FakeDiscord()
     sender = ScriptedSender(discord, {CHANNEL: ["lost_reply"]})
-    dispatcher = make_dispatcher(sender)
-
-    await dispatcher.start()
-    await settle(pool, dispatcher)
+    dispatcher = await run_until_settled(pool, make_dispatcher, sender)
 
     first, retry = sender.calls
     assert retry.nonce == first.nonce and retry.cards == first.cards
@@ -355,11 +377,7 @@ async def test_a_restart_resumes_the_composed_message_with_its_nonce(
     trades = [make_trade(ago=100 - n) for n in range(14)]
     await ingest.store(trades, "stream")
     discord = FakeDiscord()  # Discord outlives the bot process
-    crashing = ScriptedSender(discord, {CHANNEL: ["hang"]})
-    before = make_dispatcher(crashing)
-    await before.start()
-    await asyncio.wait_for(crashing.hanging.wait(), timeout=5)
-    await before.stop()  # the process dies after Discord posted, before mark_sent
+    crashing = await crash_after_posting(make_dispatcher, discord)
 
     (pending,) = await messages(pool)
     assert pending["status"] == "PENDING"
@@ -369,9 +387,7 @@ async def test_a_restart_resumes_the_composed_message_with_its_nonce(
     await ingest.store(late, "stream")
 
     resumed = ScriptedSender(discord)
-    after = make_dispatcher(resumed)
-    await after.start()
-    await settle(pool, after)
+    await run_until_settled(pool, make_dispatcher, resumed)
 
     assert resumed.calls[0].nonce == pending["nonce"] == crashing.calls[0].nonce
     assert resumed.calls[0].cards == crashing.calls[0].cards  # same composition
@@ -392,17 +408,11 @@ async def test_a_composed_message_whose_trades_were_pruned_is_closed_silently(
 ) -> None:
     await whales(follows)
     await ingest.store([make_trade(ago=40 * 86_400)], "stream")
-    crashing = ScriptedSender(FakeDiscord(), {CHANNEL: ["hang"]})
-    before = make_dispatcher(crashing)
-    await before.start()
-    await asyncio.wait_for(crashing.hanging.wait(), timeout=5)
-    await before.stop()
+    await crash_after_posting(make_dispatcher, FakeDiscord())
     await ingest.prune(30)
 
     resumed = ScriptedSender(FakeDiscord())
-    after = make_dispatcher(resumed)
-    await after.start()
-    await settle(pool, after)
+    await run_until_settled(pool, make_dispatcher, resumed)
 
     assert resumed.calls == []  # nothing left to say: no empty message
     (row,) = await messages(pool)
@@ -428,10 +438,7 @@ async def test_unavailable_channel_fails_its_alerts_and_disables_its_follows(
     discord = FakeDiscord()
     reason = "403 Forbidden (error code: 50001): Missing Access"
     sender = ScriptedSender(discord, {10: [ChannelUnavailable(reason)]})
-    dispatcher = make_dispatcher(sender)
-
-    await dispatcher.start()
-    await settle(pool, dispatcher)
+    dispatcher = await run_until_settled(pool, make_dispatcher, sender)
 
     assert set((await statuses(pool, 10)).values()) == {"FAILED"}
     assert set((await statuses(pool, 20)).values()) == {"SENT"}
@@ -468,11 +475,10 @@ async def test_transient_errors_are_retried_with_growing_backoff(
     errors: list[Step] = [RuntimeError("502 Bad Gateway")] * 3 + [OSError("reset")]
     sender = ScriptedSender(discord, {CHANNEL: errors})
     base, cap = 0.002, 0.012
-    dispatcher = make_dispatcher(sender, retry_base=base, retry_cap=cap)
-
     with caplog.at_level(logging.WARNING, logger="bot.trades.dispatcher"):
-        await dispatcher.start()
-        await settle(pool, dispatcher)
+        dispatcher = await run_until_settled(
+            pool, make_dispatcher, sender, retry_base=base, retry_cap=cap
+        )
 
     delays = [r.args[2] for r in caplog.records if r.getMessage().startswith("alerts for")]
     assert len(delays) == 4
@@ -500,10 +506,7 @@ async def test_alert_counters_of_follows_and_whale_watches(
     followed = [make_trade(wallet=wallet, ago=55 - 20 * n) for n in range(3)]
     others = [make_trade() for _ in range(2)]
     await ingest.store([*followed, *others], "stream")
-    dispatcher = make_dispatcher(ScriptedSender(FakeDiscord()))
-
-    await dispatcher.start()
-    await settle(pool, dispatcher)
+    await run_until_settled(pool, make_dispatcher, ScriptedSender(FakeDiscord()))
 
     assert await pool.fetchval("SELECT alerts_sent FROM follows WHERE id = $1", follow_id) == 3
     counts = dict(await pool.fetch("SELECT channel_id, alerts_sent FROM whale_watches"))
@@ -574,10 +577,7 @@ async def test_a_card_that_cannot_be_rendered_is_set_aside_and_the_rest_go_out_o
     discord = FakeDiscord()
     sender = ScriptedSender(discord)
     sender.unrenderable.add(poison.key)
-    dispatcher = make_dispatcher(sender)
-
-    await dispatcher.start()
-    await settle(pool, dispatcher)
+    dispatcher = await run_until_settled(pool, make_dispatcher, sender)
 
     assert discord.keys_in(CHANNEL) == [t.key for t in good]  # once each, nothing blocked
     status = await statuses(pool)
@@ -593,9 +593,7 @@ async def test_a_card_that_cannot_be_rendered_is_set_aside_and_the_rest_go_out_o
 
     # A restart does not try it again: the set-aside card stays set aside.
     again = ScriptedSender(discord)
-    restarted = make_dispatcher(again)
-    await restarted.start()
-    await settle(pool, restarted)
+    await run_until_settled(pool, make_dispatcher, again)
     assert again.calls == []
 
 
@@ -610,18 +608,9 @@ async def test_a_sender_that_fails_as_a_whole_costs_only_the_card_that_breaks_it
     await ingest.store([poison, good], "stream")
     discord = FakeDiscord()
     sender = ScriptedSender(discord)
-    original = sender.prepare
+    sender.breaks_prepare.add(poison.key)
 
-    async def prepare(channel_id: int, cards: Sequence[AlertCard]) -> list[Prepared | Rejected]:
-        if any(t.key == poison.key for card in cards for t in card.trades):
-            raise OverflowError("cannot convert float infinity to integer")
-        return await original(channel_id, cards)
-
-    sender.prepare = prepare  # type: ignore[method-assign]
-    dispatcher = make_dispatcher(sender)
-
-    await dispatcher.start()
-    await settle(pool, dispatcher)
+    await run_until_settled(pool, make_dispatcher, sender)
 
     assert discord.keys_in(CHANNEL) == [good.key]
     assert (await statuses(pool))[poison.key] == "FAILED"
@@ -639,24 +628,9 @@ async def test_a_message_discord_refuses_is_split_until_only_the_bad_card_is_set
     await ingest.store(trades, "stream")
     discord = FakeDiscord()
     sender = ScriptedSender(discord)
-    original = sender.send
+    sender.refused.add(bad.key)
 
-    async def send(
-        channel_id: int,
-        nonce: str,
-        cards: Sequence[Prepared],
-        before_post: Callable[[], Awaitable[None]],
-    ) -> int:
-        if any(t.key == bad.key for p in cards for t in p.card.trades):
-            await before_post()
-            raise MessageRejected("HTTP 400: Invalid Form Body (embeds.3.url)")
-        return await original(channel_id, nonce, cards, before_post)
-
-    sender.send = send  # type: ignore[method-assign]
-    dispatcher = make_dispatcher(sender)
-
-    await dispatcher.start()
-    await settle(pool, dispatcher)
+    dispatcher = await run_until_settled(pool, make_dispatcher, sender)
 
     good = [t.key for t in trades if t is not bad]
     assert sorted(discord.keys_in(CHANNEL)) == sorted(good)  # each exactly once
@@ -680,23 +654,10 @@ async def test_messages_are_packed_within_discords_size_limit_and_a_huge_card_is
     discord = FakeDiscord()
     sender = ScriptedSender(discord)
     sender.card_size = 2_000  # two fit in 5,500 characters, three would not
-    original = sender.prepare
     huge = trades[2]
+    sender.sizes[huge.key] = 7_000
 
-    async def prepare(channel_id: int, cards: Sequence[AlertCard]) -> list[Prepared | Rejected]:
-        results = await original(channel_id, cards)
-        return [
-            Prepared(r.card, 7_000, r.payload)
-            if isinstance(r, Prepared) and r.card.first.key == huge.key
-            else r
-            for r in results
-        ]
-
-    sender.prepare = prepare  # type: ignore[method-assign]
-    dispatcher = make_dispatcher(sender)
-
-    await dispatcher.start()
-    await settle(pool, dispatcher)
+    await run_until_settled(pool, make_dispatcher, sender)
 
     assert [len(m.cards) for m in discord.messages] == [2, 2]
     assert sorted(discord.keys_in(CHANNEL)) == sorted(t.key for t in trades if t is not huge)
@@ -757,11 +718,7 @@ async def test_after_discord_forgot_the_nonce_a_pending_message_is_found_in_the_
     posted, never_posted = make_trade(ago=30), make_trade(ago=20)
     await ingest.store([posted], "stream")
     discord = FakeDiscord()
-    crashing = ScriptedSender(discord, {CHANNEL: ["hang"]})
-    before = make_dispatcher(crashing)
-    await before.start()
-    await asyncio.wait_for(crashing.hanging.wait(), timeout=5)
-    await before.stop()  # died after Discord posted, before PostgreSQL heard of it
+    await crash_after_posting(make_dispatcher, discord)
     # Another message composed but never posted (the process died before the request).
     await ingest.store([never_posted], "stream")
     async with pool.acquire() as conn:
@@ -771,9 +728,7 @@ async def test_after_discord_forgot_the_nonce_a_pending_message_is_found_in_the_
     discord.remembers_nonces = False
 
     resumed = ScriptedSender(discord)
-    after = make_dispatcher(resumed)
-    await after.start()
-    await settle(pool, after)
+    after = await run_until_settled(pool, make_dispatcher, resumed)
 
     assert discord.keys_in(CHANNEL) == [posted.key, never_posted.key]  # each exactly once
     assert [c.cards for c in resumed.calls] == [((never_posted.key,),)]
