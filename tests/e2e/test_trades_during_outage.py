@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -17,20 +17,14 @@ import pytest
 
 from db.migrate import migrate
 from db.pool import create_pool
-from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.e2e.harness import running_bot, settings_for, streaming_bot, wait_until
 from tests.e2e.test_trade_alerts import alerted_txs, follow
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.pg_link import PostgresLink
 from tests.fakes.polymarket import FakePolymarket
 from tests.fakes.rtds import FakeRTDS
 
-
-@pytest.fixture
-async def polymarket() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=8, seed=23)
-    await fake.start()
-    yield fake
-    await fake.stop()
+pytestmark = pytest.mark.polymarket(n_traders=8, seed=23)
 
 
 @pytest.fixture
@@ -50,30 +44,15 @@ async def linked_pool(link: PostgresLink) -> AsyncIterator[asyncpg.Pool]:
     pool.terminate()
 
 
-@pytest.fixture
-def bot(
+async def test_postgresql_down_then_frozen_while_trades_flow_loses_and_doubles_nothing(
     discord_fake: FakeDiscord,
     polymarket: FakePolymarket,
     rtds: FakeRTDS,
     linked_pool: asyncpg.Pool,
-) -> Callable[[], Any]:
-    def start() -> Any:
-        settings = settings_for(discord_fake, polymarket, rtds.url)
-        return running_bot(discord_fake, linked_pool, settings)
-
-    return start
-
-
-async def test_postgresql_down_then_frozen_while_trades_flow_loses_and_doubles_nothing(
-    bot: Callable[[], Any],
-    discord_fake: FakeDiscord,
-    polymarket: FakePolymarket,
-    rtds: FakeRTDS,
     link: PostgresLink,
 ) -> None:
     discord_fake.nonce_ttl = 0.5
-    async with bot() as app:
-        await rtds.wait_for_subscribers(1)
+    async with streaming_bot(discord_fake, polymarket, rtds, linked_pool) as app:
         wallet = sorted(polymarket.traders)[0]
         channel = discord_fake.other_channel_id
         await follow(discord_fake, wallet, channel)
@@ -118,24 +97,17 @@ class CuttingDiscord(FakeDiscord):
         return stored
 
 
-@pytest.fixture
-async def discord_cutting() -> AsyncIterator[CuttingDiscord]:
-    async with CuttingDiscord(interaction_timeout=None) as fake:
-        yield fake
-
-
 async def test_a_message_sent_while_postgresql_went_away_is_recorded_not_posted_again(
-    discord_cutting: CuttingDiscord,
     polymarket: FakePolymarket,
     rtds: FakeRTDS,
     linked_pool: asyncpg.Pool,
     link: PostgresLink,
 ) -> None:
-    discord_fake = discord_cutting
-    discord_fake.nonce_ttl = 0.5  # the outage outlasts Discord's memory of the nonce
-    settings = settings_for(discord_fake, polymarket, rtds.url)
-    async with running_bot(discord_fake, linked_pool, settings) as app:
-        await rtds.wait_for_subscribers(1)
+    async with (
+        CuttingDiscord(interaction_timeout=None) as discord_fake,
+        streaming_bot(discord_fake, polymarket, rtds, linked_pool) as app,
+    ):
+        discord_fake.nonce_ttl = 0.5  # the outage outlasts Discord's memory of the nonce
         wallet = sorted(polymarket.traders)[1]
         channel = discord_fake.other_channel_id
         await follow(discord_fake, wallet, channel)
@@ -178,12 +150,10 @@ async def test_a_restart_after_discord_forgot_the_nonce_finds_the_posted_alert_i
     linked_pool: asyncpg.Pool,
 ) -> None:
     discord_fake = discord_slow
-    settings = settings_for(discord_fake, polymarket, rtds.url)
     wallet = sorted(polymarket.traders)[2]
     channel = discord_fake.other_channel_id
     payload = rtds.make_payload(wallet=wallet, size=42, price=0.5)
-    async with running_bot(discord_fake, linked_pool, settings):
-        await rtds.wait_for_subscribers(1)
+    async with streaming_bot(discord_fake, polymarket, rtds, linked_pool):
         await follow(discord_fake, wallet, channel)
         discord_fake.hold = asyncio.Event()
         await rtds.push(payload)
@@ -196,6 +166,7 @@ async def test_a_restart_after_discord_forgot_the_nonce_finds_the_posted_alert_i
     assert discord_fake.hold is not None
     discord_fake.hold.set()
     discord_fake.hold = None
+    settings = settings_for(discord_fake, polymarket, rtds.url)
     async with running_bot(discord_fake, linked_pool, settings) as app:
         await wait_until(lambda: app.alerts.stats.found_posted == 1, 20)
         await asyncio.sleep(1.0)
