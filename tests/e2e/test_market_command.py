@@ -18,10 +18,7 @@ from tests.fakes.polymarket import FakePolymarket
 STALE_COLOUR = 0xE67E22  # discord.Colour.orange()
 
 
-@pytest.fixture
-async def polymarket() -> AsyncIterator[FakePolymarket]:
-    async with FakePolymarket(n_traders=8, seed=53) as fake:
-        yield fake
+pytestmark = pytest.mark.polymarket(n_traders=8, seed=53)
 
 
 @pytest.fixture

@@ -19,13 +19,7 @@ from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakeMarket, FakePolymarket
 from tests.fakes.rtds import FakeRTDS
 
-
-@pytest.fixture
-async def polymarket() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=40, seed=11)
-    await fake.start()
-    yield fake
-    await fake.stop()
+pytestmark = pytest.mark.polymarket(n_traders=40, seed=11)
 
 
 @pytest.fixture
