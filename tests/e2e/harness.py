@@ -86,3 +86,11 @@ async def wait_until(predicate: Any, timeout: float = 10.0) -> None:  # noqa: AS
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+async def first_refresh_done(app: Application, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Until the first leaderboard refresh has finished (not just published its boards), so
+    nothing a test reads changes under it."""
+    await wait_until(
+        lambda: app.leaderboard.last_report is not None and not app.leaderboard.refreshing, timeout
+    )

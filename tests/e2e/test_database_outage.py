@@ -19,7 +19,7 @@ from bot.app import Application
 from bot.render.text import short_wallet
 from db.migrate import migrate
 from db.pool import create_pool
-from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.e2e.harness import first_refresh_done, running_bot, settings_for
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.pg_link import PostgresLink
 from tests.fakes.polymarket import FakePolymarket
@@ -60,10 +60,7 @@ async def app(
     settings = settings_for(strict_discord, polymarket, rtds.url, leaderboard_refresh_seconds=3600)
     try:
         async with running_bot(strict_discord, pool, settings) as app:
-            await wait_until(
-                lambda: app.leaderboard.last_report is not None and not app.leaderboard.refreshing,
-                timeout=20,
-            )
+            await first_refresh_done(app, timeout=20)
             await rtds.wait_for_subscribers(1)
             yield app
             proxy.restore()  # let the workers and the pool finish cleanly

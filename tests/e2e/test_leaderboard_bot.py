@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from bot.app import Application
-from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.e2e.harness import first_refresh_done, running_bot, settings_for, wait_until
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
 
@@ -34,10 +34,7 @@ async def app(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, pool: asyncpg.Pool
 ) -> AsyncIterator[Application]:
     async with running_bot(discord_fake, pool, settings_for(discord_fake, polymarket)) as app:
-        # the first refresh has finished (not just published its boards)
-        await wait_until(
-            lambda: app.leaderboard.last_report is not None and not app.leaderboard.refreshing
-        )
+        await first_refresh_done(app)
         yield app
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import Application
 from bot.config import Settings
-from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.e2e.harness import first_refresh_done, running_bot, settings_for
 from tests.e2e.test_leaderboard_bot import ranked
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakeMarket, FakePolymarket
@@ -32,10 +32,7 @@ async def app(
     discord_fake: FakeDiscord, pool: asyncpg.Pool, settings: Settings, rtds: FakeRTDS
 ) -> AsyncIterator[Application]:
     async with running_bot(discord_fake, pool, settings) as app:
-        await wait_until(
-            lambda: app.leaderboard.last_report is not None and not app.leaderboard.refreshing,
-            timeout=30,
-        )
+        await first_refresh_done(app, timeout=30)
         await rtds.wait_for_subscribers(1)
         yield app
 

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from bot.app import Application
-from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.e2e.harness import first_refresh_done, running_bot, settings_for
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
 
@@ -32,10 +32,7 @@ async def app(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, pool: asyncpg.Pool
 ) -> AsyncIterator[Application]:
     async with running_bot(discord_fake, pool, settings_for(discord_fake, polymarket)) as app:
-        await wait_until(
-            lambda: app.leaderboard.last_report is not None and not app.leaderboard.refreshing,
-            timeout=20,
-        )
+        await first_refresh_done(app, timeout=20)
         yield app
 
 

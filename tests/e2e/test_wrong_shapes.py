@@ -17,7 +17,7 @@ from bot.app import Application
 from bot.leaderboard.models import OVERALL
 from bot.leaderboard.service import LeaderboardRefreshError
 from db import leaderboard_queries
-from tests.e2e.harness import running_bot, settings_for, wait_until
+from tests.e2e.harness import first_refresh_done, running_bot, settings_for
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import SHAPE_FAULTS, FakePolymarket
 
@@ -30,10 +30,7 @@ async def app(
 ) -> AsyncIterator[Application]:
     settings = settings_for(discord_fake, polymarket, leaderboard_refresh_seconds=3600)
     async with running_bot(discord_fake, pool, settings) as app:
-        await wait_until(
-            lambda: app.leaderboard.last_report is not None and not app.leaderboard.refreshing,
-            timeout=20,
-        )
+        await first_refresh_done(app, timeout=20)
         yield app
 
 
