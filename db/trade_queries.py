@@ -122,9 +122,9 @@ async def channel_work(conn: Connection, channel_id: int) -> tuple[PendingMessag
     """In one round trip: the oldest message composed but not confirmed sent (a crash or an
     error interrupted it), and whether deliveries wait to be composed."""
     row = await conn.fetchrow(
-        "SELECT m.id, m.nonce, m.attempts, m.created_at, EXISTS (SELECT 1 FROM alert_deliveries"
+        "SELECT m.id, m.nonce, m.created_at, EXISTS (SELECT 1 FROM alert_deliveries"
         " WHERE channel_id = $1 AND status = 'PENDING' AND message_id IS NULL) AS unassigned"
-        " FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, nonce, attempts, created_at"
+        " FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT id, nonce, created_at"
         " FROM alert_messages WHERE channel_id = $1 AND status = 'PENDING' ORDER BY id LIMIT 1)"
         " m ON true",
         channel_id,
@@ -133,7 +133,7 @@ async def channel_work(conn: Connection, channel_id: int) -> tuple[PendingMessag
     pending = None
     if row["id"] is not None:
         created = row["created_at"].timestamp()
-        pending = PendingMessage(row["id"], row["nonce"], row["attempts"], created)
+        pending = PendingMessage(row["id"], row["nonce"], created)
     return pending, row["unassigned"]
 
 

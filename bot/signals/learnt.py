@@ -71,7 +71,8 @@ class LearntOnce(Generic[V]):
         """Known facts for ``keys``; keys upstream does not know (or failed on) are left out."""
         wanted = list(dict.fromkeys(keys))
         found: dict[str, V] = {}
-        missing: list[str] = []
+        missing: list[str] = []  # neither in memory nor being looked up: storage first
+        flying: list[str] = []  # being looked up already (storage had none): join it
         now = self._clock()
         for key in wanted:
             value = self._known.get(key)
@@ -79,6 +80,8 @@ class LearntOnce(Generic[V]):
                 self._known.move_to_end(key)
                 self.stats.hits += 1
                 found[key] = value
+            elif self._flight.in_flight(key):
+                flying.append(key)
             elif self._unknown.get(key, 0.0) <= now:
                 missing.append(key)
         if missing:
@@ -88,6 +91,7 @@ class LearntOnce(Generic[V]):
                 self._remember(key, value)
             found.update(stored)
             missing = [key for key in missing if key not in stored]
+        missing += flying
         results = await asyncio.gather(
             *(self._flight.run(key, self._lookup_of(key)) for key in missing),
             return_exceptions=True,
@@ -102,10 +106,16 @@ class LearntOnce(Generic[V]):
         return found
 
     def learn_soon(self, keys: Iterable[str]) -> None:
-        """Start learning what is not known yet without waiting for it (a later ``get_many``
-        joins the lookups in flight)."""
+        """Start learning what is not known yet (nor being learnt) without waiting for it (a
+        later ``get_many`` joins the lookups in flight)."""
         now = self._clock()
-        missing = [k for k in keys if k not in self._known and self._unknown.get(k, 0.0) <= now]
+        missing = [
+            k
+            for k in keys
+            if k not in self._known
+            and self._unknown.get(k, 0.0) <= now
+            and not self._flight.in_flight(k)
+        ]
         if missing:
             task = asyncio.get_running_loop().create_task(self.get_many(missing))
             self._background.add(task)

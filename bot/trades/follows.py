@@ -39,7 +39,9 @@ class FollowService:
         self._by_wallet: dict[str, list[Follow]] = {}
         self._by_channel: dict[int, set[str]] = {}  # wallets followed (enabled) per channel
         self._whales: dict[int, WhaleWatch] = {}
+        self._whales_by_min: tuple[WhaleWatch, ...] = ()  # smallest threshold first
         self.whale_min = math.inf
+        self._category_whale_min = math.inf  # smallest threshold of a category-filtered watch
 
     async def load(self) -> None:
         """Build the index from PostgreSQL in batches, then swap it in at once."""
@@ -65,8 +67,15 @@ class FollowService:
         self._set_whales(w for w in whales if w.enabled)
 
     def _set_whales(self, whales: Iterable[WhaleWatch]) -> None:
+        """What the hot path asks of the watches, worked out once per change rather than per
+        trade: the watches by threshold (a trade stops at the first it is too small for) and
+        the smallest thresholds."""
         self._whales = {w.channel_id: w for w in whales}
-        self.whale_min = min((w.min_usd for w in self._whales.values()), default=math.inf)
+        self._whales_by_min = tuple(sorted(self._whales.values(), key=lambda w: w.min_usd))
+        self.whale_min = self._whales_by_min[0].min_usd if self._whales_by_min else math.inf
+        self._category_whale_min = min(
+            (w.min_usd for w in self._whales_by_min if w.category), default=math.inf
+        )
 
     # ---- the hot path (every platform trade) ----------------------------------------------------
 
@@ -84,12 +93,11 @@ class FollowService:
                 found[follow.channel_id] = Target(
                     follow.channel_id, follow.guild_id, "follow", follow.id
                 )
-        if trade.usd >= self.whale_min:
-            for whale in self._whales.values():
-                if whale.channel_id not in found and whale.accepts(trade, categories):
-                    found[whale.channel_id] = Target(
-                        whale.channel_id, whale.guild_id, "whale", None
-                    )
+        for whale in self._whales_by_min:
+            if not trade.usd >= whale.min_usd:
+                break  # nor any watch after it: they are sorted by threshold
+            if whale.channel_id not in found and whale.accepts(trade, categories):
+                found[whale.channel_id] = Target(whale.channel_id, whale.guild_id, "whale", None)
         return list(found.values())
 
     def filters_by_category(self, trade: Trade) -> bool:
@@ -97,9 +105,7 @@ class FollowService:
         categories are worth waiting for before it is stored."""
         if any(f.category for f in self._by_wallet.get(trade.wallet, ())):
             return True
-        return trade.usd >= self.whale_min and any(
-            w.category and trade.usd >= w.min_usd for w in self._whales.values()
-        )
+        return trade.usd >= self._category_whale_min
 
     def followed_wallets(self) -> list[str]:
         return list(self._by_wallet)

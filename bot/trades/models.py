@@ -88,7 +88,6 @@ class PendingMessage:
 
     id: int
     nonce: str
-    attempts: int
     created_at: float = 0.0  # wall clock; Discord remembers a nonce only for a few minutes
 
 

@@ -51,10 +51,6 @@ class SlidingWindow:
         while len(self._times) > self.limit:
             self._times.popleft()
 
-    def used(self, now: float) -> int:
-        """Events in the window ending now."""
-        return sum(1 for t in self._times if now - t < self.period)
-
 
 class TokenBucket:
     """``rate`` events per second on average, at most ``capacity`` at once: spreads a burst, so

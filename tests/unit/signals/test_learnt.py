@@ -118,3 +118,32 @@ async def test_learning_in_the_background_is_joined_by_a_later_caller() -> None:
     assert up.calls == ["abc"] and facts.peek("kept") == 7  # stored: no lookup
     facts.learn_soon(["abc"])  # known: nothing started
     await facts.close()
+
+
+async def test_a_key_being_looked_up_is_not_read_from_storage_again() -> None:
+    # Every batch the writer stores asks for its markets and wallets; while a lookup waits for
+    # the rate limiter (or a slow upstream), later batches join it instead of asking PostgreSQL
+    # again for a key it was just found not to hold.
+    up = Upstream()
+    up.gate.clear()
+    loads: list[list[str]] = []
+    original = up.load
+
+    async def counting_load(keys: Sequence[str]) -> dict[str, int]:
+        loads.append(list(keys))
+        return await original(keys)
+
+    up.load = counting_load  # type: ignore[method-assign]
+    facts = learnt(up)
+    facts.learn_soon(["slow"])
+    await asyncio.sleep(0.01)
+    assert loads == [["slow"]] and up.calls == ["slow"]
+    for _ in range(3):
+        facts.learn_soon(["slow"])  # a lookup in flight: nothing started
+    waiting = asyncio.create_task(facts.get_many(["slow", "kept"]))
+    await asyncio.sleep(0.01)
+    assert loads == [["slow"], ["kept"]]  # only the key not being looked up is read
+    up.gate.set()
+    assert await waiting == {"slow": 4, "kept": 7}
+    assert up.calls == ["slow"]
+    await facts.close()

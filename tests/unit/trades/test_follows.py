@@ -265,6 +265,41 @@ def test_category_filters_on_follows_and_whales() -> None:
     assert not svc.filters_by_category(usd_trade(999, wallet=OTHER))
 
 
+def test_whale_thresholds_in_any_order_and_the_category_threshold_follow_changes() -> None:
+    # Watches are walked by threshold (a trade stops at the first it is too small for), and
+    # "could a category decide this?" is the smallest category-filtered threshold: both are
+    # worked out when the watches change, so they must follow every change.
+    svc = service(
+        [],
+        [
+            make_whale(channel_id=30, min_usd=5000),
+            make_whale(channel_id=20, min_usd=100),
+            WhaleWatch(40, 1, 2000.0, False, category="crypto"),
+        ],
+    )
+    crypto = frozenset({"crypto"})
+    assert svc.whale_min == 100
+    assert {t.channel_id for t in svc.targets(usd_trade(99, wallet=OTHER), crypto)} == set()
+    assert {t.channel_id for t in svc.targets(usd_trade(1999, wallet=OTHER), crypto)} == {20}
+    assert {t.channel_id for t in svc.targets(usd_trade(2000, wallet=OTHER), crypto)} == {20, 40}
+    assert {t.channel_id for t in svc.targets(usd_trade(5000, wallet=OTHER), crypto)} == {
+        20,
+        30,
+        40,
+    }
+    assert not svc.filters_by_category(usd_trade(1999, wallet=OTHER))
+    assert svc.filters_by_category(usd_trade(2000, wallet=OTHER))
+
+    svc.index_whales(45, WhaleWatch(45, 1, 500.0, False, category="sports"))
+    assert svc.filters_by_category(usd_trade(500, wallet=OTHER))
+    svc.index_whales(45, None)
+    svc.index_whales(40, None)
+    assert not svc.filters_by_category(usd_trade(1e9, wallet=OTHER))
+    svc.index_whales(20, None)
+    assert svc.whale_min == 5000
+    assert svc.targets(usd_trade(4999, wallet=OTHER)) == []
+
+
 # ---- incremental index changes -------------------------------------------------------------------
 
 
