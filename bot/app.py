@@ -110,6 +110,7 @@ class Application:
         self.identity = Identity.of_this_process(settings.shard_ids, settings.shard_count)
         self._closed = False
         self._logged_in = False
+        self._just_warmed = False  # true only while start() runs the first election
         self._build_clients()
         self._build_leaderboard()
         self._build_services()
@@ -476,16 +477,22 @@ class Application:
         await self.warm()
         self._logged_in = True  # from here the Discord client has something to close
         await self.bot.login(token)
-        await self.workers.start([Role.EVERY_PROCESS])
+        self._just_warmed = True
+        try:
+            await self.workers.start([Role.EVERY_PROCESS])
+        finally:
+            self._just_warmed = False
 
     async def _become_leader(self) -> None:
-        """Won the lock: read what the previous leader may have changed since our warm start,
+        """Won the lock: read what the previous leader may have changed since our warm start
+        (unless this is the election within ``start``, which ``warm`` has just read for),
         then start the leader's workers (alert delivery resumes what is pending; the stream's
         first connect backfills what was traded while nobody listened)."""
         await self.leaderboard.recover_interrupted()
-        await self.follows.load()
-        await self.copytrading.load()
-        await self.trader_stats.load()
+        if not self._just_warmed:
+            await self.follows.load()
+            await self.copytrading.load()
+            await self.trader_stats.load()
         await self.workers.start([Role.LEADER])
 
     async def _stop_leading(self) -> None:
