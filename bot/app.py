@@ -21,6 +21,7 @@ and HTTP session close last, in ``open_application``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -108,7 +109,7 @@ class Application:
         self.bus = EventBus()
         self.database = DatabaseGuard()  # commands' database work: bounded, with a memory fallback
         self.identity = Identity.of_this_process(settings.shard_ids, settings.shard_count)
-        self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._logged_in = False
         self._just_warmed = False  # true only while start() runs the first election
         self._build_clients()
@@ -505,10 +506,13 @@ class Application:
 
     async def close(self) -> None:
         """Stop the workers (stream first), close Discord, then caches and bus. Idempotent: a
-        signal handler and the end of ``open_application`` may both call it."""
-        if self._closed:
-            return
-        self._closed = True
+        signal handler and the end of ``open_application`` may both call it; the second call
+        waits until the first has finished (then the pool and HTTP session close)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         await self.cluster.election.stop()  # leader workers drain; then the lock is handed on
         await self.workers.stop()
         if self._logged_in and not self.bot.is_closed():

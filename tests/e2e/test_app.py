@@ -3,6 +3,7 @@ election reads again."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
@@ -48,3 +49,31 @@ async def test_a_process_that_leads_from_the_start_reads_its_memory_once(
         await app.cluster.election.start()
         assert app.cluster.is_leader()
         assert calls == {"follows": 2, "copies": 2, "trader stats": 2}
+
+
+async def test_a_second_close_returns_only_once_the_first_has_finished(
+    discord_fake: FakeDiscord, polymarket: FakePolymarket, pool: asyncpg.Pool
+) -> None:
+    """``python -m bot``: the stop signal's close runs while ``open_application`` ends and
+    closes too; that second close must not return (and let the pool and session close, and
+    the event loop end) while the first is still stopping things."""
+    settings = settings_for(discord_fake, polymarket)
+    async with open_application(settings, pool=pool) as app:
+        entered, release = asyncio.Event(), asyncio.Event()
+        close_cache = app.cache.close
+
+        async def slow_cache_close() -> None:
+            entered.set()
+            await release.wait()
+            await close_cache()
+
+        app.cache.close = slow_cache_close  # type: ignore[method-assign]
+        first = asyncio.create_task(app.close())
+        await entered.wait()
+        second = asyncio.create_task(app.close())
+        await asyncio.sleep(0.05)
+        assert not second.done()
+        release.set()
+        await second
+        assert first.done()
+        await first
