@@ -485,14 +485,16 @@ class Application:
             self._just_warmed = False
 
     async def _become_leader(self) -> None:
-        """Won the lock: read what the previous leader may have changed since our warm start
-        (unless this is the election within ``start``, which ``warm`` has just read for),
-        then start the leader's workers (alert delivery resumes what is pending; the stream's
-        first connect backfills what was traded while nobody listened)."""
+        """Won the lock: read what may have changed since our warm start, then start the
+        leader's workers (alert delivery resumes what is pending; the stream's first connect
+        backfills what was traded while nobody listened). Follows and copies are read even in
+        the election within ``start``: ``warm`` ran before the event bridge listened, so a
+        change another process announced meanwhile is only seen here. Trader stats only a
+        leader writes, so the election within ``start`` has them from ``warm`` already."""
         await self.leaderboard.recover_interrupted()
+        await self.follows.load()
+        await self.copytrading.load()
         if not self._just_warmed:
-            await self.follows.load()
-            await self.copytrading.load()
             await self.trader_stats.load()
         await self.workers.start([Role.LEADER])
 

