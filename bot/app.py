@@ -21,6 +21,7 @@ and HTTP session close last, in ``open_application``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -108,8 +109,9 @@ class Application:
         self.bus = EventBus()
         self.database = DatabaseGuard()  # commands' database work: bounded, with a memory fallback
         self.identity = Identity.of_this_process(settings.shard_ids, settings.shard_count)
-        self._closed = False
+        self._closing: asyncio.Task[None] | None = None
         self._logged_in = False
+        self._just_warmed = False  # true only while start() runs the first election
         self._build_clients()
         self._build_leaderboard()
         self._build_services()
@@ -476,16 +478,24 @@ class Application:
         await self.warm()
         self._logged_in = True  # from here the Discord client has something to close
         await self.bot.login(token)
-        await self.workers.start([Role.EVERY_PROCESS])
+        self._just_warmed = True
+        try:
+            await self.workers.start([Role.EVERY_PROCESS])
+        finally:
+            self._just_warmed = False
 
     async def _become_leader(self) -> None:
-        """Won the lock: read what the previous leader may have changed since our warm start,
-        then start the leader's workers (alert delivery resumes what is pending; the stream's
-        first connect backfills what was traded while nobody listened)."""
+        """Won the lock: read what may have changed since our warm start, then start the
+        leader's workers (alert delivery resumes what is pending; the stream's first connect
+        backfills what was traded while nobody listened). Follows and copies are read even in
+        the election within ``start``: ``warm`` ran before the event bridge listened, so a
+        change another process announced meanwhile is only seen here. Trader stats only a
+        leader writes, so the election within ``start`` has them from ``warm`` already."""
         await self.leaderboard.recover_interrupted()
         await self.follows.load()
         await self.copytrading.load()
-        await self.trader_stats.load()
+        if not self._just_warmed:
+            await self.trader_stats.load()
         await self.workers.start([Role.LEADER])
 
     async def _stop_leading(self) -> None:
@@ -498,10 +508,13 @@ class Application:
 
     async def close(self) -> None:
         """Stop the workers (stream first), close Discord, then caches and bus. Idempotent: a
-        signal handler and the end of ``open_application`` may both call it."""
-        if self._closed:
-            return
-        self._closed = True
+        signal handler and the end of ``open_application`` may both call it; the second call
+        waits until the first has finished (then the pool and HTTP session close)."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
         await self.cluster.election.stop()  # leader workers drain; then the lock is handed on
         await self.workers.stop()
         if self._logged_in and not self.bot.is_closed():

@@ -38,7 +38,6 @@ class PeriodicTask:
         self._body = body
         self._max_backoff = max(max_backoff, interval)
         self._run_first = run_first_immediately
-        self._wake = asyncio.Event()
         self._lock = asyncio.Lock()  # the loop and an admin's "run now" never overlap
         self._task: asyncio.Task[None] | None = None
         self.loop_status = LoopStatus(name=name, interval=interval)
@@ -54,10 +53,6 @@ class PeriodicTask:
 
     def status(self) -> WorkerStatus:
         return WorkerStatus(self.name, self.role, self.is_running, loop=self.loop_status)
-
-    def trigger(self) -> None:
-        """Run the next iteration now instead of at its scheduled time."""
-        self._wake.set()
 
     @property
     def is_running(self) -> bool:
@@ -126,8 +121,4 @@ class PeriodicTask:
 
     async def _sleep(self, delay: float) -> None:
         self.loop_status.next_run_at = time.time() + delay
-        self._wake.clear()
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout=delay)
-        except TimeoutError:
-            pass
+        await asyncio.sleep(delay)

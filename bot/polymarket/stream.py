@@ -23,7 +23,6 @@ back-pressure: the socket is not read while the consumer is full) and ``wants``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -37,7 +36,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 
 from bot.polymarket.records import RecordError, RecordRejected, Trade, to_float
 from bot.polymarket.rejections import Rejections
-from bot.workers import Role, WorkerStatus
+from bot.workers import Role, WorkerStatus, cancel_and_wait
 
 try:  # orjson parses a trade frame several times faster than the stdlib
     import orjson
@@ -209,12 +208,8 @@ class TradeStream:
     async def stop(self) -> None:
         """Cancel the reader (its ``async with`` closes the socket with a close frame)."""
         task, self._task = self._task, None
-        pending = [t for t in (task, *self._side_tasks) if t is not None and not t.done()]
-        for t in pending:
-            t.cancel()
-        for t in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        for t in (task, *self._side_tasks):
+            await cancel_and_wait(t)
         self._side_tasks.clear()
         self.stats.connected = False
         self.stats.connected_since = None
@@ -303,10 +298,7 @@ class TradeStream:
                 return _describe_close(exc)
             finally:
                 for helper in helpers:
-                    helper.cancel()
-                for helper in helpers:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await helper
+                    await cancel_and_wait(helper)
         return "closed"  # pragma: no cover - the read loop only ends by raising
 
     def subscribe_message(self) -> str:

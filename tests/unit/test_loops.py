@@ -35,21 +35,19 @@ async def test_backoff_grows_with_failures_and_is_capped() -> None:
         assert task._delay() == expected
 
 
-async def test_trigger_runs_now_and_stop_cancels() -> None:
-    ran = asyncio.Event()
+async def test_run_once_runs_now_and_stop_cancels_the_sleeping_loop() -> None:
     count = 0
 
     async def body() -> None:
         nonlocal count
         count += 1
-        ran.set()
 
     task = PeriodicTask("t", 3600, body, run_first_immediately=False)
     await task.start()
     await asyncio.sleep(0.01)
     assert count == 0 and task.loop_status.next_run_at is not None
-    task.trigger()
-    await asyncio.wait_for(ran.wait(), 1)
+    assert await task.run_once() is True  # an admin's "run now"
     assert count == 1
     await task.stop()
-    assert not task.is_running
+    assert not task.is_running and task.loop_status.next_run_at is None
+    assert count == 1
