@@ -191,17 +191,30 @@ def decode(payload: str) -> tuple[str, Event]:
 class EventBus:
     def __init__(self) -> None:
         self._handlers: dict[type[Event], list[Handler]] = defaultdict(list)
+        self._remote_handlers: dict[type[Event], list[Handler]] = defaultdict(list)
         self._tasks: set[asyncio.Task[None]] = set()
         self._forward: Callable[[Event], None] | None = None
         self.published: dict[str, int] = defaultdict(int)
         self.received: dict[str, int] = defaultdict(int)  # cluster-wide, from other processes
 
-    def subscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
-        self._handlers[event_type].append(handler)
+    def subscribe(
+        self,
+        event_type: type[E],
+        handler: Callable[[E], Awaitable[None]],
+        *,
+        remote_only: bool = False,
+    ) -> None:
+        """``remote_only``: the handler brings this process in step with a change another
+        process made (re-reading it from PostgreSQL). A change made here has already updated
+        this process's memory where it was made, so re-reading it would be wasted (a reload of
+        100,000 follows after every /follow)."""
+        handlers = self._remote_handlers if remote_only else self._handlers
+        handlers[event_type].append(handler)
 
     def unsubscribe(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
-        if handler in self._handlers.get(event_type, []):
-            self._handlers[event_type].remove(handler)
+        for handlers in (self._handlers, self._remote_handlers):
+            if handler in handlers.get(event_type, []):
+                handlers[event_type].remove(handler)
 
     def forward_to(self, forward: Callable[[Event], None] | None) -> None:
         """Where cluster-wide events published here go besides the local handlers."""
@@ -209,17 +222,18 @@ class EventBus:
 
     def publish(self, event: Event) -> None:
         self.published[type(event).__name__] += 1
-        self._run_handlers(event)
+        self._run_handlers(self._handlers, event)
         if self._forward is not None and event.cluster_wide:
             self._forward(event)
 
     def deliver(self, event: Event) -> None:
         """An event published by another process: local handlers only, never forwarded."""
         self.received[type(event).__name__] += 1
-        self._run_handlers(event)
+        self._run_handlers(self._handlers, event)
+        self._run_handlers(self._remote_handlers, event)
 
-    def _run_handlers(self, event: Event) -> None:
-        for handler in list(self._handlers.get(type(event), [])):
+    def _run_handlers(self, handlers: dict[type[Event], list[Handler]], event: Event) -> None:
+        for handler in list(handlers.get(type(event), [])):
             task = asyncio.get_running_loop().create_task(self._run(handler, event))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -113,8 +113,8 @@ class CacheSync:
         self.copies = Reloader("copies", parts.copies)
         self.full_reloads = 0
         bus.subscribe(BoardsPublished, self._on_boards)
-        bus.subscribe(FollowsChanged, self._on_follows)
-        bus.subscribe(CopiesChanged, self._on_copies)
+        bus.subscribe(FollowsChanged, self._on_follows, remote_only=True)
+        bus.subscribe(CopiesChanged, self._on_copies, remote_only=True)
         bus.subscribe(TradersChanged, self._on_traders)
         bus.subscribe(MarketsForgotten, self._on_markets)
 

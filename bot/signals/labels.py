@@ -40,7 +40,7 @@ class LabelService:
         self._bus = bus
         self._db = database or DatabaseGuard()  # commands' writes: bounded
         self._by_guild: dict[int, dict[str, str]] = {}
-        bus.subscribe(LabelsChanged, self._on_changed)
+        bus.subscribe(LabelsChanged, self._on_changed, remote_only=True)
 
     async def load(self) -> None:
         async with self._pool.acquire() as conn:

@@ -123,7 +123,7 @@ class SignalService:
         self._board_seen: object = None
         self.fired: Counter[str] = Counter()
         self.undecided = 0  # batches whose lookups did not finish in time
-        bus.subscribe(SignalsChanged, self._on_changed)
+        bus.subscribe(SignalsChanged, self._on_changed, remote_only=True)
         bus.subscribe(ChannelDisabled, self._on_channel_disabled)
 
     # ---- memory ---------------------------------------------------------------------------------

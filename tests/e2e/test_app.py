@@ -78,3 +78,29 @@ async def test_a_second_close_returns_only_once_the_first_has_finished(
         await second
         assert first.done()
         await first
+
+
+async def test_a_follow_made_here_updates_memory_without_reloading_every_follow(
+    discord_fake: FakeDiscord, polymarket: FakePolymarket, pool: asyncpg.Pool
+) -> None:
+    """The follow index is updated where the follow is made; only other processes re-read it
+    (their reload runs for events delivered over LISTEN/NOTIFY, never for this one's own)."""
+    discord_fake.install()
+    settings = settings_for(discord_fake, polymarket)
+    async with open_application(settings, pool=pool) as app:
+        await app.start(discord_fake.token)
+        reloads = app.cluster.cache_sync.follows.runs
+        wallet = "0x" + "ab" * 20
+        await app.follows.follow(
+            guild_id=discord_fake.guild_id,
+            channel_id=discord_fake.channel_id,
+            wallet=wallet,
+            label="",
+            min_usd=0.0,
+            side="both",
+            user_id=discord_fake.admin_user_id,
+        )
+        await app.bus.drain()
+        await asyncio.sleep(0.3)  # a reload would have been requested by now
+        assert app.cluster.cache_sync.follows.runs == reloads
+        assert wallet in app.follows.followed_wallets()

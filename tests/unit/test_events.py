@@ -62,6 +62,26 @@ async def test_cluster_wide_events_are_forwarded_and_remote_ones_are_not_sent_ba
     assert bus.received == {"FollowsChanged": 1}
 
 
+async def test_a_remote_only_handler_runs_for_other_processes_changes_never_for_this_ones() -> None:
+    """A reload handler re-reads what another process changed; what this process changed is
+    already in its memory, so a /follow here never reloads every follow."""
+    bus = EventBus()
+    reloads: list[FollowsChanged] = []
+
+    async def reload(event: FollowsChanged) -> None:
+        reloads.append(event)
+
+    bus.subscribe(FollowsChanged, reload, remote_only=True)
+    bus.publish(FollowsChanged(channel_id=5))  # made here
+    bus.deliver(FollowsChanged(channel_id=6))  # made by another process
+    await bus.drain()
+    assert reloads == [FollowsChanged(channel_id=6)]
+    bus.unsubscribe(FollowsChanged, reload)
+    bus.deliver(FollowsChanged(channel_id=7))
+    await bus.drain()
+    assert len(reloads) == 1
+
+
 def test_an_event_round_trips_through_its_wire_form_with_tuples_restored() -> None:
     event = RefreshFinished(
         request_id="r1",
