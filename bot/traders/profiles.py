@@ -300,21 +300,24 @@ class ProfileService:
         return await self._build(wallet, row)
 
     async def _build(self, wallet: str, row: StoredTrader | None) -> TraderProfile:
-        async def read() -> tuple[StoredTrader | None, list[Position], list[DailyStat]]:
+        async def read() -> tuple[
+            StoredTrader | None, list[Position], list[DailyStat], TrackRecordSummary | None
+        ]:
             async with self._pool.acquire() as conn:
                 stored = row if row is not None else await queries.load_trader(conn, wallet)
                 positions = await queries.load_positions(conn, wallet)
                 daily = await queries.load_daily(conn, wallet)
-            return stored, positions, daily
+            alerts = await self._alert_record(wallet) if self._alert_record is not None else None
+            return stored, positions, daily, alerts
 
-        row, positions, daily = await self._db.run(read, "/trader")
+        # one deadline for every read, the alert record's too
+        row, positions, daily, alerts = await self._db.run(read, "/trader")
         assert row is not None  # _load stored it
         stats = TraderStats.from_dict(row.stats)
         standings = self._standings(wallet)
         series, realized = pnl_series(daily, positions, self._clock())
         unrealized = sum(p.cash_pnl for p in positions)
         status, floor = self._evidence(stats, standings)
-        alerts = await self._alert_record(wallet) if self._alert_record is not None else None
         return TraderProfile(
             wallet=wallet,
             name=row.user_name or self._leaderboard.known_traders().get(wallet, ""),
