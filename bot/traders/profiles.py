@@ -141,7 +141,6 @@ class ProfileService:
         self._details_ttl = details_ttl
         self._clock = clock
         self._positions_synced_at = clock()  # when the trader-positions loop last ran
-        self.upstream_loads = 0
         bus.subscribe(TradeStored, self._on_trade)
 
     async def get(self, wallet: str) -> TraderProfile:
@@ -282,7 +281,6 @@ class ProfileService:
             and _readable(row.stats)  # stats stored by an older version are fetched again
         )
         if not fresh_enough:
-            self.upstream_loads += 1
             try:
                 positions, closed, activity = await asyncio.gather(
                     self._api.positions(wallet),
