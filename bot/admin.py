@@ -291,15 +291,16 @@ class AdminService:
             self._cluster.markets_forgotten()
             await self._markets_loop.run_once()
             markets_outcome = self._markets_loop.loop_status.last_outcome
-        if target.traders:
-            await self._positions_loop.run_once()
-            positions_outcome = self._positions_loop.loop_status.last_outcome
         started = time.perf_counter()
         report, joined = await self._leaderboard.request_refresh(refetch_details=target.traders)
+        waited = time.perf_counter() - started
+        if target.traders:  # after the re-fetch, which brought most traders' positions already
+            await self._positions_loop.run_once()
+            positions_outcome = self._positions_loop.loop_status.last_outcome
         return RefreshOutcome(
             report=report,
             joined=joined,
-            waited=time.perf_counter() - started,
+            waited=waited,
             markets_outcome=markets_outcome,
             positions_outcome=positions_outcome,
         )

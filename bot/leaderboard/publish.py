@@ -161,12 +161,6 @@ class BoardPublisher:
         held = self.board(board.period, board.category)
         return held is not None and held.snapshot_id == board.snapshot_id
 
-    async def recover_interrupted(self) -> None:
-        """On becoming the leader: a refresh the previous leader left IN_PROGRESS (it crashed
-        or lost its lock mid-refresh) is recorded as FAILED."""
-        async with self._pool.acquire() as conn:
-            await queries.mark_stale_in_progress(conn)
-
     async def begin(self, periods: Iterable[str], category: str = OVERALL) -> dict[str, int]:
         async with self._pool.acquire() as conn:
             return await queries.begin_snapshots(conn, list(periods), category)

@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 
@@ -29,6 +30,8 @@ from db import market_queries as queries
 from db.pool import Connection
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 MAX_QUERY = 200
@@ -114,10 +117,7 @@ class MarketService:
             return best_first(await asyncio.wait_for(lookup, wait))
         except (TimeoutError, UpstreamError) as exc:
             log.warning("market lookup answered from storage: %s", exc or "timed out")
-            found = []
-            if stored is not None:
-                async with self._pool.acquire() as conn:
-                    found = await stored(conn)
+            found = (await self._stored(stored) or []) if stored is not None else []
             if not found:
                 raise MarketsUnavailable(
                     "Polymarket is not answering right now and I have not seen that market "
@@ -149,7 +149,7 @@ class MarketService:
 
         async def load() -> list[Market]:
             found = (await self._gamma.event_markets(event_slug) or [])[:MAX_RESULTS]
-            await self._store(found)
+            await self._remember(found)
             return found
 
         return await self._searches.get(f"event:{event_slug}", load)
@@ -192,12 +192,11 @@ class MarketService:
 
         return await self._searches.get(text.lower(), load)
 
-    async def _stored(
-        self, read: Callable[[Connection], Awaitable[Market | None]]
-    ) -> Market | None:
-        """A command's look at the markets table; None (ask Gamma) when PostgreSQL is away."""
+    async def _stored(self, read: Callable[[Connection], Awaitable[T]]) -> T | None:
+        """A command's look at the markets table; None (ask Gamma, or say Polymarket is not
+        answering) when PostgreSQL is away."""
 
-        async def run() -> Market | None:
+        async def run() -> T:
             async with self._pool.acquire() as conn:
                 return await read(conn)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from bot.cache import HotCache, TTLCache
+from bot.database import DatabaseGuard
 from bot.polymarket.gamma import GammaAPI
 from bot.polymarket.records import Market
 from bot.trackrecord.models import (
@@ -78,8 +79,10 @@ class TrackRecordService:
         *,
         interval: float,
         clock: Callable[[], float] = time.time,
+        database: DatabaseGuard | None = None,
     ) -> None:
         self._pool = pool
+        self._db = database or DatabaseGuard()  # the commands' reads: bounded
         self._gamma = gamma
         self.interval = interval
         self._clock = clock
@@ -159,16 +162,19 @@ class TrackRecordService:
         days = PERIOD_DAYS[period]
         since = None if days is None else self._clock() - days * DAY
 
-        async def load() -> TrackRecordSummary:
+        async def read() -> TrackRecordSummary:
             async with self._pool.acquire() as conn:
                 outcomes = await queries.guild_outcomes(
                     conn, guild_id, KIND_OPTIONS.get(kind), since, SUMMARY_LIMIT
                 )
             return summarize(outcomes)
 
+        async def load() -> TrackRecordSummary:  # DatabaseUnavailable: the user is told
+            return await self._db.run(read, "/track-record")
+
         return await self._summaries.get(f"guild:{guild_id}:{kind}:{period}", load)
 
     async def trader_summary(self, wallet: str) -> TrackRecordSummary:
-        """Every alert on one trader's trades, in any server (for /trader)."""
+        """Every alert on one trader's trades, in any server (for /trader, which bounds it)."""
         async with self._pool.acquire() as conn:
             return summarize(await queries.wallet_outcomes(conn, wallet, SUMMARY_LIMIT))

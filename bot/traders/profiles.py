@@ -39,6 +39,7 @@ AlertRecord = Callable[[str], Awaitable[TrackRecordSummary]]
 TOP_POSITIONS = 5
 TOP_TRADERS = 50  # the traders whose positions and daily statistics loops keep current
 LATEST_TRADES = 5
+DAY = 86_400.0
 
 
 def daily_stats(
@@ -139,7 +140,7 @@ class ProfileService:
         )
         self._details_ttl = details_ttl
         self._clock = clock
-        self.upstream_loads = 0
+        self._positions_synced_at = clock()  # when the trader-positions loop last ran
         bus.subscribe(TradeStored, self._on_trade)
 
     async def get(self, wallet: str) -> TraderProfile:
@@ -280,7 +281,6 @@ class ProfileService:
             and _readable(row.stats)  # stats stored by an older version are fetched again
         )
         if not fresh_enough:
-            self.upstream_loads += 1
             try:
                 positions, closed, activity = await asyncio.gather(
                     self._api.positions(wallet),
@@ -300,21 +300,24 @@ class ProfileService:
         return await self._build(wallet, row)
 
     async def _build(self, wallet: str, row: StoredTrader | None) -> TraderProfile:
-        async def read() -> tuple[StoredTrader | None, list[Position], list[DailyStat]]:
+        async def read() -> tuple[
+            StoredTrader | None, list[Position], list[DailyStat], TrackRecordSummary | None
+        ]:
             async with self._pool.acquire() as conn:
                 stored = row if row is not None else await queries.load_trader(conn, wallet)
                 positions = await queries.load_positions(conn, wallet)
                 daily = await queries.load_daily(conn, wallet)
-            return stored, positions, daily
+            alerts = await self._alert_record(wallet) if self._alert_record is not None else None
+            return stored, positions, daily, alerts
 
-        row, positions, daily = await self._db.run(read, "/trader")
+        # one deadline for every read, the alert record's too
+        row, positions, daily, alerts = await self._db.run(read, "/trader")
         assert row is not None  # _load stored it
         stats = TraderStats.from_dict(row.stats)
         standings = self._standings(wallet)
         series, realized = pnl_series(daily, positions, self._clock())
         unrealized = sum(p.cash_pnl for p in positions)
         status, floor = self._evidence(stats, standings)
-        alerts = await self._alert_record(wallet) if self._alert_record is not None else None
         return TraderProfile(
             wallet=wallet,
             name=row.user_name or self._leaderboard.known_traders().get(wallet, ""),
@@ -371,20 +374,29 @@ class ProfileService:
                 standings[period] = Standing(rank, metric, entry.pnl, entry.volume)
         return standings
 
-    def top_wallets(self) -> list[str]:
-        """The week's top traders by copy score: the ones people look up most."""
+    def top_wallets(self, not_fetched_since: float) -> list[str]:
+        """The week's top traders by copy score (the ones people look up most) whose details
+        the leaderboard refresh has not fetched since ``not_fetched_since``: each of its
+        fetches stores their positions and daily statistics (``record_details``, the stats
+        store's ``on_details``), so asking Polymarket again would repeat the same calls."""
         board = self._leaderboard.board("week")
-        return [e.wallet for e in board.by_metric["score"][:TOP_TRADERS]] if board else []
+        fetched_at = self._leaderboard.stats.fetched_at
+        top = board.by_metric["score"][:TOP_TRADERS] if board else []
+        return [e.wallet for e in top if fetched_at.get(e.wallet, 0.0) < not_fetched_since]
 
     async def sync_top_positions(self) -> int:
-        """The "trader-positions" loop: open positions of the top traders."""
-        synced = await self.sync_positions(self.top_wallets())
+        """The "trader-positions" loop: open positions of the top traders not fetched since
+        its previous run (the first run: since start)."""
+        started = self._clock()
+        synced = await self.sync_positions(self.top_wallets(self._positions_synced_at))
+        self._positions_synced_at = started
         log.info("trader positions synced for %d traders", synced)
         return synced
 
     async def refresh_top_details(self) -> int:
-        """The "trader-daily-stats" loop: daily statistics of the top traders."""
-        updated = await self.refresh_details(self.top_wallets())
+        """The "trader-daily-stats" loop: daily statistics of the top traders whose details
+        were not fetched in the last day."""
+        updated = await self.refresh_details(self.top_wallets(self._clock() - DAY))
         log.info("daily statistics updated for %d traders", updated)
         return updated
 

@@ -3,7 +3,8 @@ outage (tests/fakes/pg_link.py), on a fake Discord that enforces the 3 s deadlin
 
 Every command is acknowledged in time (the strict fake refuses a late first answer, so a reply
 at all proves it); /trader and /alerts answer from memory with a note; what needs the
-database says so in one sentence; nothing is wrong once PostgreSQL is back.
+database (/follow, /portfolio, /track-record, /market when Polymarket does not answer either)
+says so in one sentence; nothing is wrong once PostgreSQL is back.
 """
 
 from __future__ import annotations
@@ -127,6 +128,15 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     assert "database is not answering" in portfolio["content"]
     leaderboard = await reply(fake, "leaderboard", {"metric": "pnl"})
     assert leaderboard["embeds"][0]["description"]
+    record = await reply(fake, "track-record", {})
+    assert "database is not answering" in record["content"]
+    polymarket.fail_all("timeout")  # /market falls back on what PostgreSQL knows: nothing
+    try:
+        for query in ("never seen words", "https://polymarket.com/event/never-seen"):
+            market = await reply(fake, "market", {"query": query})
+            assert "try again in a minute" in market["content"], query
+    finally:
+        polymarket.fail_all(None)
 
     if outage == "down":  # (frozen, background work waits out asyncpg's own 30-60 s timeouts)
         await fail_background_work_quietly(app, ranked, caplog)

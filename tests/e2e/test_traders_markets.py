@@ -77,6 +77,22 @@ async def test_trader_by_wallet_is_built_from_the_refresh_with_no_upstream_call(
     assert detail_calls(polymarket) == 0  # the leaderboard refresh already stored it
 
 
+async def test_top_trader_loops_skip_traders_the_leaderboard_refresh_just_fetched(
+    app: Application, polymarket: FakePolymarket
+) -> None:
+    """The refresh stores every fetched trader's positions and daily statistics: the
+    trader-positions and trader-daily-stats loops ask again only for the others."""
+    top = app.leaderboard.board("week").by_metric["score"]
+    assert top
+    polymarket.reset_calls()
+    assert await app.profiles.refresh_top_details() == 0
+    assert detail_calls(polymarket) == 0
+    app.leaderboard.stats.expire(top[0].wallet)  # its details are due: the loops fetch them
+    assert await app.profiles.sync_top_positions() == 1  # (its first run: fetched since start)
+    assert await app.profiles.refresh_top_details() == 1
+    assert polymarket.calls["/positions"] == 2 and detail_calls(polymarket) == 4
+
+
 async def test_trader_by_username_and_autocomplete(
     app: Application, discord_fake: FakeDiscord
 ) -> None:
