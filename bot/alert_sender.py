@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
@@ -177,7 +178,10 @@ def _is_global(headers: Mapping[str, str]) -> bool:
 
 
 def _number(raw: str | None, default: float) -> float:
+    """A header's number; junk, ``inf`` or ``nan`` count as absent (an infinite reset would
+    hold a channel for good, and ``int(inf)`` would fail inside the request)."""
     try:
-        return float(raw) if raw is not None else default
+        value = float(raw) if raw is not None else default
     except ValueError:
         return default
+    return value if math.isfinite(value) else default

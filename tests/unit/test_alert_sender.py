@@ -133,3 +133,18 @@ def test_the_observer_hands_a_posts_bucket_and_a_global_429_to_delivery() -> Non
         {"X-RateLimit-Global": "true", "Retry-After": "0.7"},
     )
     assert holds == [0.7] and observer.global_limits == 1
+
+
+def test_junk_or_infinite_rate_limit_headers_count_as_absent() -> None:
+    buckets: list[tuple[int, BucketHeaders]] = []
+    holds: list[float] = []
+    observer = DiscordRateObserver(lambda c, h: buckets.append((c, h)), holds.append)
+    headers = {
+        "X-RateLimit-Limit": "inf",
+        "X-RateLimit-Remaining": "nan",
+        "X-RateLimit-Reset-After": "inf",
+    }
+    observer.read("POST", "/api/v10/channels/123/messages", 200, headers)  # never raises
+    assert buckets == [(123, BucketHeaders(limit=1, remaining=0, reset_after=0.0))]
+    observer.read("POST", "/x", 429, {"X-RateLimit-Global": "true", "Retry-After": "inf"})
+    assert holds == [1.0]
