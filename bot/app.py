@@ -177,7 +177,12 @@ class Application:
     def _build_services(self) -> None:
         settings, pool, cache, bus = self.settings, self.pool, self.cache, self.bus
         self.track_record = TrackRecordService(
-            pool, self.gamma, cache, interval=settings.track_record_seconds, clock=self.clock
+            pool,
+            self.gamma,
+            cache,
+            interval=settings.track_record_seconds,
+            clock=self.clock,
+            database=self.database,
         )
         self.follows = FollowService(pool, bus, database=self.database)
         self.prices = PriceService(pool, self.gamma, self.clob, cache, clock=self.clock)
