@@ -1,4 +1,5 @@
-"""Fixtures shared by the end-to-end tests: the local fake Discord and fake RTDS."""
+"""Fixtures shared by the end-to-end tests: the local fakes of Discord, Polymarket and RTDS, and
+a PostgreSQL link a test can cut or freeze."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.fakes.discord import FakeDiscord
+from tests.fakes.pg_link import PostgresLink
 from tests.fakes.polymarket import FakePolymarket
 from tests.fakes.rtds import FakeRTDS
 
@@ -36,3 +38,12 @@ async def polymarket(request: pytest.FixtureRequest) -> AsyncIterator[FakePolyma
     await fake.start()
     yield fake
     await fake.stop()
+
+
+@pytest.fixture
+async def link(database_url: str) -> AsyncIterator[PostgresLink]:
+    """The test database behind a link the test can cut, freeze and restore."""
+    link = PostgresLink(database_url)
+    await link.start()
+    yield link
+    await link.stop()

@@ -41,21 +41,13 @@ pytestmark = pytest.mark.polymarket(n_traders=10, seed=77)
 
 
 @pytest.fixture
-async def proxy(database_url: str) -> AsyncIterator[PostgresLink]:
-    proxy = PostgresLink(database_url)
-    await proxy.start()
-    yield proxy
-    await proxy.stop()
-
-
-@pytest.fixture
 async def app(
     strict_discord: FakeDiscord,
     polymarket: FakePolymarket,
     rtds: FakeRTDS,
-    proxy: PostgresLink,
+    link: PostgresLink,
 ) -> AsyncIterator[Application]:
-    pool = await create_pool(proxy.dsn, max_size=5)
+    pool = await create_pool(link.dsn, max_size=5)
     async with pool.acquire() as conn:
         await migrate(conn)
     settings = settings_for(strict_discord, polymarket, rtds.url, leaderboard_refresh_seconds=3600)
@@ -64,9 +56,9 @@ async def app(
             await first_refresh_done(app, timeout=20)
             await rtds.wait_for_subscribers(1)
             yield app
-            proxy.restore()  # let the workers and the pool finish cleanly
+            link.restore()  # let the workers and the pool finish cleanly
     finally:
-        proxy.restore()
+        link.restore()
         await asyncio.wait_for(pool.close(), 30)
 
 
@@ -81,7 +73,7 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     strict_discord: FakeDiscord,
     polymarket: FakePolymarket,
     rtds: FakeRTDS,
-    proxy: PostgresLink,
+    link: PostgresLink,
     outage: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -109,9 +101,9 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     assert app.profiles.cached(followed) is not None
 
     if outage == "down":
-        proxy.cut()
+        link.cut()
     else:
-        proxy.freeze()
+        link.freeze()
 
     alerts = await reply(fake, "alerts", {})
     assert "from memory" in alerts["content"]
@@ -141,7 +133,7 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     if outage == "down":  # (frozen, background work waits out asyncpg's own 30-60 s timeouts)
         await fail_background_work_quietly(app, ranked, caplog)
 
-    proxy.restore()
+    link.restore()
     back = await reply(fake, "follow", {"trader": other, "channel": fake.channel_id}, **admin)
     assert "Following" in back["content"]
     after = await reply(fake, "alerts", {})

@@ -28,14 +28,6 @@ pytestmark = pytest.mark.polymarket(n_traders=8, seed=23)
 
 
 @pytest.fixture
-async def link(database_url: str) -> AsyncIterator[PostgresLink]:
-    link = PostgresLink(database_url)
-    await link.start()
-    yield link
-    await link.stop()
-
-
-@pytest.fixture
 async def linked_pool(link: PostgresLink) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(link.dsn, max_size=5)
     async with pool.acquire() as conn:
