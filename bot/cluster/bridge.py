@@ -118,10 +118,16 @@ class EventBridge:
         self._outbox.put_nowait(payload)
 
     async def _send_loop(self) -> None:
+        """One sender, so order is kept. A failure ``_send`` does not expect (a bug, not an
+        outage) costs that one event, logged, never the sender: an ended sender would leave
+        every later event in the outbox."""
         while True:
             payload = await self._outbox.get()
             try:
                 await self._send(payload)
+            except Exception:
+                self.stats.skipped += 1
+                log.exception("cluster event not sent: %s", payload[:200])
             finally:
                 self._outbox.task_done()
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import pytest
 
+import bot.cluster.bridge as bridge_module
 from bot.cluster.bridge import EventBridge
 from bot.cluster.connections import connector
 from bot.events import EventBus, FollowsChanged, TradersChanged, TradeStored
@@ -118,3 +119,25 @@ async def test_an_unreadable_notification_is_skipped(
     leader.bus.publish(FollowsChanged(channel_id=7))
     await eventually(lambda: follower.seen == [FollowsChanged(channel_id=7)], within=3)
     assert follower.bridge is not None and follower.bridge.stats.skipped == 2
+
+
+async def test_an_unexpected_send_failure_costs_that_event_not_the_sender(
+    processes: list[Process], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leader, follower = processes
+    notify = bridge_module.queries.notify
+    calls = 0
+
+    async def broken_once(conn: asyncpg.Connection, channel: str, payload: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug, not an outage")
+        await notify(conn, channel, payload)
+
+    monkeypatch.setattr(bridge_module.queries, "notify", broken_once)
+    leader.bus.publish(FollowsChanged(channel_id=1))  # lost to the bug, logged
+    leader.bus.publish(FollowsChanged(channel_id=2))  # the sender lives on
+    await eventually(lambda: FollowsChanged(channel_id=2) in follower.seen, within=3)
+    assert FollowsChanged(channel_id=1) not in follower.seen
+    assert leader.bridge is not None and leader.bridge.stats.skipped == 1
