@@ -40,15 +40,18 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 
 async def migrate(conn: Connection, directory: Path = MIGRATIONS_DIR) -> list[int]:
-    """Apply pending migrations; returns the versions applied now."""
-    await conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version integer PRIMARY KEY, name text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())"
-    )
+    """Apply pending migrations; returns the versions applied now.
+
+    Everything, the bookkeeping table's creation included, happens under the lock: two
+    processes racing ``CREATE TABLE IF NOT EXISTS`` on a fresh database collide in the catalog."""
     applied_now: list[int] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
     try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
         done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
         for migration in discover(directory):
             if migration.version in done:

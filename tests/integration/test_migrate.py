@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 from db.migrate import discover, migrate
@@ -39,3 +41,20 @@ async def test_a_failing_migration_leaves_nothing_behind(database_url: str, tmp_
         assert await conn.fetchval("SELECT to_regclass('b')") is None
     finally:
         await conn.close()
+
+
+async def test_processes_starting_together_on_an_empty_database_all_migrate(
+    database_url: str,
+) -> None:
+    """Several processes of a cluster start at once on a fresh database: each one's migrate
+    must succeed, and every file be applied exactly once (the bookkeeping table included)."""
+    conns = [await asyncpg.connect(database_url) for _ in range(6)]
+    try:
+        results = await asyncio.gather(*(migrate(conn) for conn in conns))
+        applied = sorted(v for result in results for v in result)
+        assert applied == [m.version for m in discover()]
+        recorded = await conns[0].fetchval("SELECT count(*) FROM schema_migrations")
+        assert recorded == len(applied)
+    finally:
+        for conn in conns:
+            await conn.close()
