@@ -141,6 +141,7 @@ class Application:
             },
             timeout=settings.http_timeout_seconds,
             max_retries=settings.http_max_retries,
+            rate_scale=settings.http_rate_scale,
         )
         self.data_api = DataAPI(self.http)
         self.gamma = GammaAPI(self.http)

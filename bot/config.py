@@ -89,6 +89,9 @@ class Settings:
     detail_concurrency: int = 4
     http_timeout_seconds: float = 10.0
     http_max_retries: int = 4
+    # Multiplies every Polymarket rate limit. Not an environment variable: only the tests raise it,
+    # against local fakes that publish no limits, so each start does not wait out the real budget.
+    http_rate_scale: float = 1.0
     snapshot_retention_days: float = 7.0
     trades_retention_days: float = 30.0
     trader_cache_ttl_seconds: float = 300.0

@@ -129,7 +129,8 @@ class PolymarketHTTP:
     then, and a call that would have to wait longer than its budget (``max_wait``) fails at
     once without a request, so the loops' own backoff takes over instead of hammering.
     Redirects are followed by hand, at most ``MAX_REDIRECTS`` and only on the same host, each
-    hop through the rate limiter. Bodies are read up to the route's cap and no further."""
+    hop through the rate limiter. Bodies are read up to the route's cap and no further.
+    ``rate_scale`` multiplies every limit (1 in production; tests against local fakes raise it)."""
 
     def __init__(
         self,
@@ -142,6 +143,7 @@ class PolymarketHTTP:
         backoff_cap: float = 20.0,
         max_wait: float = 60.0,
         limits: Mapping[str, Limit] = DEFAULT_LIMITS,
+        rate_scale: float = 1.0,
         body_caps: Mapping[str, int] = DEFAULT_BODY_CAPS,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
@@ -156,7 +158,7 @@ class PolymarketHTTP:
         self._limiters = {
             # A bucket of one second's share refills continuously, so no 10 s window sees more
             # than rate + rate/period calls (a bucket of the whole `rate` allows ~2x at once).
-            key: AsyncLimiter(limit.rate / limit.period, 1.0)
+            key: AsyncLimiter(rate_scale * limit.rate / limit.period, 1.0)
             for key, limit in limits.items()
         }
         self._body_caps = dict(body_caps)

@@ -39,6 +39,7 @@ def settings_for(
         leaderboard_candidates=60,
         http_timeout_seconds=1.0,
         http_max_retries=1,
+        http_rate_scale=20.0,  # the fakes have no limits; the limiter has its own tests
     )
     return replace(base, **overrides)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -11,6 +12,7 @@ from bot.polymarket.data_api import DataAPI
 from bot.polymarket.http import (
     MAX_REDIRECTS,
     MB,
+    Limit,
     PolymarketHTTP,
     UpstreamError,
     retry_after_seconds,
@@ -169,3 +171,31 @@ async def test_valid_json_of_the_wrong_shape_is_a_failed_call(fake, client, kind
     with pytest.raises(UpstreamError, match="wrong shape"):
         await DataAPI(http).leaderboard_page("day", "PNL")
     assert sum(http.rejections.counts.values()) >= 1
+
+
+@pytest.mark.parametrize(("scale", "served_at_once"), [(1.0, 2), (5.0, 10)])
+async def test_the_rate_limit_holds_calls_back_and_the_scale_multiplies_it(
+    fake, scale: float, served_at_once: int
+) -> None:
+    """20 calls per 10 s lets two of ten through at once and the rest at two a second; the
+    scale (tests against the fakes raise it) multiplies both, so all ten go at once."""
+    async with aiohttp.ClientSession() as session:
+        http = PolymarketHTTP(
+            session,
+            hosts={"data": fake.base_url},
+            limits={"data:/v1/leaderboard": Limit(20)},
+            rate_scale=scale,
+        )
+        calls = [
+            asyncio.create_task(DataAPI(http).leaderboard_page("day", "PNL", limit=5))
+            for _ in range(10)
+        ]
+        try:
+            await until(lambda: fake.calls["/v1/leaderboard"] >= served_at_once)
+            await asyncio.sleep(0.2)
+            held_back = 10 - fake.calls["/v1/leaderboard"]
+            assert (held_back > 0) == (served_at_once < 10)
+        finally:
+            for call in calls:
+                call.cancel()
+            await asyncio.gather(*calls, return_exceptions=True)
