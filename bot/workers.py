@@ -137,12 +137,22 @@ async def wait_for_event(event: asyncio.Event, seconds: float) -> bool:
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
     """Cancel a worker's task and wait until it has finished (its ``finally`` blocks ran), so
-    a stopped worker leaves nothing running behind it."""
+    a stopped worker leaves nothing running behind it; an error it ended with is raised here.
+
+    If the caller is itself cancelled meanwhile, the worker is not cancelled a second time (that
+    would cut its cleanup short): it is still waited for, then the caller's cancellation goes
+    on. (A bare ``await task`` did both wrong: it re-cancelled the worker, and the suppressed
+    ``CancelledError`` was the caller's too, so the caller carried on as if never cancelled.)"""
     if task is None:
         return
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    try:
+        await asyncio.wait({task})
+    except asyncio.CancelledError:
+        await asyncio.wait({task})  # a second cancellation of the caller ends this wait
+        raise
+    if not task.cancelled() and (error := task.exception()) is not None:
+        raise error
 
 
 async def run_together(work: Iterable[Awaitable[None]]) -> None:

@@ -1,5 +1,5 @@
-"""run_together: side-by-side work that never outlives its caller (no database; a cancelled
-sync pass against PostgreSQL is tested in tests/integration/copytrading/test_sync.py)."""
+"""run_together and cancel_and_wait: work that never outlives its caller (no database; a
+cancelled sync pass against PostgreSQL is tested in tests/integration/copytrading/test_sync.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.workers import run_together
+from bot.workers import cancel_and_wait, run_together
 
 
 class Parts:
@@ -79,3 +79,45 @@ async def test_a_failing_part_stops_the_others_and_its_error_is_raised_as_is() -
     with pytest.raises(ValueError, match="boom"):
         await run_together([parts.fail("boom"), parts.wait_forever("other", cleanup=0.05)])
     assert parts.ended == ["boom", "other"]
+
+
+async def test_stopping_a_worker_waits_until_its_cleanup_has_run() -> None:
+    parts = Parts(1)
+    worker = asyncio.create_task(parts.wait_forever("worker", cleanup=0.05))
+    await asyncio.wait_for(parts.all_started.wait(), timeout=5)
+    await cancel_and_wait(worker)
+    assert parts.ended == ["worker"]
+    await cancel_and_wait(worker)  # stopping a stopped worker again is harmless
+    await cancel_and_wait(None)
+
+
+async def test_a_worker_that_failed_before_its_stop_raises_its_error_there() -> None:
+    async def broken() -> None:
+        raise ValueError("broken")
+
+    worker = asyncio.create_task(broken())
+    await asyncio.wait({worker})
+    with pytest.raises(ValueError, match="broken"):
+        await cancel_and_wait(worker)
+
+
+async def test_a_caller_cancelled_while_stopping_a_worker_is_cancelled_after_it_stopped() -> None:
+    """The caller's own cancellation is not swallowed (it used to be: the caller carried on as
+    if nothing had happened), and the worker's cleanup is not cut short by a second cancel."""
+    parts = Parts(1)
+    worker = asyncio.create_task(parts.wait_forever("worker", cleanup=0.1))
+    await asyncio.wait_for(parts.all_started.wait(), timeout=5)
+    carried_on = False
+
+    async def stop_then_go_on() -> None:
+        nonlocal carried_on
+        await cancel_and_wait(worker)
+        carried_on = True
+
+    caller = asyncio.create_task(stop_then_go_on())
+    await asyncio.sleep(0.02)  # the caller is now waiting for the worker's cleanup
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert not carried_on
+    assert worker.done() and parts.ended == ["worker"]  # stopped, its cleanup uncut
