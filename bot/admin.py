@@ -2,8 +2,8 @@
 
 ``/admin refresh`` names a typed target; each target maps to the services and loops it runs,
 given here by the application (no lookup of loops by name). ``/admin status`` reads every
-worker, cache and counter from memory; the one database read (alert counts) has a short
-timeout so the status works when PostgreSQL does not.
+worker, cache and counter from memory; its database reads (alert counts and failures) go
+through the commands' shared guard, so the status answers in time when PostgreSQL does not.
 
 The status opens with a verdict (healthy, degraded, failing, and why), decided by ``verdict``:
 a pure function over the report made of small rules, so what counts as "failing" is written
@@ -13,7 +13,6 @@ line in ``bot/render/status.py``'s FIGURES; to let it move the verdict, one rule
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -39,7 +38,6 @@ from bot.workers import LoopStatus, WorkerRegistry, WorkerStatus
 
 log = logging.getLogger(__name__)
 
-STATUS_DB_TIMEOUT = 1.0
 FAILING_AFTER = 3  # failed runs in a row that turn "degraded" into "failing"
 SILENT_STREAM = 60.0  # seconds without a frame on a connected stream before it is a problem
 ALERT_BACKLOG = 100  # alerts waiting to be sent before it is a problem
@@ -311,9 +309,12 @@ class AdminService:
         ingest = self._workers.find(TradeIngest)
         database_ok = True
         reconciler = self._workers.find(Reconciler)
+
+        async def alert_figures() -> tuple[dict[str, int], list[FailedAlert]]:
+            return await alerts.pending_counts(), await alerts.recent_failures()
+
         try:
-            counts = await asyncio.wait_for(alerts.pending_counts(), STATUS_DB_TIMEOUT)
-            failed = await asyncio.wait_for(alerts.recent_failures(), STATUS_DB_TIMEOUT)
+            counts, failed = await self._database.run(alert_figures, "/admin status")
         except Exception as exc:  # the status must work when the database does not
             log.warning("alert counts unavailable: %s", exc)
             counts, failed, database_ok = {}, [], False

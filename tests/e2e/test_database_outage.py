@@ -122,6 +122,10 @@ async def test_commands_answer_from_memory_in_time_while_postgres_is_away(
     assert leaderboard["embeds"][0]["description"]
     record = await reply(fake, "track-record", {})
     assert "database is not answering" in record["content"]
+    failures = app.database.failures
+    status = await reply(fake, "admin", {}, subcommand="status", **admin)
+    assert "PostgreSQL did not answer" in str(status["embeds"][0])
+    assert app.database.failures == failures + 1  # through the commands' guard, counted once
     polymarket.fail_all("timeout")  # /market falls back on what PostgreSQL knows: nothing
     try:
         for query in ("never seen words", "https://polymarket.com/event/never-seen"):
