@@ -15,6 +15,7 @@ from bot.events import EventBus
 from bot.polymarket.http import UpstreamError
 from bot.traders.profiles import ProfileService
 from db import profile_queries as queries
+from tests.factories import Clock
 from tests.fakes.polymarket import FakePolymarket
 from tests.integration.leaderboard_helpers import fake_data_api, leaderboard_factory
 
@@ -56,14 +57,6 @@ class _LoggingConnection:
             return attribute(sql, *args, **kwargs)
 
         return logged
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
