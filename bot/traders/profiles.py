@@ -26,6 +26,7 @@ from bot.leaderboard.evidence import EvidenceStatus
 from bot.leaderboard.models import PERIODS
 from bot.leaderboard.scoring import ScoreBreakdown, TraderStats, copy_score, summarize
 from bot.leaderboard.service import LeaderboardService
+from bot.leaderboard.stats_store import fetch_details
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Activity, ClosedPosition, Position
@@ -286,11 +287,7 @@ class ProfileService:
         if row is not None and self._fresh_enough(row):
             return await self._build(wallet, row)
         try:
-            positions, closed, activity = await asyncio.gather(
-                self._api.positions(wallet),
-                self._api.closed_positions(wallet),
-                self._api.activity(wallet),
-            )
+            positions, closed, activity = await fetch_details(self._api, wallet)
             row = await self._db.run(
                 lambda: self.record_details(wallet, positions, closed, activity),
                 "storing a trader profile",
@@ -413,11 +410,7 @@ class ProfileService:
         """The daily statistics update: a full detail fetch (and daily rows) per trader."""
 
         async def refresh(wallet: str) -> None:
-            positions, closed, activity = await asyncio.gather(
-                self._api.positions(wallet),
-                self._api.closed_positions(wallet),
-                self._api.activity(wallet),
-            )
+            positions, closed, activity = await fetch_details(self._api, wallet)
             await self.record_details(wallet, positions, closed, activity)
 
         return await self._for_each(wallets, "daily statistics", refresh, concurrency)

@@ -61,10 +61,8 @@ class _LoggingConnection:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakePolymarket]:
-    fake = FakePolymarket(n_traders=5, seed=11)
-    await fake.start()
-    yield fake
-    await fake.stop()
+    async with FakePolymarket(n_traders=5, seed=11) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -177,3 +175,45 @@ async def test_empty_pages_replace_a_stored_trader_who_never_traded(
     again = await profiles.get(UNKNOWN)
     assert again.details_at == clock.now > first.details_at  # fetched and stored again
     assert statements.trader_reads() == 1
+
+
+async def test_a_failing_endpoint_serves_the_stored_details(
+    profiles: ProfileService, fake: FakePolymarket, clock: Clock
+) -> None:
+    wallet = a_trader(fake)
+    stored = await profiles.get(wallet)
+    profiles.forget_profiles()
+    clock.now += DETAILS_TTL + 1
+    fake.inject("/closed-positions", "500", count=2)  # two tries: failed for good
+
+    profile = await profiles.get(wallet)
+    assert fake.pending_faults == 0
+    assert profile.details_at == stored.details_at  # the older stored details, not a part
+    assert profile.markets_traded == stored.markets_traded
+
+
+async def test_a_failing_endpoint_fails_an_unknown_traders_load_uncached(
+    profiles: ProfileService, fake: FakePolymarket, pool: asyncpg.Pool
+) -> None:
+    wallet = a_trader(fake)
+    fake.inject("/activity", "500", count=2)
+    with pytest.raises(UpstreamError):
+        await profiles.get(wallet)
+    async with pool.acquire() as conn:
+        assert await queries.load_trader(conn, wallet) is None  # nothing built from a part
+    assert (await profiles.get(wallet)).markets_traded > 0  # the failure was not cached
+
+
+async def test_the_daily_update_counts_a_trader_whose_fetch_failed_in_part(
+    profiles: ProfileService, fake: FakePolymarket, pool: asyncpg.Pool, clock: Clock
+) -> None:
+    wallet = a_trader(fake)
+    assert await profiles.refresh_details([wallet]) == 1
+    async with pool.acquire() as conn:
+        before = await queries.load_trader(conn, wallet)
+    clock.now += 60
+    fake.inject("/positions", "500", count=2)
+
+    assert await profiles.refresh_details([wallet]) == 0
+    async with pool.acquire() as conn:
+        assert await queries.load_trader(conn, wallet) == before  # left as it was
