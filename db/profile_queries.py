@@ -6,9 +6,15 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
+
 from bot.polymarket.records import Position
 from bot.traders.models import DailyStat, StoredTrader
 from db.pool import Connection
+
+TRADER_COLUMNS = (
+    "wallet, user_name, pseudonym, profile_image, stats, latest_trades, markets_traded, details_at"
+)
 
 
 async def record_trader(
@@ -24,10 +30,16 @@ async def record_trader(
     details_at: float,
     positions: Sequence[Position],
     daily: dict[date, tuple[float, float, int]],
-) -> None:
-    """Everything one detail fetch taught us about a trader, in one transaction."""
+    details_empty: bool,
+) -> StoredTrader | None:
+    """Everything one detail fetch taught us about a trader, in one transaction; returns the
+    row as stored now, so the caller need not read it back.
+
+    ``details_empty`` (three empty pages) never replaces a trader stored with trading: that
+    is a bad answer, not a trader who stopped existing. Nothing is written then, and None
+    returned; the check and the write are one statement, so no other writer slips between."""
     async with conn.transaction():
-        await conn.execute(
+        row = await conn.fetchrow(
             "INSERT INTO traders (wallet, user_name, pseudonym, profile_image, stats,"
             " latest_trades, markets_traded, details_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
             " ON CONFLICT (wallet) DO UPDATE SET"
@@ -36,7 +48,9 @@ async def record_trader(
             " profile_image = COALESCE(NULLIF(EXCLUDED.profile_image, ''), traders.profile_image),"
             " stats = EXCLUDED.stats, latest_trades = EXCLUDED.latest_trades,"
             " markets_traded = EXCLUDED.markets_traded, details_at = EXCLUDED.details_at,"
-            " last_seen = now()",
+            " last_seen = now()"
+            " WHERE NOT $9 OR traders.markets_traded = 0"
+            f" RETURNING {TRADER_COLUMNS}",
             wallet,
             user_name,
             pseudonym,
@@ -45,7 +59,10 @@ async def record_trader(
             latest_trades,
             markets_traded,
             datetime.fromtimestamp(details_at, tz=UTC),
+            details_empty,
         )
+        if row is None:
+            return None
         await replace_positions(conn, wallet, positions)
         if daily:
             await conn.executemany(
@@ -55,6 +72,7 @@ async def record_trader(
                 " trades = EXCLUDED.trades",
                 [(wallet, day, pnl, vol, n) for day, (pnl, vol, n) in daily.items()],
             )
+    return _stored_trader(row)
 
 
 async def replace_positions(conn: Connection, wallet: str, positions: Sequence[Position]) -> None:
@@ -90,13 +108,11 @@ async def _replace_positions(conn: Connection, wallet: str, positions: Sequence[
 
 
 async def load_trader(conn: Connection, wallet: str) -> StoredTrader | None:
-    row = await conn.fetchrow(
-        "SELECT wallet, user_name, pseudonym, profile_image, stats, latest_trades,"
-        " markets_traded, details_at FROM traders WHERE wallet = $1",
-        wallet,
-    )
-    if row is None:
-        return None
+    row = await conn.fetchrow(f"SELECT {TRADER_COLUMNS} FROM traders WHERE wallet = $1", wallet)
+    return None if row is None else _stored_trader(row)
+
+
+def _stored_trader(row: asyncpg.Record) -> StoredTrader:
     return StoredTrader(
         wallet=row["wallet"],
         user_name=row["user_name"],

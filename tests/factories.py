@@ -18,6 +18,16 @@ from bot.signals.models import WalletAge
 _tx_numbers = itertools.count(1)
 
 
+class Clock:
+    """Unix seconds that move only when the test moves them (``now``)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def make_trade(**overrides: Any) -> Trade:
     """A BUY of 10 Yes shares at 50¢ now, with a unique transaction; ``usd`` sets the size at
     the given (or default) price. The key is derived like the parser's."""

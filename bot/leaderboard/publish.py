@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import asyncpg
 
@@ -46,6 +47,7 @@ class Freshness:
 
 
 CATEGORY_SLOT = "leaderboard:categories"  # every category board, by (category, period)
+NAME_PERIODS = ("all", "month", "week", "day")  # a trader's username: the longest board's first
 
 
 def slot_name(period: str) -> str:
@@ -85,6 +87,8 @@ class BoardPublisher:
         self.priors = Priors()
         # 90-day volume floors from the overall boards' rows, reused by category boards.
         self._overall_floors: dict[str, float] = {}
+        # wallet -> username of the overall boards, rebuilt by ``swap`` with the boards
+        self._known_traders: Mapping[str, str] = MappingProxyType({})
 
     def board(self, period: str, category: str = OVERALL) -> PeriodBoard | None:
         if category == OVERALL:
@@ -101,6 +105,19 @@ class BoardPublisher:
         )
         return {e.wallet for board in boards for e in board.by_metric["pnl"]}
 
+    def known_traders(self) -> Mapping[str, str]:
+        """wallet -> username of every trader on an overall board (autocomplete asks on every
+        keystroke): built once per swap, read-only, so callers share it and cannot change it."""
+        return self._known_traders
+
+    def _names_on_overall_boards(self) -> Mapping[str, str]:
+        names: dict[str, str] = {}
+        for period in NAME_PERIODS:
+            board = self.board(period)
+            for entry in board.by_metric["pnl"] if board else ():
+                names.setdefault(entry.wallet, entry.user_name)
+        return MappingProxyType(names)
+
     def _category_boards(self) -> Mapping[tuple[str, str], PeriodBoard]:
         current = self._cache.snapshot(CATEGORY_SLOT).get()
         return {} if current is None else current.value
@@ -109,13 +126,17 @@ class BoardPublisher:
         """Serve ``boards`` from now on (they must already be in PostgreSQL, or come from it).
 
         Overall boards have a slot each; the 40 category boards share one (replaced whole,
-        with the new boards in it), so they are swapped together and listed once."""
+        with the new boards in it), so they are swapped together and listed once. The known
+        traders are rebuilt in the same call, with no await in between: a reader never sees
+        new boards with old names."""
         changed: dict[tuple[str, str], PeriodBoard] = {}
+        overall_changed = False
         for board in boards:
             if board.category == OVERALL:
                 self._cache.snapshot(slot_name(board.period)).swap(
                     board, updated_at=board.updated_at
                 )
+                overall_changed = True
             else:
                 changed[board.category, board.period] = board
             self.states[board.category][board.period].last_success_at = board.updated_at
@@ -123,6 +144,8 @@ class BoardPublisher:
             merged = {**self._category_boards(), **changed}
             newest = max(b.updated_at for b in changed.values())
             self._cache.snapshot(CATEGORY_SLOT).swap(merged, updated_at=newest)
+        if overall_changed:
+            self._known_traders = self._names_on_overall_boards()
 
     def freshness(self, period: str, category: str, interval: float) -> Freshness:
         """Stale when the last refresh failed or none has completed for two intervals."""

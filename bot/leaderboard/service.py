@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -146,14 +146,10 @@ class LeaderboardService:
                     return entry.wallet
         return None
 
-    def known_traders(self) -> dict[str, str]:
-        """wallet -> username of every ranked trader (for autocomplete)."""
-        names: dict[str, str] = {}
-        for period in ("all", "month", "week", "day"):
-            board = self.board(period)
-            for entry in board.by_metric["pnl"] if board else ():
-                names.setdefault(entry.wallet, entry.user_name)
-        return names
+    def known_traders(self) -> Mapping[str, str]:
+        """wallet -> username of every ranked trader (for autocomplete): prebuilt when the
+        boards are swapped in (bot/leaderboard/publish.py), read-only."""
+        return self.publisher.known_traders()
 
     def freshness(self, period: str, category: str = OVERALL) -> Freshness:
         interval = self.refresh_interval if category == OVERALL else self.category_interval

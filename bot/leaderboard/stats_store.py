@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import asyncpg
 
@@ -28,6 +29,28 @@ DetailsHook = Callable[
     [str, list[Position], list[ClosedPosition], list[Activity]], Awaitable[object]
 ]
 FAILURE_PAUSE = 300.0  # seconds before a trader whose details failed is tried again
+
+
+class TraderDetails(NamedTuple):
+    """One detail fetch of a trader: the three pages the score and the profile are built from."""
+
+    positions: list[Position]
+    closed: list[ClosedPosition]
+    activity: list[Activity]
+
+
+async def fetch_details(api: DataAPI, wallet: str) -> TraderDetails:
+    """A trader's open positions, closed positions and activity, fetched together: the score
+    inputs here, and /trader's profile (bot/traders/profiles.py).
+
+    All or nothing: when one endpoint fails for good its error is raised and the other pages
+    are not used (no score or profile is ever built from part of a fetch). What a failure
+    means is each caller's to say: the stats store pauses that trader, a profile load serves
+    its stored details, the daily statistics update counts it."""
+    positions, closed, activity = await asyncio.gather(
+        api.positions(wallet), api.closed_positions(wallet), api.activity(wallet)
+    )
+    return TraderDetails(positions, closed, activity)
 
 
 @dataclass(frozen=True)
@@ -137,11 +160,7 @@ class TraderStatsStore:
     async def _fetch_one(self, wallet: str, tally: FailureTally) -> TraderStats | None:
         async with self._semaphore:
             try:
-                positions, closed, activity = await asyncio.gather(
-                    self._api.positions(wallet),
-                    self._api.closed_positions(wallet),
-                    self._api.activity(wallet),
-                )
+                positions, closed, activity = await fetch_details(self._api, wallet)
             except Exception as exc:  # one trader's failure must not fail the refresh
                 tally.add(exc, wallet)
                 self._failed_until[wallet] = self._clock() + FAILURE_PAUSE

@@ -26,6 +26,7 @@ from bot.leaderboard.evidence import EvidenceStatus
 from bot.leaderboard.models import PERIODS
 from bot.leaderboard.scoring import ScoreBreakdown, TraderStats, copy_score, summarize
 from bot.leaderboard.service import LeaderboardService
+from bot.leaderboard.stats_store import fetch_details
 from bot.polymarket.data_api import DataAPI
 from bot.polymarket.http import UpstreamError
 from bot.polymarket.records import Activity, ClosedPosition, Position
@@ -231,17 +232,13 @@ class ProfileService:
         *,
         closed_limit: int = 50,
         activity_limit: int = 100,
-    ) -> TraderStats:
-        """Store one detail fetch (from the leaderboard refresh or an on-demand load).
+    ) -> StoredTrader:
+        """Store one detail fetch (from the leaderboard refresh or an on-demand load); returns
+        the trader's row as stored.
 
         Three empty pages for a trader whose stored profile shows trading are a bad answer:
         ``UpstreamError``, and the stored profile stays (a profile of zeros never replaces a
-        real one)."""
-        if not (positions or closed or activity):
-            async with self._pool.acquire() as conn:
-                stored = await queries.load_trader(conn, wallet)
-            if stored is not None and stored.markets_traded > 0:
-                raise UpstreamError("data:details", f"empty details for {wallet}; kept the stored")
+        real one); PostgreSQL checks that in the write itself, with no read before it."""
         now = self._clock()
         stats = summarize(wallet, positions, closed, activity, now)
         identity = next((a for a in activity if a.name or a.pseudonym), None)
@@ -250,7 +247,7 @@ class ProfileService:
         markets.discard("")
         trades = sorted((a for a in activity if a.type == "TRADE"), key=lambda a: -a.timestamp)
         async with self._pool.acquire() as conn:
-            await queries.record_trader(
+            stored = await queries.record_trader(
                 conn,
                 wallet=wallet,
                 user_name=identity.name if identity else "",
@@ -264,55 +261,53 @@ class ProfileService:
                 daily=daily_stats(
                     closed, activity, closed_limit=closed_limit, activity_limit=activity_limit
                 ),
+                details_empty=not (positions or closed or activity),
             )
+        if stored is None:
+            raise UpstreamError("data:details", f"empty details for {wallet}; kept the stored")
         self._cache.mark_stale(f"trader:{wallet}")  # served while it reloads
-        return stats
+        return stored
 
     async def _stored(self, wallet: str) -> StoredTrader | None:
         async with self._pool.acquire() as conn:
             return await queries.load_trader(conn, wallet)
 
-    async def _load(self, wallet: str) -> TraderProfile:
-        row = await self._db.run(lambda: self._stored(wallet), "/trader")
-        fresh_enough = (
-            row is not None
-            and row.details_at is not None
-            and (self._clock() - row.details_at < self._details_ttl)
-            and _readable(row.stats)  # stats stored by an older version are fetched again
+    def _fresh_enough(self, row: StoredTrader) -> bool:
+        """Details recent enough to show, in a shape this version reads (stats stored by an
+        older version are fetched again)."""
+        return (
+            row.details_at is not None
+            and self._clock() - row.details_at < self._details_ttl
+            and _readable(row.stats)
         )
-        if not fresh_enough:
-            try:
-                positions, closed, activity = await asyncio.gather(
-                    self._api.positions(wallet),
-                    self._api.closed_positions(wallet),
-                    self._api.activity(wallet),
-                )
-                await self._db.run(
-                    lambda: self.record_details(wallet, positions, closed, activity),
-                    "storing a trader profile",
-                )
-            except UpstreamError:
-                if row is None or not _readable(row.stats):
-                    raise  # nothing stored to show instead
-                log.warning("profile of %s served from older stored details", wallet)
-                return await self._build(wallet, row)
-            row = None  # re-read what was just stored
+
+    async def _load(self, wallet: str) -> TraderProfile:
+        """The stored row is read once: a fetch stores the details and hands back the row."""
+        row = await self._db.run(lambda: self._stored(wallet), "/trader")
+        if row is not None and self._fresh_enough(row):
+            return await self._build(wallet, row)
+        try:
+            positions, closed, activity = await fetch_details(self._api, wallet)
+            row = await self._db.run(
+                lambda: self.record_details(wallet, positions, closed, activity),
+                "storing a trader profile",
+            )
+        except UpstreamError:
+            if row is None or not _readable(row.stats):
+                raise  # nothing stored to show instead
+            log.warning("profile of %s served from older stored details", wallet)
         return await self._build(wallet, row)
 
-    async def _build(self, wallet: str, row: StoredTrader | None) -> TraderProfile:
-        async def read() -> tuple[
-            StoredTrader | None, list[Position], list[DailyStat], TrackRecordSummary | None
-        ]:
+    async def _build(self, wallet: str, row: StoredTrader) -> TraderProfile:
+        async def read() -> tuple[list[Position], list[DailyStat], TrackRecordSummary | None]:
             async with self._pool.acquire() as conn:
-                stored = row if row is not None else await queries.load_trader(conn, wallet)
                 positions = await queries.load_positions(conn, wallet)
                 daily = await queries.load_daily(conn, wallet)
             alerts = await self._alert_record(wallet) if self._alert_record is not None else None
-            return stored, positions, daily, alerts
+            return positions, daily, alerts
 
         # one deadline for every read, the alert record's too
-        row, positions, daily, alerts = await self._db.run(read, "/trader")
-        assert row is not None  # _load stored it
+        positions, daily, alerts = await self._db.run(read, "/trader")
         stats = TraderStats.from_dict(row.stats)
         standings = self._standings(wallet)
         series, realized = pnl_series(daily, positions, self._clock())
@@ -415,11 +410,7 @@ class ProfileService:
         """The daily statistics update: a full detail fetch (and daily rows) per trader."""
 
         async def refresh(wallet: str) -> None:
-            positions, closed, activity = await asyncio.gather(
-                self._api.positions(wallet),
-                self._api.closed_positions(wallet),
-                self._api.activity(wallet),
-            )
+            positions, closed, activity = await fetch_details(self._api, wallet)
             await self.record_details(wallet, positions, closed, activity)
 
         return await self._for_each(wallets, "daily statistics", refresh, concurrency)

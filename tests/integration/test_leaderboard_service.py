@@ -86,6 +86,24 @@ async def test_warm_start_answers_with_zero_upstream_calls(
     assert sum(fake.calls.values()) == 0
 
 
+async def test_known_traders_follow_each_publish_and_a_reload(make_service: Factory) -> None:
+    service = make_service()
+    await service.refresh()
+    known = service.known_traders()
+    on_boards = {e.wallet: e.user_name for p in PERIODS for e in service.board(p).by_metric["pnl"]}
+    assert dict(known) == on_boards and known  # every ranked trader, with their username
+    assert service.known_traders() is known  # built with the boards, not per call
+
+    await service.refresh()
+    assert service.known_traders() is not known  # the new boards brought their own
+    assert dict(service.known_traders()) == dict(known)
+
+    restarted = make_service()  # another process: boards (and names) from PostgreSQL
+    assert dict(restarted.known_traders()) == {}
+    await restarted.reload()
+    assert dict(restarted.known_traders()) == dict(known)
+
+
 async def test_second_refresh_reuses_trader_details_within_ttl(
     make_service: Factory, fake: FakePolymarket
 ) -> None:

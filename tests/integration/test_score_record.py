@@ -16,18 +16,11 @@ from bot.events import EventBus
 from bot.leaderboard.boards import page_of
 from bot.leaderboard.record import ScoreRecordKeeper
 from bot.leaderboard.service import LeaderboardService
+from tests.factories import Clock
 from tests.unit.leaderboard.factories import board, row, scored_stats
 
 DAY = 86_400.0
 START = datetime(2027, 3, 1, 12, tzinfo=UTC).timestamp()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def month_board(clock: Clock, n: int = 30, pending: int = 0) -> Any:
@@ -57,7 +50,7 @@ async def add_daily(pool: asyncpg.Pool, wallet: str, day: date, pnl: float, volu
 
 
 async def test_weekly_picks_and_how_they_did_since(pool: asyncpg.Pool) -> None:
-    clock = Clock()
+    clock = Clock(START)
     month = month_board(clock)
     service = service_with(month, pool, clock)
     refreshed: list[Sequence[str]] = []
@@ -113,7 +106,7 @@ async def test_weekly_picks_and_how_they_did_since(pool: asyncpg.Pool) -> None:
 
 
 async def test_no_picks_from_a_board_still_loading(pool: asyncpg.Pool) -> None:
-    clock = Clock()
+    clock = Clock(START)
     service = service_with(month_board(clock, pending=5), pool, clock)
 
     async def refresh_details(wallets: Sequence[str]) -> int:

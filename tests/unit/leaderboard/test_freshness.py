@@ -8,14 +8,7 @@ from bot.leaderboard.boards import build_board
 from bot.leaderboard.evidence import Evidence
 from bot.leaderboard.scoring import Priors
 from bot.leaderboard.service import LeaderboardService
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from tests.factories import Clock
 
 
 def service_with_board(clock: Clock) -> LeaderboardService:
