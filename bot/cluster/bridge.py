@@ -1,7 +1,10 @@
 """The event bus across processes: cluster-wide events out over NOTIFY, in over LISTEN.
 
 Outgoing events are queued and sent in order by one task through the pool, so a NOTIFY never
-waits on the publisher and a LISTEN connection being re-established loses nothing we send.
+waits on the publisher and a LISTEN connection being re-established loses nothing we send. A
+send that fails because PostgreSQL cannot be reached is retried until it can; one PostgreSQL
+refuses (anything else: the same NOTIFY would fail again) costs that event alone, logged and
+counted, so it never holds back every event behind it.
 Incoming events arrive on a connection of their own that does nothing else; a notification
 from this very process is recognised by its origin and skipped. That connection is checked
 every ``ping_interval``; when it drops (closed by the server, ``pg_terminate_backend``, network)
@@ -31,13 +34,30 @@ CHANNEL = "polymarket_bot_events"
 MAX_PAYLOAD = 7_900  # PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more
 OUTBOX_LIMIT = 10_000
 
+# Failures that say "not now" (the connection went away or cannot be had, the server is shutting
+# down or restarting, too many clients, a timeout): the same NOTIFY succeeds later.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, cannot connect, timeout
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Worth retrying the send; any other PostgreSQL error refuses this NOTIFY for good."""
+    return isinstance(exc, CONNECTION_ERRORS)
+
 
 @dataclass
 class BridgeStats:
     sent: int = 0
     received: int = 0
     skipped: int = 0  # unreadable or oversized payloads
-    send_failures: int = 0
+    send_failures: int = 0  # sends retried: PostgreSQL could not be reached
+    refused: int = 0  # events PostgreSQL refused (not retried: dropped)
     reconnects: int = 0  # each followed by a full reload
     queries: int = 0  # LISTEN, pings and NOTIFYs
     listening: bool = False
@@ -69,7 +89,7 @@ class EventBridge:
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._retry_delay = retry_delay
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+        self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
         self._conn: asyncpg.Connection[Any] | None = None
         self._lost = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -78,6 +98,8 @@ class EventBridge:
     def status(self) -> WorkerStatus:
         state = "listening" if self.stats.listening else "reconnecting"
         detail = f"{state} · sent {self.stats.sent} · received {self.stats.received}"
+        if self.stats.refused:
+            detail += f" · refused {self.stats.refused}"
         return WorkerStatus(self.name, self.role, bool(self._tasks), detail)
 
     async def start(self) -> None:
@@ -110,30 +132,31 @@ class EventBridge:
 
     def forward(self, event: Event) -> None:
         """The bus's forwarder: queue a cluster-wide event for NOTIFY."""
-        payload = encode(event, self.process_id)
+        kind, payload = type(event).__name__, encode(event, self.process_id)
         if len(payload.encode()) > MAX_PAYLOAD or self._outbox.full():
             self.stats.skipped += 1
-            log.error("cluster event %s not sent (too large or outbox full)", type(event).__name__)
+            log.error("cluster event %s not sent (too large or outbox full)", kind)
             return
-        self._outbox.put_nowait(payload)
+        self._outbox.put_nowait((kind, payload))
 
     async def _send_loop(self) -> None:
         """One sender, so order is kept. A failure ``_send`` does not expect (a bug, not an
         outage) costs that one event, logged, never the sender: an ended sender would leave
         every later event in the outbox."""
         while True:
-            payload = await self._outbox.get()
+            kind, payload = await self._outbox.get()
             try:
-                await self._send(payload)
+                await self._send(kind, payload)
             except Exception:
                 self.stats.skipped += 1
-                log.exception("cluster event not sent: %s", payload[:200])
+                log.exception("cluster event %s not sent: %s", kind, payload[:200])
             finally:
                 self._outbox.task_done()
 
-    async def _send(self, payload: str) -> None:
-        """Retry until PostgreSQL takes it: a follow made during an outage must still reach
-        the leader (order is kept: one sender)."""
+    async def _send(self, kind: str, payload: str) -> None:
+        """Retry while PostgreSQL cannot be reached: a follow made during an outage must still
+        reach the leader (order is kept: one sender). Any other PostgreSQL error is final for
+        this payload: retrying it would block every later event behind it."""
         while True:
             try:
                 self.stats.queries += 1
@@ -141,7 +164,11 @@ class EventBridge:
                     await queries.notify(conn, CHANNEL, payload)
                 self.stats.sent += 1
                 return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                if not is_connection_error(exc):
+                    self.stats.refused += 1
+                    log.error("cluster event %s refused by PostgreSQL, dropped: %s", kind, exc)
+                    return
                 self.stats.send_failures += 1
                 log.warning("NOTIFY failed (%s); retrying", exc)
                 await asyncio.sleep(self._retry_delay)

@@ -141,3 +141,45 @@ async def test_an_unexpected_send_failure_costs_that_event_not_the_sender(
     await eventually(lambda: FollowsChanged(channel_id=2) in follower.seen, within=3)
     assert FollowsChanged(channel_id=1) not in follower.seen
     assert leader.bridge is not None and leader.bridge.stats.skipped == 1
+
+
+async def test_an_event_postgresql_refuses_is_dropped_once_and_later_ones_still_go(
+    processes: list[Process], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refusal is permanent (retrying sends the same payload): it costs that event only.
+    The size check in ``forward`` is lifted so the oversized payload reaches PostgreSQL,
+    which refuses it for real ("payload string too long")."""
+    leader, follower = processes
+    monkeypatch.setattr(bridge_module, "MAX_PAYLOAD", 100_000)
+    leader.bus.publish(TradersChanged(wallets=tuple(f"0x{i:040x}" for i in range(400))))
+    leader.bus.publish(FollowsChanged(channel_id=3))  # behind it in the outbox
+    await eventually(lambda: FollowsChanged(channel_id=3) in follower.seen, within=5)
+    assert not any(isinstance(e, TradersChanged) for e in follower.seen)
+    assert leader.bridge is not None
+    assert leader.bridge.stats.refused == 1
+    assert leader.bridge.stats.send_failures == 0  # not retried
+    assert "refused 1" in leader.bridge.status().detail
+    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 1 and "TradersChanged" in refusals[0].getMessage()
+
+
+async def test_a_connection_error_on_send_is_retried_and_the_event_arrives(
+    processes: list[Process], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leader, follower = processes
+    notify = bridge_module.queries.notify
+    calls = 0
+
+    async def server_restarting_once(conn: asyncpg.Connection, channel: str, payload: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise asyncpg.exceptions.AdminShutdownError("terminating connection")
+        await notify(conn, channel, payload)
+
+    monkeypatch.setattr(bridge_module.queries, "notify", server_restarting_once)
+    monkeypatch.setattr(leader.bridge, "_retry_delay", 0.01)
+    leader.bus.publish(FollowsChanged(channel_id=4))
+    await eventually(lambda: FollowsChanged(channel_id=4) in follower.seen, within=5)
+    assert leader.bridge is not None
+    assert leader.bridge.stats.send_failures == 1 and leader.bridge.stats.refused == 0
