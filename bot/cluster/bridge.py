@@ -10,6 +10,12 @@ from this very process is recognised by its origin and skipped. That connection 
 every ``ping_interval``; when it drops (closed by the server, ``pg_terminate_backend``, network)
 it is re-established and followed by a full reload (``on_resync``), because PostgreSQL does
 not keep notifications for a session that was not listening.
+
+At start-up the bridge listens before the caches are read (warmed), and holds what it hears
+until they are (:meth:`EventBridge.hold`, :meth:`EventBridge.release`): a change announced
+meanwhile is neither missed nor reloaded under warm's own read of it, which could finish
+last and leave the older state in memory. A reload the held events (or a re-established
+connection) ask for then runs after warm.
 """
 
 from __future__ import annotations
@@ -93,6 +99,8 @@ class EventBridge:
         self._conn: asyncpg.Connection[Any] | None = None
         self._lost = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._held: list[Event] | None = None  # a list while holding what is heard
+        self._resync_held = False  # the connection was re-established while holding
         self.stats = BridgeStats()
 
     def status(self) -> WorkerStatus:
@@ -116,12 +124,29 @@ class EventBridge:
             loop.create_task(self._send_loop(), name="cluster-notify"),
         ]
 
+    def hold(self) -> None:
+        """Keep the events heard from now on, undelivered, until :meth:`release`."""
+        if self._held is None:
+            self._held = []
+
+    async def release(self) -> None:
+        """Deliver the events held, in the order heard, and from now on each as it comes; then
+        the full reload a connection re-established meanwhile asked for."""
+        held, self._held = self._held or [], None
+        for event in held:
+            self._bus.deliver(event)
+        if self._resync_held:
+            self._resync_held = False
+            await self._resync()
+
     async def stop(self) -> None:
-        """Send what is queued (briefly), then close the listening connection."""
+        """Send what is queued (briefly), then close the listening connection. Stopping a
+        bridge that is not running only closes the connection."""
         self._bus.forward_to(None)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2.0):
-                await self._outbox.join()
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self._outbox.join()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -219,6 +244,12 @@ class EventBridge:
             await asyncio.sleep(self._retry_delay)
             return
         self.stats.reconnects += 1
+        if self._held is not None:
+            self._resync_held = True  # after the caches are warm: see release()
+            return
+        await self._resync()
+
+    async def _resync(self) -> None:
         try:
             await self._on_resync()  # whatever was published meanwhile is read from PostgreSQL
         except Exception:
@@ -249,4 +280,7 @@ class EventBridge:
         if origin == self.process_id:
             return
         self.stats.received += 1
+        if self._held is not None:
+            self._held.append(event)
+            return
         self._bus.deliver(event)

@@ -183,3 +183,34 @@ async def test_a_connection_error_on_send_is_retried_and_the_event_arrives(
     await eventually(lambda: FollowsChanged(channel_id=4) in follower.seen, within=5)
     assert leader.bridge is not None
     assert leader.bridge.stats.send_failures == 1 and leader.bridge.stats.refused == 0
+
+
+async def test_events_heard_while_held_are_delivered_on_release_in_order(
+    processes: list[Process],
+) -> None:
+    """Start-up: the bridge listens while the caches warm, and holds what it hears."""
+    leader, follower = processes
+    assert follower.bridge is not None
+    follower.bridge.hold()
+    for channel in range(3):
+        leader.bus.publish(FollowsChanged(channel_id=channel))
+    await eventually(lambda: follower.bridge is not None and follower.bridge.stats.received == 3, 3)
+    assert follower.bus.received == {}  # delivery counts as it happens: none yet
+    await follower.bridge.release()
+    leader.bus.publish(FollowsChanged(channel_id=3))  # after release: delivered as it comes
+    await eventually(lambda: len(follower.seen) == 4, within=3)
+    assert [e.channel_id for e in follower.seen] == [0, 1, 2, 3]  # type: ignore[attr-defined]
+
+
+async def test_a_connection_re_established_while_held_reloads_on_release(
+    database_url: str, processes: list[Process]
+) -> None:
+    leader, follower = processes
+    assert follower.bridge is not None
+    follower.bridge.hold()
+    assert await terminate(database_url, LISTEN_CONNECTION) == 2
+    await eventually(lambda: follower.bridge is not None and follower.bridge.stats.reconnects, 5)
+    await eventually(lambda: leader.resyncs == 1, within=5)  # not held: reloads at once
+    assert follower.resyncs == 0  # not under the caches' own first read
+    await follower.bridge.release()
+    assert follower.resyncs == 1
