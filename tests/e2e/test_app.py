@@ -60,6 +60,19 @@ async def test_a_process_that_leads_from_the_start_reads_trader_stats_once(
         assert calls == {"follows": 2, "copies": 2, "trader stats": 2}
 
 
+async def follow_all_trades(follows: FollowService, discord_fake: FakeDiscord, wallet: str) -> None:
+    """An admin's /follow of ``wallet`` in the fake guild's channel, every trade."""
+    await follows.follow(
+        guild_id=discord_fake.guild_id,
+        channel_id=discord_fake.channel_id,
+        wallet=wallet,
+        label="",
+        min_usd=0.0,
+        side="both",
+        user_id=discord_fake.admin_user_id,
+    )
+
+
 @contextlib.asynccontextmanager
 async def another_process(
     database_url: str, pool: asyncpg.Pool
@@ -102,15 +115,7 @@ async def test_a_change_another_process_announces_while_the_caches_warm_is_not_l
                 if changed:
                     return
                 changed = True
-                await follows.follow(
-                    guild_id=guild,
-                    channel_id=discord_fake.channel_id,
-                    wallet=wallet,
-                    label="",
-                    min_usd=0.0,
-                    side="both",
-                    user_id=discord_fake.admin_user_id,
-                )
+                await follow_all_trades(follows, discord_fake, wallet)
                 await labels.set(guild, wallet, "whale", discord_fake.admin_user_id)
                 bridge = app.cluster.bridge
                 assert bridge is not None
@@ -170,15 +175,7 @@ async def test_a_follow_made_here_updates_memory_without_reloading_every_follow(
         await app.start(discord_fake.token)
         reloads = app.cluster.cache_sync.follows.runs
         wallet = "0x" + "ab" * 20
-        await app.follows.follow(
-            guild_id=discord_fake.guild_id,
-            channel_id=discord_fake.channel_id,
-            wallet=wallet,
-            label="",
-            min_usd=0.0,
-            side="both",
-            user_id=discord_fake.admin_user_id,
-        )
+        await follow_all_trades(app.follows, discord_fake, wallet)
         await app.bus.drain()
         await asyncio.sleep(0.3)  # a reload would have been requested by now
         assert app.cluster.cache_sync.follows.runs == reloads

@@ -121,21 +121,26 @@ async def test_an_unreadable_notification_is_skipped(
     assert follower.bridge is not None and follower.bridge.stats.skipped == 2
 
 
+def first_notify_fails(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """The bridge's first NOTIFY raises ``error``; the later ones go through."""
+    notify = bridge_module.queries.notify
+    calls = 0
+
+    async def failing_once(conn: asyncpg.Connection, channel: str, payload: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise error
+        await notify(conn, channel, payload)
+
+    monkeypatch.setattr(bridge_module.queries, "notify", failing_once)
+
+
 async def test_an_unexpected_send_failure_costs_that_event_not_the_sender(
     processes: list[Process], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     leader, follower = processes
-    notify = bridge_module.queries.notify
-    calls = 0
-
-    async def broken_once(conn: asyncpg.Connection, channel: str, payload: str) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise RuntimeError("a bug, not an outage")
-        await notify(conn, channel, payload)
-
-    monkeypatch.setattr(bridge_module.queries, "notify", broken_once)
+    first_notify_fails(monkeypatch, RuntimeError("a bug, not an outage"))
     leader.bus.publish(FollowsChanged(channel_id=1))  # lost to the bug, logged
     leader.bus.publish(FollowsChanged(channel_id=2))  # the sender lives on
     await eventually(lambda: FollowsChanged(channel_id=2) in follower.seen, within=3)
@@ -167,17 +172,7 @@ async def test_a_connection_error_on_send_is_retried_and_the_event_arrives(
     processes: list[Process], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     leader, follower = processes
-    notify = bridge_module.queries.notify
-    calls = 0
-
-    async def server_restarting_once(conn: asyncpg.Connection, channel: str, payload: str) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise asyncpg.exceptions.AdminShutdownError("terminating connection")
-        await notify(conn, channel, payload)
-
-    monkeypatch.setattr(bridge_module.queries, "notify", server_restarting_once)
+    first_notify_fails(monkeypatch, asyncpg.exceptions.AdminShutdownError("terminating"))
     monkeypatch.setattr(leader.bridge, "_retry_delay", 0.01)
     leader.bus.publish(FollowsChanged(channel_id=4))
     await eventually(lambda: FollowsChanged(channel_id=4) in follower.seen, within=5)
