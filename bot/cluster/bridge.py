@@ -2,9 +2,9 @@
 
 Outgoing events are queued and sent in order by one task through the pool, so a NOTIFY never
 waits on the publisher and a LISTEN connection being re-established loses nothing we send. A
-send that fails because PostgreSQL cannot be reached is retried until it can; one PostgreSQL
-refuses (anything else: the same NOTIFY would fail again) costs that event alone, logged and
-counted, so it never holds back every event behind it.
+send that fails because PostgreSQL cannot be reached is retried until it can be; any other
+error refuses that NOTIFY for good (sent again, it fails again), so it costs that event alone,
+logged and counted, never every event behind it.
 Incoming events arrive on a connection of their own that does nothing else; a notification
 from this very process is recognised by its origin and skipped. That connection is checked
 every ``ping_interval``; when it drops (closed by the server, ``pg_terminate_backend``, network)
