@@ -10,13 +10,14 @@ Roles: every process runs the every-process workers and answers its shards' comm
 process that holds the leader lock also runs the leader workers (loops, the trade stream,
 ingestion, delivery). A lone process simply wins the lock at start.
 
-Start-up (``start``): warm the caches from PostgreSQL, log in to Discord (which loads the cogs
-and syncs commands), then start the every-process workers in registration order; the last of
-them, the election, starts the leader workers when it wins. Shutdown (``close``) drains in
-order: the leader workers stop (the stream first, so nothing new arrives; then the ingest and
-order queues flush), the lock is released and the others are told, so one takes over at once;
-then the every-process workers in reverse, the Discord client, the caches and the bus (the pool
-and HTTP session close last, in ``open_application``).
+Start-up (``start``): the event bridge listens, holding what it hears while the caches are
+warmed from PostgreSQL, then delivers it (reloaded after warm, never lost); the bot logs in to
+Discord (loads the cogs, syncs commands); the every-process workers start in registration
+order, the last, the election, starting the leader workers when it wins. Shutdown (``close``)
+drains in order: the leader workers stop (the stream first, so nothing new arrives; then the
+ingest and order queues flush), the lock is released and the others are told, so one takes over
+at once; then the every-process workers in reverse, the Discord client, the caches and the bus
+(the pool and HTTP session close last, in ``open_application``).
 """
 
 from __future__ import annotations
@@ -469,8 +470,7 @@ class Application:
             log.info("%s", ready_line(self.bot.user, self.bot.application_id))
 
     async def warm(self) -> None:
-        """Memory from PostgreSQL before anything answers: boards, follows, copied wallets,
-        signals and labels."""
+        """Memory from PostgreSQL before anything answers (boards, follows, copies, signals)."""
         await self.leaderboard.warm()
         await self.score_record.load()
         await self.follows.load()
@@ -479,9 +479,10 @@ class Application:
         await self.labels.load()
 
     async def start(self, token: str) -> None:
-        """Warm, log in (loads cogs, syncs commands), start the every-process workers; the
-        election among them starts the leader's when it wins. ``connect`` follows."""
+        """In the start-up order of the module docstring; ``connect`` follows."""
+        await self.cluster.listen()
         await self.warm()
+        await self.cluster.deliver_held()
         self._logged_in = True  # from here the Discord client has something to close
         await self.bot.login(token)
         self._just_warmed = True
@@ -491,16 +492,14 @@ class Application:
             self._just_warmed = False
 
     async def _become_leader(self) -> None:
-        """Won the lock: read what may have changed since our warm start, then start the
-        leader's workers (alert delivery resumes what is pending; the stream's first connect
-        backfills what was traded while nobody listened). Follows and copies are read even in
-        the election within ``start``: ``warm`` ran before the event bridge listened, so a
-        change another process announced meanwhile is only seen here. Trader stats only a
-        leader writes, so the election within ``start`` has them from ``warm`` already."""
+        """Won the lock: read what may have changed since our warm start (not in ``start``:
+        warm has just read it, the bridge listening throughout), then start the leader's
+        workers (alert delivery resumes what is pending; the stream's first connect backfills
+        what was traded while nobody listened)."""
         await self.leaderboard.recover_interrupted()
-        await self.follows.load()
-        await self.copytrading.load()
         if not self._just_warmed:
+            await self.follows.load()
+            await self.copytrading.load()
             await self.trader_stats.load()
         await self.workers.start([Role.LEADER])
 
@@ -523,6 +522,7 @@ class Application:
     async def _close(self) -> None:
         await self.cluster.election.stop()  # leader workers drain; then the lock is handed on
         await self.workers.stop()
+        await self.cluster.close()
         if self._logged_in and not self.bot.is_closed():
             await self.bot.close()
         await self.leaderboard.close()

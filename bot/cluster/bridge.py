@@ -1,12 +1,21 @@
 """The event bus across processes: cluster-wide events out over NOTIFY, in over LISTEN.
 
 Outgoing events are queued and sent in order by one task through the pool, so a NOTIFY never
-waits on the publisher and a LISTEN connection being re-established loses nothing we send.
+waits on the publisher and a LISTEN connection being re-established loses nothing we send. A
+send that fails because PostgreSQL cannot be reached is retried until it can be; any other
+error refuses that NOTIFY for good (sent again, it fails again), so it costs that event alone,
+logged and counted, never every event behind it.
 Incoming events arrive on a connection of their own that does nothing else; a notification
 from this very process is recognised by its origin and skipped. That connection is checked
 every ``ping_interval``; when it drops (closed by the server, ``pg_terminate_backend``, network)
 it is re-established and followed by a full reload (``on_resync``), because PostgreSQL does
 not keep notifications for a session that was not listening.
+
+At start-up the bridge listens before the caches are read (warmed), and holds what it hears
+until they are (:meth:`EventBridge.hold`, :meth:`EventBridge.release`): a change announced
+meanwhile is neither missed nor reloaded under warm's own read of it, which could finish
+last and leave the older state in memory. A reload the held events (or a re-established
+connection) ask for then runs after warm.
 """
 
 from __future__ import annotations
@@ -31,13 +40,30 @@ CHANNEL = "polymarket_bot_events"
 MAX_PAYLOAD = 7_900  # PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more
 OUTBOX_LIMIT = 10_000
 
+# Failures that say "not now" (the connection went away or cannot be had, the server is shutting
+# down or restarting, too many clients, a timeout): the same NOTIFY succeeds later.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, cannot connect, timeout
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Worth retrying the send; any other PostgreSQL error refuses this NOTIFY for good."""
+    return isinstance(exc, CONNECTION_ERRORS)
+
 
 @dataclass
 class BridgeStats:
     sent: int = 0
     received: int = 0
     skipped: int = 0  # unreadable or oversized payloads
-    send_failures: int = 0
+    send_failures: int = 0  # sends retried: PostgreSQL could not be reached
+    refused: int = 0  # events PostgreSQL refused (not retried: dropped)
     reconnects: int = 0  # each followed by a full reload
     queries: int = 0  # LISTEN, pings and NOTIFYs
     listening: bool = False
@@ -69,15 +95,19 @@ class EventBridge:
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._retry_delay = retry_delay
-        self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
+        self._outbox: asyncio.Queue[tuple[str, str]] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
         self._conn: asyncpg.Connection[Any] | None = None
         self._lost = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._held: list[Event] | None = None  # a list while holding what is heard
+        self._resync_held = False  # the connection was re-established while holding
         self.stats = BridgeStats()
 
     def status(self) -> WorkerStatus:
         state = "listening" if self.stats.listening else "reconnecting"
         detail = f"{state} · sent {self.stats.sent} · received {self.stats.received}"
+        if self.stats.refused:
+            detail += f" · refused {self.stats.refused}"
         return WorkerStatus(self.name, self.role, bool(self._tasks), detail)
 
     async def start(self) -> None:
@@ -94,12 +124,29 @@ class EventBridge:
             loop.create_task(self._send_loop(), name="cluster-notify"),
         ]
 
+    def hold(self) -> None:
+        """Keep the events heard from now on, undelivered, until :meth:`release`."""
+        if self._held is None:
+            self._held = []
+
+    async def release(self) -> None:
+        """Deliver the events held, in the order heard, and from now on each as it comes; then
+        the full reload a connection re-established meanwhile asked for."""
+        held, self._held = self._held or [], None
+        for event in held:
+            self._bus.deliver(event)
+        if self._resync_held:
+            self._resync_held = False
+            await self._resync()
+
     async def stop(self) -> None:
-        """Send what is queued (briefly), then close the listening connection."""
+        """Send what is queued (briefly), then close the listening connection. Stopping a
+        bridge that is not running only closes the connection."""
         self._bus.forward_to(None)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2.0):
-                await self._outbox.join()
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self._outbox.join()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -110,30 +157,31 @@ class EventBridge:
 
     def forward(self, event: Event) -> None:
         """The bus's forwarder: queue a cluster-wide event for NOTIFY."""
-        payload = encode(event, self.process_id)
+        kind, payload = type(event).__name__, encode(event, self.process_id)
         if len(payload.encode()) > MAX_PAYLOAD or self._outbox.full():
             self.stats.skipped += 1
-            log.error("cluster event %s not sent (too large or outbox full)", type(event).__name__)
+            log.error("cluster event %s not sent (too large or outbox full)", kind)
             return
-        self._outbox.put_nowait(payload)
+        self._outbox.put_nowait((kind, payload))
 
     async def _send_loop(self) -> None:
         """One sender, so order is kept. A failure ``_send`` does not expect (a bug, not an
         outage) costs that one event, logged, never the sender: an ended sender would leave
         every later event in the outbox."""
         while True:
-            payload = await self._outbox.get()
+            kind, payload = await self._outbox.get()
             try:
-                await self._send(payload)
+                await self._send(kind, payload)
             except Exception:
                 self.stats.skipped += 1
-                log.exception("cluster event not sent: %s", payload[:200])
+                log.exception("cluster event %s not sent: %s", kind, payload[:200])
             finally:
                 self._outbox.task_done()
 
-    async def _send(self, payload: str) -> None:
-        """Retry until PostgreSQL takes it: a follow made during an outage must still reach
-        the leader (order is kept: one sender)."""
+    async def _send(self, kind: str, payload: str) -> None:
+        """Retry while PostgreSQL cannot be reached: a follow made during an outage must still
+        reach the leader (order is kept: one sender). Any other PostgreSQL error is final for
+        this payload: retrying it would block every later event behind it."""
         while True:
             try:
                 self.stats.queries += 1
@@ -141,7 +189,11 @@ class EventBridge:
                     await queries.notify(conn, CHANNEL, payload)
                 self.stats.sent += 1
                 return
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                if not is_connection_error(exc):
+                    self.stats.refused += 1
+                    log.error("cluster event %s refused by PostgreSQL, dropped: %s", kind, exc)
+                    return
                 self.stats.send_failures += 1
                 log.warning("NOTIFY failed (%s); retrying", exc)
                 await asyncio.sleep(self._retry_delay)
@@ -192,6 +244,12 @@ class EventBridge:
             await asyncio.sleep(self._retry_delay)
             return
         self.stats.reconnects += 1
+        if self._held is not None:
+            self._resync_held = True  # after the caches are warm: see release()
+            return
+        await self._resync()
+
+    async def _resync(self) -> None:
         try:
             await self._on_resync()  # whatever was published meanwhile is read from PostgreSQL
         except Exception:
@@ -222,4 +280,7 @@ class EventBridge:
         if origin == self.process_id:
             return
         self.stats.received += 1
+        if self._held is not None:
+            self._held.append(event)
+            return
         self._bus.deliver(event)

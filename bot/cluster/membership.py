@@ -3,7 +3,8 @@
 Every process refreshes its row every ``interval`` seconds through the pool and reads everyone's
 in the same visit, so ``/admin status`` on any process lists the members, the leader and the
 stale ones (no beat for three intervals: killed, or cut off from PostgreSQL) from memory. A
-process deletes its row when it stops; a killed one's row is forgotten after a day.
+process deletes its row when it stops; a killed one's row is forgotten after a day, by the
+first beat and then by at most one beat an hour (a day-old row is no more urgent than that).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from db import cluster_queries as queries
 log = logging.getLogger(__name__)
 
 FORGET_AFTER = 86_400.0
+FORGET_EVERY = 3_600.0
 
 
 class Membership:
@@ -37,7 +39,9 @@ class Membership:
         current_role: Callable[[], str],
         *,
         interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` (seconds) times the hourly forget; tests move it instead of waiting."""
         self._pool = pool
         self.identity = identity
         self._current_role = current_role
@@ -45,8 +49,11 @@ class Membership:
         self.view = ClusterView(me=identity.process_id)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._clock = clock
+        self._forgot_at: float | None = None  # when the day-old rows were last deleted
         self.queries = 0
         self.failures = 0
+        self.forgets = 0
 
     def status(self) -> WorkerStatus:
         detail = f"{len(self.view.members)} members"
@@ -77,16 +84,25 @@ class Membership:
             await self.beat()
 
     async def beat(self) -> None:
-        """Refresh this row and read everyone's; a failure is logged (the status shows it)."""
+        """Refresh this row, forget day-old ones when due, and read everyone's; a failure is
+        logged (the status shows it)."""
         me = self.identity
         try:
-            self.queries += 3
             async with self._pool.acquire() as conn:
+                self.queries += 1
                 await queries.beat(conn, me, self._current_role())
+                if self._forget_due():
+                    self.queries += 1
+                    await queries.forget_members(conn, FORGET_AFTER)
+                    self._forgot_at = self._clock()
+                    self.forgets += 1
+                self.queries += 1
                 members = await queries.members(conn, stale_after=3 * self.interval)
-                await queries.forget_members(conn, FORGET_AFTER)
         except Exception as exc:
             self.failures += 1
             log.warning("cluster heartbeat failed: %s", exc)
             return
         self.view = ClusterView(me=me.process_id, members=members, read_at=time.time())
+
+    def _forget_due(self) -> bool:
+        return self._forgot_at is None or self._clock() - self._forgot_at >= FORGET_EVERY

@@ -84,6 +84,26 @@ class ClusterNode:
     def bridge_stats(self) -> BridgeStats:
         return self.bridge.stats if self.bridge is not None else BridgeStats()
 
+    async def listen(self) -> None:
+        """Start the event bridge (listening when this returns), holding what it hears until
+        :meth:`deliver_held`: the application reads its caches in between (see
+        bot/cluster/bridge.py). The worker registry's start of the bridge later finds it
+        running."""
+        if self.bridge is not None:
+            self.bridge.hold()
+            await self.bridge.start()
+
+    async def deliver_held(self) -> None:
+        """The caches are read: deliver what was heard meanwhile, and all that comes after."""
+        if self.bridge is not None:
+            await self.bridge.release()
+
+    async def close(self) -> None:
+        """Stop the bridge if :meth:`listen` started it but the registry never did (a start
+        that failed before the workers started); otherwise the registry has stopped it."""
+        if self.bridge is not None:
+            await self.bridge.stop()
+
     def leader_workers(self) -> list[Worker]:
         return [self.trader_invalidations]
 

@@ -239,6 +239,11 @@ class BotCollector(Collector):
         )
         yield _counter("polybot_cluster_listen_reconnects", "LISTEN reconnects", bridge.reconnects)
         yield _counter("polybot_cluster_notify_failures", "NOTIFYs retried", bridge.send_failures)
+        yield _counter(
+            "polybot_cluster_events_refused",
+            "Cluster events PostgreSQL refused (dropped)",
+            bridge.refused,
+        )
         queries = election.queries + bridge.queries + self._s.membership.queries
         yield _counter(
             "polybot_cluster_coordination_queries", "Round trips spent on coordination", queries

@@ -49,6 +49,7 @@ async def test_health_says_why_it_is_not_ready_and_metrics_read_every_part(
         "polybot_orders_created_total",
         "polybot_leader 0.0",
         "polybot_cluster_coordination_queries_total",
+        "polybot_cluster_events_refused_total 0.0",
         "polybot_rss_bytes",
         "polybot_trade_to_alert_seconds_bucket",
     ):
