@@ -41,14 +41,16 @@ MAX_PAYLOAD = 7_900  # PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more
 OUTBOX_LIMIT = 10_000
 
 # Failures that say "not now" (the connection went away or cannot be had, the server is shutting
-# down or restarting, too many clients, a timeout): the same NOTIFY succeeds later.
+# down or restarting or short of resources, its NOTIFY queue is full, a timeout): the same
+# NOTIFY succeeds later.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,  # SQLSTATE class 08
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, cannot connect, timeout
-    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InsufficientResourcesError,  # class 53: too many clients, memory, disk
+    asyncpg.exceptions.ProgramLimitExceededError,  # 54000: for NOTIFY, its queue is full
 )
 
 
