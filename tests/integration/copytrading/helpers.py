@@ -14,7 +14,7 @@ import pytest
 
 from bot.copytrading.models import PaperOrder
 from bot.copytrading.service import CopyTradingService
-from bot.events import StoredTrade, TradesStored
+from bot.events import EventBus, StoredTrade, TradesStored
 from bot.polymarket.records import Trade, trade_key
 from db import trade_queries
 from tests.fakes.polymarket import FakePolymarket
@@ -153,3 +153,10 @@ async def assert_books_balance(pool: asyncpg.Pool) -> None:
 def stored_event(*trades: Trade) -> TradesStored:
     """The event of one stored batch of these trades, in this order."""
     return TradesStored(tuple(StoredTrade(t.wallet, t.key) for t in trades))
+
+
+def subscribed_bus(service: CopyTradingService) -> EventBus:
+    """A bus whose stored batches reach ``service`` as the application wires it."""
+    bus = EventBus()
+    bus.subscribe(TradesStored, service.on_trades_stored)
+    return bus

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from bot.copytrading.models import OrderStatus, PaperOrder
-from bot.events import EventBus, StoredTrade, TradesStored
+from bot.events import StoredTrade, TradesStored
 from tests.fakes.polymarket import FakePolymarket
 from tests.integration.copytrading.helpers import (
     GUILD,
@@ -31,6 +31,7 @@ from tests.integration.copytrading.helpers import (
     position,
     store_trade,
     stored_event,
+    subscribed_bus,
 )
 
 # ---- budgets and idempotency -----------------------------------------------------------------
@@ -83,8 +84,7 @@ async def test_duplicate_trades_make_one_order(
     pool: asyncpg.Pool, fake: FakePolymarket, make_service: Factory, clock: Clock
 ) -> None:
     service = make_service()
-    bus = EventBus()
-    bus.subscribe(TradesStored, service.on_trades_stored)
+    bus = subscribed_bus(service)
     cid, (yes, _) = new_market(fake)
     await service.start_copy(GUILD, USER, TRADER, budget_usd=100, per_trade_usd=10)
     trade = await store_trade(pool, clock, asset=yes, condition_id=cid)
@@ -127,8 +127,7 @@ async def test_a_stored_batch_is_one_event_and_each_trade_gets_its_orders_in_bat
     pool: asyncpg.Pool, fake: FakePolymarket, make_service: Factory, clock: Clock
 ) -> None:
     service = make_service()
-    bus = EventBus()
-    bus.subscribe(TradesStored, service.on_trades_stored)
+    bus = subscribed_bus(service)
     cid, (yes, _) = new_market(fake)
     await service.start_copy(GUILD, USER, TRADER, budget_usd=100, per_trade_usd=10)
     trades = [await store_trade(pool, clock, asset=yes, condition_id=cid) for _ in range(4)]
