@@ -41,7 +41,7 @@ from bot.cluster.node import ClusterNode
 from bot.config import Settings
 from bot.copytrading.service import CopyTradingService
 from bot.database import DatabaseGuard
-from bot.events import CopiesChanged, EventBus, MarketsForgotten, TradeStored
+from bot.events import CopiesChanged, EventBus, MarketsForgotten, TradesStored
 from bot.invite import ready_line
 from bot.leaderboard.categories import CategoryBoards
 from bot.leaderboard.evidence import Evidence
@@ -218,7 +218,7 @@ class Application:
             database=self.database,
             on_copies_changed=lambda: bus.publish(CopiesChanged()),
         )
-        bus.subscribe(TradeStored, self.copytrading.on_trade_stored)
+        bus.subscribe(TradesStored, self.copytrading.on_trades_stored)
         self.charts = ChartRenderer(cache, ttl=settings.trader_cache_ttl_seconds)
 
     def _build_signals(self) -> None:

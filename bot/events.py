@@ -22,7 +22,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,28 @@ class Event:
     cluster_wide: ClassVar[bool] = False
 
 
-@dataclass(frozen=True, slots=True)
-class TradeStored(Event):
-    """A new trade of ``wallet`` was stored (live, reconciled or backfilled). Local only: the
-    leader stores trades, and its own order writer and caches react; other processes learn of
-    the trader through :class:`TradersChanged`."""
+class StoredTrade(NamedTuple):
+    """One newly stored trade as :class:`TradesStored` names it: plain values only."""
 
     wallet: str
     trade_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class TradesStored(Event):
+    """New trades were stored in one write (live, reconciled or backfilled), in the order they
+    were written. One event per write, not per trade: every subscriber runs once per batch (a
+    backfill of 500 trades is one task per subscriber, not 500), doing per-wallet work once per
+    distinct wallet and per-trade work for each trade in turn. Local only: the leader stores
+    trades, and its own order writer and caches react; other processes learn of the traders
+    through :class:`TradersChanged`."""
+
+    trades: tuple[StoredTrade, ...]
+
+    @property
+    def wallets(self) -> tuple[str, ...]:
+        """The distinct wallets of the batch, in the order they first appear."""
+        return tuple(dict.fromkeys(trade.wallet for trade in self.trades))
 
 
 @dataclass(frozen=True, slots=True)

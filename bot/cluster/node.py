@@ -22,7 +22,7 @@ from bot.cluster.membership import Membership
 from bot.cluster.models import FOLLOWER, LEADER, Identity
 from bot.cluster.refresh import RefreshRelay
 from bot.config import Settings
-from bot.events import EventBus, LeaderResigned, TradeStored
+from bot.events import EventBus, LeaderResigned, TradesStored
 from bot.workers import Worker
 from db import cluster_queries as queries
 
@@ -71,7 +71,7 @@ class ClusterNode:
             run=run_refresh,
             after_finished=self.cache_sync.boards.run,
         )
-        bus.subscribe(TradeStored, self._trader_traded)
+        bus.subscribe(TradesStored, self._traders_traded)
         bus.subscribe(LeaderResigned, self._leader_resigned)
 
     def is_leader(self) -> bool:
@@ -128,5 +128,8 @@ class ClusterNode:
     async def _leader_resigned(self, event: LeaderResigned) -> None:
         self.election.campaign_now()
 
-    async def _trader_traded(self, event: TradeStored) -> None:
-        self.trader_invalidations.add(event.wallet)
+    async def _traders_traded(self, event: TradesStored) -> None:
+        """Every distinct wallet of the batch joins the next :class:`TradersChanged` (which
+        carries many wallets: one batch, however large, is one flush)."""
+        for wallet in event.wallets:
+            self.trader_invalidations.add(wallet)

@@ -28,7 +28,7 @@ from bot.copytrading.portfolio import Portfolios
 from bot.copytrading.sync import OrderSync
 from bot.copytrading.writer import OrderWriter, TradeCopier
 from bot.database import DatabaseGuard
-from bot.events import TradeStored
+from bot.events import TradesStored
 from bot.polymarket.gamma import ClobAPI
 
 DEFAULT_MAX_SLIPPAGE = 0.02  # COPY_MAX_SLIPPAGE: 2¢ from the copied trade's price
@@ -159,9 +159,9 @@ class CopyTradingService:
 
     # ---- trades in: enqueue, then the writer ------------------------------------------------
 
-    async def on_trade_stored(self, event: TradeStored) -> None:
+    async def on_trades_stored(self, event: TradesStored) -> None:
         """Bus handler: enqueue only, so the alert path never waits on orders."""
-        await self._writer.on_trade_stored(event)
+        await self._writer.on_trades_stored(event)
 
     @property
     def writer(self) -> OrderWriter:

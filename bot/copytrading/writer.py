@@ -3,10 +3,11 @@ path.
 
 Why it is shaped like this:
 
-* The alert path must never wait on copy trading, so ``on_trade_stored`` only enqueues a trade
-  key; one writer task turns it into orders (one per copy of that wallet) and retries failed
-  writes instead of dropping them. A trade still queued at shutdown is not lost: the trade is
-  stored, and the next start's catch-up enqueues every recent copied trade without its orders.
+* The alert path must never wait on copy trading, so ``on_trades_stored`` only enqueues the
+  trade keys of a stored batch, in its order; one writer task turns each into orders (one per
+  copy of that wallet) and retries failed writes instead of dropping them. A trade still queued
+  at shutdown is not lost: the trade is stored, and the next start's catch-up enqueues every
+  recent copied trade without its orders.
 * A duplicate trade (stream and backfill, a retry, two processes) must never make a second
   order: the order's idempotency key (config id + trade key) is UNIQUE in PostgreSQL, and the
   in-memory set of queued keys only covers the moment before the row exists.
@@ -30,7 +31,7 @@ from bot.copytrading.fills import SHARE_DUST, limit_price, sell_fraction
 from bot.copytrading.lifecycle import OPEN_STATUSES, sources_of, transition
 from bot.copytrading.models import CopyConfig, OrderStats, OrderStatus, PaperOrder, SyncReport
 from bot.copytrading.sync import OrderSync
-from bot.events import TradeStored
+from bot.events import TradesStored
 from bot.polymarket.records import Trade
 from bot.trades.models import BACKDATE_TOLERANCE
 from bot.workers import Role, WorkerStatus, cancel_and_wait
@@ -269,9 +270,20 @@ class OrderWriter:
         running = self._task is not None and not self._task.done()
         return WorkerStatus(self.name, self.role, running, f"queue {self.queue.qsize()}")
 
-    async def on_trade_stored(self, event: TradeStored) -> None:
-        """Bus handler: enqueue only, so the alert path never waits on orders."""
-        wallet, key = event.wallet.lower(), event.trade_key
+    async def on_trades_stored(self, event: TradesStored) -> None:
+        """Bus handler: enqueue only, so the alert path never waits on orders. Each trade of
+        the batch in its order, each on its own: one that cannot be enqueued is logged and
+        costs no other (the catch-up at the next start finds it)."""
+        for trade in event.trades:
+            try:
+                self.enqueue(trade.wallet, trade.trade_key)
+            except Exception:
+                log.exception("could not queue paper orders for trade %s", trade.trade_key)
+
+    def enqueue(self, wallet: str, key: str) -> None:
+        """Queue one stored trade for its orders, unless nobody copies its wallet or it is
+        queued already (the pre-row half of exactly-once; the idempotency key is the rest)."""
+        wallet = wallet.lower()
         if not key:
             return
         if self._copied.loaded and wallet not in self._copied:

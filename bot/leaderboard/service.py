@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from bot.cache import HotCache, SingleFlight
-from bot.events import BoardsPublished, EventBus, FollowAdded, TradeStored
+from bot.events import BoardsPublished, EventBus, FollowAdded, TradesStored
 from bot.failures import ExpectedFailure, failure_kind
 from bot.leaderboard.boards import merge_candidates, page_of
 from bot.leaderboard.evidence import Evidence
@@ -92,8 +92,8 @@ class LeaderboardService:
         self.overall_wallets: set[str] = set()  # the last overall refresh's candidates
         self.category_wallets: set[str] = set()  # kept by the category boards' refresh
         self._standings: dict[str, tuple[PeriodBoard, dict[str, tuple[int, BoardEntry]]]] = {}
-        bus.subscribe(TradeStored, self._expire_trader)
-        bus.subscribe(FollowAdded, self._expire_trader)
+        bus.subscribe(TradesStored, self._expire_traders)
+        bus.subscribe(FollowAdded, self._expire_followed)
 
     # ---- reading (the hot path) -------------------------------------------------------------
 
@@ -309,8 +309,14 @@ class LeaderboardService:
 
     # ---- events ---------------------------------------------------------------------------------
 
-    async def _expire_trader(self, event: TradeStored | FollowAdded) -> None:
-        """A trade or a new follow: that trader's score inputs are re-fetched next refresh."""
+    async def _expire_traders(self, event: TradesStored) -> None:
+        """New trades: their traders' score inputs are re-fetched next refresh (once per
+        distinct wallet of the batch)."""
+        for wallet in {wallet.lower() for wallet in event.wallets}:
+            self.stats.expire(wallet)
+
+    async def _expire_followed(self, event: FollowAdded) -> None:
+        """A new follow: that trader's score inputs are re-fetched next refresh."""
         self.stats.expire(event.wallet.lower())
 
     async def request_refresh(self, *, refetch_details: bool) -> tuple[RefreshReport, bool]:

@@ -20,7 +20,7 @@ import asyncpg
 
 from bot.cache import CacheStats, HotCache, TTLCache
 from bot.database import DatabaseGuard, DatabaseUnavailable
-from bot.events import EventBus, TradeStored
+from bot.events import EventBus, TradesStored
 from bot.failures import FailureTally
 from bot.leaderboard.evidence import EvidenceStatus
 from bot.leaderboard.models import PERIODS
@@ -142,7 +142,7 @@ class ProfileService:
         self._details_ttl = details_ttl
         self._clock = clock
         self._positions_synced_at = clock()  # when the trader-positions loop last ran
-        bus.subscribe(TradeStored, self._on_trade)
+        bus.subscribe(TradesStored, self._on_trades)
 
     async def get(self, wallet: str) -> TraderProfile:
         """The cached profile (a stale one is served while it reloads); when PostgreSQL does
@@ -218,10 +218,11 @@ class ProfileService:
         for wallet in wallets:
             self._cache.mark_stale(f"trader:{wallet}")
 
-    async def _on_trade(self, event: TradeStored) -> None:
+    async def _on_trades(self, event: TradesStored) -> None:
         """A new trade makes the profile stale, not gone: it is served while it reloads, so
-        /trader never waits on (or fails with) PostgreSQL because the trader traded."""
-        self.forget([event.wallet])
+        /trader never waits on (or fails with) PostgreSQL because the trader traded. Once per
+        distinct wallet of the batch."""
+        self.forget(event.wallets)
 
     async def record_details(
         self,

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import asyncpg
 
-from bot.events import EventBus, TradeStored
+from bot.events import EventBus, StoredTrade, TradesStored
 from bot.polymarket.records import Trade
 from bot.trades.follows import FollowService
 from bot.trades.models import Target
@@ -248,8 +248,8 @@ class TradeIngest:
             self.stats.backfilled += len(new)
         self.stats.duplicates += len(trades) - len(new)
         self.stats.deliveries += len(rows)
-        for trade in new:
-            self._bus.publish(TradeStored(wallet=trade.wallet, trade_key=trade.key))
+        if new:  # one event per write: its subscribers handle the batch in one task each
+            self._bus.publish(TradesStored(tuple(StoredTrade(t.wallet, t.key) for t in new)))
         if rows:
             self._on_deliveries({row[1] for row in rows})
         return new

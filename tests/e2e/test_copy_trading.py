@@ -13,7 +13,9 @@ import asyncpg
 import pytest
 
 from bot.app import Application
-from tests.e2e.harness import running_bot, settings_for, wait_until
+from bot.events import Event, StoredTrade, TradersChanged, TradesStored
+from bot.polymarket.records import Trade, trade_key
+from tests.e2e.harness import first_refresh_done, running_bot, settings_for, wait_until
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
 from tests.fakes.rtds import FakeRTDS
@@ -37,6 +39,19 @@ async def app(
         yield app
 
 
+async def start_copy(
+    discord_fake: FakeDiscord, wallet: str, budget_usd: float, per_trade_usd: float
+) -> str:
+    """``/copy start`` as the test's user; the bot's answer."""
+    start = await discord_fake.invoke(
+        "copy",
+        {"trader": wallet, "budget_usd": budget_usd, "per_trade_usd": per_trade_usd},
+        subcommand="start",
+        user_id=discord_fake.user_id,
+    )
+    return str((await start.wait_response())["content"])
+
+
 def fields_of(message: dict) -> dict[str, str]:
     return {f["name"]: f["value"] for f in message["embeds"][0]["fields"]}
 
@@ -45,13 +60,7 @@ async def test_copy_a_trade_see_it_in_the_portfolio_and_settle_it(
     app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     trader = sorted(polymarket.traders)[0]
-    start = await discord_fake.invoke(
-        "copy",
-        {"trader": trader, "budget_usd": 500, "per_trade_usd": 100},
-        subcommand="start",
-        user_id=discord_fake.user_id,
-    )
-    assert "Copying" in (await start.wait_response())["content"]
+    assert "Copying" in await start_copy(discord_fake, trader, 500, 100)
 
     market = polymarket.add_market("Will the copy pay?", prices=(0.4, 0.6), slug="copy-pay")
     yes_token = json.loads(market["clobTokenIds"])[0]
@@ -127,13 +136,7 @@ async def test_portfolio_reads_to_the_cent_names_traders_and_merges_a_burst(
     app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, rtds: FakeRTDS
 ) -> None:
     trader = polymarket.traders[sorted(polymarket.traders)[1]]
-    start = await discord_fake.invoke(
-        "copy",
-        {"trader": trader.wallet, "budget_usd": 1000, "per_trade_usd": 37.37},
-        subcommand="start",
-        user_id=discord_fake.user_id,
-    )
-    assert "$37.37 per fill" in (await start.wait_response())["content"]
+    assert "$37.37 per fill" in await start_copy(discord_fake, trader.wallet, 1000, 37.37)
     market = polymarket.add_market("Will the burst merge?", prices=(0.4, 0.6), slug="burst")
     yes_token = json.loads(market["clobTokenIds"])[0]
     now = time.time()
@@ -173,3 +176,77 @@ async def test_portfolio_reads_to_the_cent_names_traders_and_merges_a_burst(
     assert "3 fills" in line and " sh @ 4" in line and "¢" in line and "<t:" in line
     assert trader.user_name in line
     assert embed["color"] != 0xE74C3C  # a few dollars of slippage is no red alarm
+
+
+async def test_a_stored_batch_is_one_event_and_each_subscriber_handles_all_of_it(
+    app: Application, discord_fake: FakeDiscord, polymarket: FakePolymarket, pool: asyncpg.Pool
+) -> None:
+    """A backfill of several traders' trades: one TradesStored, and still every trade of the
+    copied trader gets its order, every trader's profile goes stale, every trader's score
+    inputs expire and every trader reaches the other processes in a TradersChanged."""
+    await first_refresh_done(app)
+    copied, other = (polymarket.traders[w] for w in sorted(polymarket.traders)[2:4])
+    assert "$5.00 per fill" in await start_copy(discord_fake, copied.wallet, 100, 5)
+    market = polymarket.add_market("Will the batch split?", prices=(0.4, 0.6), slug="batch")
+    yes_token = json.loads(market["clobTokenIds"])[0]
+    wallets = [copied.wallet, other.wallet, copied.wallet, copied.wallet, other.wallet]
+    trades = [batch_trade(w, yes_token, market["conditionId"], n) for n, w in enumerate(wallets)]
+    for wallet in (copied.wallet, other.wallet):
+        await app.profiles.get(wallet)  # cached, fresh
+    assert all(app.trader_stats.fetched_at.get(w, 0.0) > 0 for w in (copied.wallet, other.wallet))
+    seen: list[Event] = []
+
+    async def record(event: Event) -> None:
+        seen.append(event)
+
+    app.bus.subscribe(TradesStored, record)
+    app.bus.subscribe(TradersChanged, record)
+    stale_before = app.profiles.cache_stats.stale
+    new = await app.ingest.store_each(trades, "reconcile")
+    assert len(new) == 5
+    keys = {t.key for t in trades}
+    await wait_until(lambda: any(isinstance(e, TradersChanged) for e in seen))
+    batches = [
+        e for e in seen if isinstance(e, TradesStored) and keys & {t.trade_key for t in e.trades}
+    ]
+    assert batches == [TradesStored(tuple(StoredTrade(t.wallet, t.key) for t in new))]
+    changed = {w for e in seen if isinstance(e, TradersChanged) for w in e.wallets}
+    assert {copied.wallet, other.wallet} <= changed
+    assert app.trader_stats.fetched_at[copied.wallet] == 0.0
+    assert app.trader_stats.fetched_at[other.wallet] == 0.0
+    for wallet in (copied.wallet, other.wallet):
+        await app.profiles.get(wallet)  # served stale while it reloads
+    assert app.profiles.cache_stats.stale == stale_before + 2
+    copied_keys = [t.key for t in new if t.wallet == copied.wallet]
+
+    async def order_keys() -> list[str]:
+        rows = await pool.fetch("SELECT trade_key FROM paper_orders ORDER BY id")
+        return [r["trade_key"] for r in rows if r["trade_key"] in keys]
+
+    for _ in range(200):
+        if len(await order_keys()) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert await order_keys() == copied_keys  # one order per trade, in the batch's order
+
+
+def batch_trade(wallet: str, asset: str, condition_id: str, n: int) -> Trade:
+    """A recent fill of ``wallet`` as the reconciler hands it over."""
+    tx = f"0x{0xBA7C4 * 1000 + n:064x}"
+    return Trade(
+        key=trade_key(tx, wallet, asset, "BUY", 20.0, 0.4),
+        wallet=wallet,
+        asset=asset,
+        condition_id=condition_id,
+        side="BUY",
+        size=20.0,
+        price=0.4,
+        timestamp=time.time() - 5,
+        transaction_hash=tx,
+        outcome="Yes",
+        title="Will the batch split?",
+        slug="batch",
+        event_slug="batch",
+        name="",
+        pseudonym="",
+    )

@@ -11,7 +11,7 @@ import aiohttp
 import asyncpg
 import pytest
 
-from bot.events import EventBus, TradeStored
+from bot.events import EventBus, StoredTrade, TradesStored
 from bot.leaderboard.boards import build_board, page_of
 from bot.leaderboard.evidence import Evidence
 from bot.leaderboard.models import PERIODS, PeriodBoard
@@ -115,15 +115,18 @@ async def test_second_refresh_reuses_trader_details_within_ttl(
     assert fake.calls["/positions"] == 0 and fake.calls["/v1/leaderboard"] > 0
 
 
-async def test_a_trade_event_expires_that_traders_details(make_service: Factory) -> None:
+async def test_a_stored_batch_expires_the_details_of_each_of_its_traders_once(
+    make_service: Factory,
+) -> None:
     bus = EventBus()
     service = make_service(bus)
     await service.refresh()
-    wallet = service.board("all").by_metric["pnl"][0].wallet
-    bus.publish(TradeStored(wallet=wallet.upper(), trade_key="k"))
+    first, second = (e.wallet for e in service.board("all").by_metric["pnl"][:2])
+    batch = [(first.upper(), "k1"), (second, "k2"), (first, "k3")]  # any case, repeated
+    bus.publish(TradesStored(tuple(StoredTrade(w, k) for w, k in batch)))
     await bus.drain()
     report = await service.refresh()
-    assert report.details_fetched == 1
+    assert report.details_fetched == 2
 
 
 async def test_failed_refresh_keeps_the_board_and_reports_stale(

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.events import EventBus
+from bot.events import EventBus, StoredTrade, TradesStored
 from bot.polymarket.records import Trade, trade_key
 from bot.trades.follows import FollowService
 from bot.trades.ingest import TradeIngest
@@ -154,7 +154,29 @@ async def test_the_same_fill_is_one_row_and_one_alert_however_often_it_arrives(
     assert notified == [{10}]  # the dispatcher is woken for new deliveries only
     assert ingest.stats.stored == 1 and ingest.stats.duplicates == 3
     assert ingest.stats.deliveries == 1
-    assert bus_counts["TradeStored"] == 1
+    assert bus_counts["TradesStored"] == 1
+
+
+async def test_a_stored_batch_is_one_event_naming_each_new_trade_in_the_order_written(
+    make_ingest: IngestFactory,
+) -> None:
+    ingest = make_ingest()
+    seen: list[TradesStored] = []
+
+    async def record(event: TradesStored) -> None:
+        seen.append(event)
+
+    ingest._bus.subscribe(TradesStored, record)
+    old = make_trade()
+    assert await ingest.store([old], "stream") == [old]
+    trades = [make_trade(wallet=wallet) for wallet in (FOLLOWED, OTHER, FOLLOWED, OTHER, OTHER)]
+    new = await ingest.store([*trades, old, trades[0]], "backfill")  # duplicates: not new
+    assert sorted(new, key=lambda t: t.key) == new and len(new) == 5
+    assert await ingest.store([old, *trades], "stream") == []  # nothing new: no event
+    await ingest._bus.drain()
+    assert ingest._bus.published["TradesStored"] == 2
+    assert seen[1] == TradesStored(tuple(StoredTrade(t.wallet, t.key) for t in new))
+    assert set(seen[1].wallets) == {FOLLOWED, OTHER}
 
 
 async def test_one_delivery_per_target_and_backfilled_ones_are_delayed(

@@ -8,7 +8,8 @@ from bot.events import (
     FollowAdded,
     FollowsChanged,
     RefreshFinished,
-    TradeStored,
+    StoredTrade,
+    TradesStored,
     cluster_event_types,
     decode,
     encode,
@@ -17,23 +18,23 @@ from bot.events import (
 
 async def test_handlers_get_events_and_a_failing_handler_does_not_break_others() -> None:
     bus = EventBus()
-    seen: list[TradeStored] = []
+    seen: list[TradesStored] = []
 
-    async def broken(event: TradeStored) -> None:
+    async def broken(event: TradesStored) -> None:
         raise RuntimeError("boom")
 
-    async def good(event: TradeStored) -> None:
+    async def good(event: TradesStored) -> None:
         seen.append(event)
 
-    bus.subscribe(TradeStored, broken)
-    bus.subscribe(TradeStored, good)
-    bus.publish(TradeStored(wallet="0xabc", trade_key="k1"))
+    bus.subscribe(TradesStored, broken)
+    bus.subscribe(TradesStored, good)
+    bus.publish(TradesStored((StoredTrade("0xabc", "k1"),)))
     bus.publish(FollowAdded(wallet="0xabc", channel_id=1))  # no subscribers: fine
     await bus.drain()
-    assert seen == [TradeStored(wallet="0xabc", trade_key="k1")]
-    assert bus.published["TradeStored"] == 1
-    bus.unsubscribe(TradeStored, good)
-    bus.publish(TradeStored(wallet="0xabc", trade_key="k2"))
+    assert seen == [TradesStored((StoredTrade("0xabc", "k1"),))]
+    assert bus.published["TradesStored"] == 1
+    bus.unsubscribe(TradesStored, good)
+    bus.publish(TradesStored((StoredTrade("0xabc", "k2"),)))
     await bus.drain()
     assert len(seen) == 1
 
@@ -48,14 +49,14 @@ async def test_cluster_wide_events_are_forwarded_and_remote_ones_are_not_sent_ba
 
     bus.forward_to(forwarded.append)
     bus.subscribe(FollowsChanged, record)
-    bus.subscribe(TradeStored, record)
-    bus.publish(TradeStored(wallet="0xabc", trade_key="k1"))  # local only
+    bus.subscribe(TradesStored, record)
+    bus.publish(TradesStored((StoredTrade("0xabc", "k1"),)))  # local only
     bus.publish(FollowsChanged(channel_id=5))  # cluster-wide: also forwarded
     bus.deliver(FollowsChanged(channel_id=6))  # from another process: handlers only
     await bus.drain()
     assert forwarded == [FollowsChanged(channel_id=5)]
     assert seen == [
-        TradeStored(wallet="0xabc", trade_key="k1"),
+        TradesStored((StoredTrade("0xabc", "k1"),)),
         FollowsChanged(channel_id=5),
         FollowsChanged(channel_id=6),
     ]
@@ -104,9 +105,17 @@ def test_an_event_round_trips_through_its_wire_form_with_tuples_restored() -> No
 def test_only_opted_in_events_are_cluster_wide_and_junk_is_refused() -> None:
     names = cluster_event_types()
     assert {"FollowsChanged", "BoardsPublished", "TradersChanged", "FollowAdded"} <= set(names)
-    assert "TradeStored" not in names  # the leader's own: its order writer must see it once
-    for junk in ("", "[]", '{"type": "TradeStored", "origin": "x", "fields": {}}', "{"):
+    assert "TradesStored" not in names  # the leader's own: its order writer must see it once
+    for junk in ("", "[]", '{"type": "TradesStored", "origin": "x", "fields": {}}', "{"):
         with pytest.raises(ValueError):
             decode(junk)
     with pytest.raises(ValueError):  # a known event with fields it does not have
         decode('{"type": "FollowsChanged", "origin": "x", "fields": {"nope": 1}}')
+
+
+def test_a_stored_batch_names_each_of_its_wallets_once_in_order() -> None:
+    event = TradesStored(
+        (StoredTrade("0xb", "k1"), StoredTrade("0xa", "k2"), StoredTrade("0xb", "k3"))
+    )
+    assert event.wallets == ("0xb", "0xa")
+    assert [t.trade_key for t in event.trades] == ["k1", "k2", "k3"]

@@ -14,7 +14,7 @@ import pytest
 import bot.cluster.bridge as bridge_module
 from bot.cluster.bridge import EventBridge
 from bot.cluster.connections import connector
-from bot.events import EventBus, FollowsChanged, TradersChanged, TradeStored
+from bot.events import EventBus, FollowsChanged, StoredTrade, TradersChanged, TradesStored
 from tests.integration.cluster.helpers import eventually, terminate
 
 LISTEN_CONNECTION = "polymarket-bot events"
@@ -49,7 +49,7 @@ async def processes(database_url: str, pool: asyncpg.Pool) -> AsyncIterator[list
             on_resync=process.resync,
             ping_interval=0.3,
         )
-        for kind in (FollowsChanged, TradersChanged, TradeStored):
+        for kind in (FollowsChanged, TradersChanged, TradesStored):
             process.bus.subscribe(kind, process.record)
         await process.bridge.start()
     yield made
@@ -63,7 +63,7 @@ async def test_a_cluster_wide_event_reaches_the_other_process_once_and_a_local_o
     processes: list[Process],
 ) -> None:
     leader, follower = processes
-    leader.bus.publish(TradeStored(wallet="0xabc", trade_key="k"))  # local only
+    leader.bus.publish(TradesStored((StoredTrade("0xabc", "k"),)))  # local only
     leader.bus.publish(TradersChanged(wallets=("0xabc", "0xdef")))
     follower.bus.publish(FollowsChanged(channel_id=42))
     await eventually(lambda: len(follower.seen) == 2 and len(leader.seen) == 3, within=3)
@@ -74,7 +74,7 @@ async def test_a_cluster_wide_event_reaches_the_other_process_once_and_a_local_o
         TradersChanged(wallets=("0xabc", "0xdef")),
     }
     assert leader.seen[:2] == [
-        TradeStored(wallet="0xabc", trade_key="k"),
+        TradesStored((StoredTrade("0xabc", "k"),)),
         TradersChanged(wallets=("0xabc", "0xdef")),
     ]
     assert leader.seen[2] == FollowsChanged(channel_id=42)

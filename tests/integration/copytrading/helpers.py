@@ -14,7 +14,7 @@ import pytest
 
 from bot.copytrading.models import PaperOrder
 from bot.copytrading.service import CopyTradingService
-from bot.events import TradeStored
+from bot.events import EventBus, StoredTrade, TradesStored
 from bot.polymarket.records import Trade, trade_key
 from db import trade_queries
 from tests.fakes.polymarket import FakePolymarket
@@ -150,5 +150,13 @@ async def assert_books_balance(pool: asyncpg.Pool) -> None:
             assert order["filled_shares"] <= order["size_shares"] + 1e-6
 
 
-def stored_event(trade: Trade) -> TradeStored:
-    return TradeStored(wallet=trade.wallet, trade_key=trade.key)
+def stored_event(*trades: Trade) -> TradesStored:
+    """The event of one stored batch of these trades, in this order."""
+    return TradesStored(tuple(StoredTrade(t.wallet, t.key) for t in trades))
+
+
+def subscribed_bus(service: CopyTradingService) -> EventBus:
+    """A bus whose stored batches reach ``service`` as the application wires it."""
+    bus = EventBus()
+    bus.subscribe(TradesStored, service.on_trades_stored)
+    return bus

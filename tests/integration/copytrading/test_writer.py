@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from bot.copytrading.models import OrderStatus, PaperOrder
-from bot.events import EventBus, TradeStored
+from bot.events import StoredTrade, TradesStored
 from tests.fakes.polymarket import FakePolymarket
 from tests.integration.copytrading.helpers import (
     GUILD,
@@ -31,6 +31,7 @@ from tests.integration.copytrading.helpers import (
     position,
     store_trade,
     stored_event,
+    subscribed_bus,
 )
 
 # ---- budgets and idempotency -----------------------------------------------------------------
@@ -83,13 +84,12 @@ async def test_duplicate_trades_make_one_order(
     pool: asyncpg.Pool, fake: FakePolymarket, make_service: Factory, clock: Clock
 ) -> None:
     service = make_service()
-    bus = EventBus()
-    bus.subscribe(TradeStored, service.on_trade_stored)
+    bus = subscribed_bus(service)
     cid, (yes, _) = new_market(fake)
     await service.start_copy(GUILD, USER, TRADER, budget_usd=100, per_trade_usd=10)
     trade = await store_trade(pool, clock, asset=yes, condition_id=cid)
     for _ in range(3):  # stream, orders_matched and backfill all report the same fill
-        bus.publish(TradeStored(wallet=trade.wallet, trade_key=trade.key))
+        bus.publish(stored_event(trade))
     await asyncio.sleep(0.05)
     assert service.queue.qsize() == 1  # nothing written yet: the handler only enqueued
     await service.start()
@@ -99,7 +99,7 @@ async def test_duplicate_trades_make_one_order(
     # Again later, from this process and from a second one at the same time.
     other = make_service()
     await asyncio.gather(service.process_trade(trade.key), other.process_trade(trade.key))
-    bus.publish(TradeStored(wallet=trade.wallet, trade_key=trade.key))
+    bus.publish(stored_event(trade))
     await service.start()
     await asyncio.wait_for(service.queue.join(), 5)
     await service.stop()
@@ -115,10 +115,87 @@ async def test_handler_ignores_wallets_nobody_copies(
 ) -> None:
     service = make_service()
     await service.start_copy(GUILD, USER, TRADER, budget_usd=100, per_trade_usd=10)
-    await service.on_trade_stored(TradeStored(wallet=OTHER_TRADER, trade_key="k"))
+    await service.on_trades_stored(TradesStored((StoredTrade(OTHER_TRADER, "k0"),)))
     assert service.queue.qsize() == 0
-    await service.on_trade_stored(TradeStored(wallet=TRADER, trade_key="k"))
-    assert service.queue.qsize() == 1
+    batch = [(OTHER_TRADER, "k1"), (TRADER, "k2"), (TRADER.upper(), "k3"), (TRADER, "k2")]
+    await service.on_trades_stored(TradesStored(tuple(StoredTrade(w, k) for w, k in batch)))
+    assert [service.queue.get_nowait() for _ in range(service.queue.qsize())] == ["k2", "k3"]
+    assert service.stats.deduplicated == 1
+
+
+async def test_a_stored_batch_is_one_event_and_each_trade_gets_its_orders_in_batch_order(
+    pool: asyncpg.Pool, fake: FakePolymarket, make_service: Factory, clock: Clock
+) -> None:
+    service = make_service()
+    bus = subscribed_bus(service)
+    cid, (yes, _) = new_market(fake)
+    await service.start_copy(GUILD, USER, TRADER, budget_usd=100, per_trade_usd=10)
+    trades = [await store_trade(pool, clock, asset=yes, condition_id=cid) for _ in range(4)]
+    other = await store_trade(pool, clock, asset=yes, condition_id=cid, wallet=OTHER_TRADER)
+    batch = [trades[2], other, trades[0], trades[3], trades[1]]  # not the order they were made
+    bus.publish(stored_event(*batch))
+    await bus.drain()
+    assert bus.published == {"TradesStored": 1}
+    assert service.stats.queued == 4  # each copied trade once; nobody copies OTHER_TRADER
+    await service.start()
+    await asyncio.wait_for(service.queue.join(), 5)
+    await service.stop()
+    rows = await orders(pool)  # by id: the order they were written in
+    assert [r["trade_key"] for r in rows] == [t.key for t in batch if t is not other]
+    await assert_books_balance(pool)
+
+
+async def test_a_trade_that_cannot_be_queued_costs_no_other_trade_of_its_batch(
+    pool: asyncpg.Pool,
+    fake: FakePolymarket,
+    make_service: Factory,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    service = make_service()
+    cid, (yes, _) = new_market(fake)
+    await service.start_copy(GUILD, USER, TRADER, budget_usd=100, per_trade_usd=10)
+    first, broken, last = [
+        await store_trade(pool, clock, asset=yes, condition_id=cid) for _ in "abc"
+    ]
+    real = service.writer.enqueue
+
+    def enqueue(wallet: str, key: str) -> None:
+        if key == broken.key:
+            raise RuntimeError("boom")
+        real(wallet, key)
+
+    service.writer.enqueue = enqueue  # type: ignore[method-assign]
+    await service.on_trades_stored(stored_event(first, broken, last))
+    assert f"could not queue paper orders for trade {broken.key}" in caplog.text
+    assert [service.queue.get_nowait() for _ in range(2)] == [first.key, last.key]
+    assert service.queue.empty()
+
+
+async def test_a_trade_whose_orders_keep_failing_costs_no_other_trade_of_its_batch(
+    pool: asyncpg.Pool, fake: FakePolymarket, make_service: Factory, clock: Clock
+) -> None:
+    service = make_service(max_bug_retries=1)
+    cid, (yes, _) = new_market(fake)
+    await service.start_copy(GUILD, USER, TRADER, budget_usd=100, per_trade_usd=10)
+    first, broken, last = [
+        await store_trade(pool, clock, asset=yes, condition_id=cid) for _ in "abc"
+    ]
+    real = service.process_trade
+
+    async def buggy(key: str) -> list[PaperOrder]:
+        if key == broken.key:
+            raise ValueError("a bug in sizing this one trade")
+        return await real(key)
+
+    service.process_trade = buggy  # type: ignore[method-assign]
+    await service.on_trades_stored(stored_event(first, broken, last))
+    await service.start()
+    await asyncio.wait_for(service.queue.join(), 5)
+    await service.stop()
+    assert service.stats.dropped == 1
+    assert [r["trade_key"] for r in await orders(pool)] == [first.key, last.key]
+    await assert_books_balance(pool)
 
 
 async def test_writer_retries_a_failed_write_until_it_passes(
@@ -140,7 +217,7 @@ async def test_writer_retries_a_failed_write_until_it_passes(
 
     service.process_trade = flaky  # type: ignore[method-assign]
     await service.start()
-    await service.on_trade_stored(stored_event(trade))
+    await service.on_trades_stored(stored_event(trade))
     await asyncio.wait_for(service.queue.join(), 5)
     await service.stop()
     assert service.stats.write_failures == 2
