@@ -14,9 +14,10 @@ Progress goes to stderr, figures to stdout. What each part measures, and what it
 
 (a) scripts/stream_bench_reconcile.py: fills the stream never sends, with 1,000 followed
     wallets: detection latency and the Data API budget used.
-(b) scripts/stream_bench_delivery.py: trade -> alert latency at 1 trade/s into one channel and
-    at 50 trades/s into 10 channels; a 1,000-channel fan-out against Discord's 50 requests/s
-    and an unrelated alert during it.
+(b) scripts/stream_bench_delivery.py: trade -> alert latency at 1 trade/s into one channel (and
+    a bare discord.py sender on the same schedule as its baseline) and at 50 trades/s into 10
+    channels; a 1,000-channel fan-out against Discord's 50 requests/s and an unrelated alert
+    during it.
 (c) scripts/stream_bench_storage.py: per-message bookkeeping and retention with 1,000,000 rows
     of alert history.
 (d) scripts/stream_bench_socket.py: a million frames through a real socket to PostgreSQL with
@@ -40,10 +41,13 @@ from typing import Any
 
 from benchlib import Table, arg_parser, migrated_pool, progress, run, run_meta
 from stream_bench_delivery import (
+    BareResult,
     FanoutResult,
     LatencyResult,
     TimedDiscord,
     World,
+    bare_rows,
+    bench_bare_sender,
     bench_fanout,
     bench_latency,
     fanout_rows,
@@ -85,11 +89,12 @@ from tests.fakes.rtds import FakeRTDS
 FANOUT_CHANNELS = 1_000
 
 
+DeliveryResults = tuple[LatencyResult, LatencyResult, LatencyResult, FanoutResult, BareResult]
+
+
 async def run_live(
     args: argparse.Namespace,
-) -> tuple[
-    ReconcileResult | None, tuple[LatencyResult, LatencyResult, LatencyResult, FanoutResult] | None
-]:
+) -> tuple[ReconcileResult | None, DeliveryResults | None]:
     """(a) and (b): the real bot against the fakes, one run."""
     rng = random.Random(args.seed)
     discord = TimedDiscord()
@@ -126,7 +131,9 @@ async def run_live(
                         world, rng, label="burst", rate=50.0, seconds=20.0, channels=10
                     )
                     await wait_idle(app)
-                    b = (one, under, burst, await bench_fanout(world, rng, args.fanout))
+                    fanout = await bench_fanout(world, rng, args.fanout)
+                    bare = await bench_bare_sender(discord, rate=1.0, seconds=120.0)
+                    b = (one, under, burst, fanout, bare)
                 if "a" in args.only:
                     a = await bench_reconcile(world, polymarket, rng, args.misses)
     finally:
@@ -158,9 +165,10 @@ def render(results: dict[str, Any], meta: dict[str, Any]) -> str:
         reconcile_rows(row, a)
         all_goals += reconcile_goals(a)
     if (b := results.get("b")) is not None:
-        one, under, burst, fanout = b
+        one, under, burst, fanout, bare = b
         section(f"(b) 1 trade/s for {one.seconds:g} s into one channel (exactly its limit)")
         latency_rows(row, one)
+        bare_rows(row, bare)
         section(
             f"(b) {under.rate:g} trades/s for {under.seconds:g} s into one channel (just under)"
         )

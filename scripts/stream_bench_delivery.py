@@ -19,7 +19,10 @@ limit no window fills and nothing waits;
 lets a channel take: cards must merge, and no 429 may come back); and one trader followed in
 1,000 channels with one trade, plus one unrelated alert in another channel a third of the way
 through: total time against Discord's 50 requests/s (goal >= 0.95 of it) and how long the
-unrelated alert waited (goal <= 2 s). Left out: network latency to Discord (loopback here).
+unrelated alert waited (goal <= 2 s). Baseline for the 1 trade/s run: the same schedule through
+a bare discord.py sender (``bench_bare_sender``: a task per post, nothing stored or rendered),
+so the figure shows what the rate limit alone costs at exactly a channel's limit. Left out:
+network latency to Discord (loopback here).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import discord as discord_py
 from benchlib import percentile, progress
 
 from bot.app import Application
@@ -282,6 +286,68 @@ async def bench_latency(
         peak_channel_messages_per_5s=max(
             (max_in_window(sorted(ts), 5.0) for ts in per_channel.values()), default=0
         ),
+    )
+
+
+@dataclass
+class BareResult:
+    """The floor under ``bench_latency``'s 1 trade/s: discord.py alone, no bot around it."""
+
+    rate: float
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    over_50_ms: int
+    rate_limited: int
+
+
+async def bench_bare_sender(discord: TimedDiscord, *, rate: float, seconds: float) -> BareResult:
+    """What the simplest bot does, as the baseline: each trade posted through discord.py the
+    moment it arrives, in a task of its own (discord.py's own rate limiter queues it), with
+    nothing stored, rendered or guarded. Same schedule, same channel limits, a fresh channel.
+
+    At exactly a channel's limit even this sender's latency grows window after window, by the
+    moments between a bucket's reset and the next post reaching Discord: it shows how much of
+    the bot's figure is the rate limit itself and how much the bot's own work."""
+    channel_id = await discord.add_channel("bare")
+    client = discord_py.Client(intents=discord_py.Intents.none())
+    await client.login(discord.token)
+    channel = client.get_partial_messageable(channel_id)
+    limited0 = discord.rate_limited_count
+    latencies: list[float] = []
+
+    async def post(n: int, pushed: float) -> None:
+        message = await channel.send(content=f"trade {n}")
+        latencies.append((discord.stored_at[message.id] - pushed) * 1000.0)
+
+    await asyncio.sleep(5.5)  # a fresh global window
+    progress(f"(b) bare discord.py sender: {int(rate * seconds)} posts at {rate:g}/s")
+    loop = asyncio.get_running_loop()
+    start, posts = loop.time(), []
+    try:
+        for n in range(int(rate * seconds)):
+            await asyncio.sleep(max(0.0, start + n / rate - loop.time()))
+            posts.append(asyncio.create_task(post(n, time.perf_counter())))
+        await asyncio.gather(*posts)
+    finally:
+        await client.close()
+    return BareResult(
+        rate=rate,
+        seconds=seconds,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        max_ms=max(latencies),
+        over_50_ms=sum(1 for ms in latencies if ms > 50),
+        rate_limited=discord.rate_limited_count - limited0,
+    )
+
+
+def bare_rows(row: Callable[[str, str], None], r: BareResult) -> None:
+    row(
+        "  baseline: bare discord.py, a task per post",
+        f"p50 {r.p50_ms:.0f} ms  p99 {r.p99_ms:.0f} ms  max {r.max_ms:.0f} ms"
+        f"  ({r.over_50_ms} over 50 ms; {r.rate_limited} x 429)",
     )
 
 
