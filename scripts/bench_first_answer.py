@@ -94,6 +94,7 @@ def production_settings(
         leaderboard_candidates=defaults.leaderboard_candidates,
         http_timeout_seconds=defaults.http_timeout_seconds,
         http_max_retries=defaults.http_max_retries,
+        http_rate_scale=defaults.http_rate_scale,  # Polymarket's real limits, not the tests' x20
     )
 
 

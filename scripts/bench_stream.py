@@ -106,7 +106,12 @@ async def run_live(
     try:
         async with migrated_pool("stream", scratch_on_embedded=True) as (pool, _):
             settings = settings_for(
-                discord, polymarket, rtds.url, leaderboard_candidates=20, http_max_retries=2
+                discord,
+                polymarket,
+                rtds.url,
+                leaderboard_candidates=20,
+                http_max_retries=2,
+                http_rate_scale=1.0,  # Polymarket's real limits (the tests run them x20)
             )
             progress("starting the bot against the fakes")
             async with running_bot(discord, pool, settings) as app:

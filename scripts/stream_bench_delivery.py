@@ -337,7 +337,7 @@ async def bench_bare_sender(discord: TimedDiscord, *, rate: float, seconds: floa
         seconds=seconds,
         p50_ms=percentile(latencies, 50),
         p99_ms=percentile(latencies, 99),
-        max_ms=max(latencies),
+        max_ms=max(latencies) if latencies else math.nan,
         over_50_ms=sum(1 for ms in latencies if ms > 50),
         rate_limited=discord.rate_limited_count - limited0,
     )
