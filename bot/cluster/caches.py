@@ -58,6 +58,10 @@ class Reloader:
     async def run(self) -> None:
         """Reload and wait until a run that started after this call has finished."""
         self.request()
+        await self.caught_up()
+
+    async def caught_up(self) -> None:
+        """Until every reload requested so far has run (at once when none is pending)."""
         wanted = self._requested
         while self._done < wanted and self._task is not None:
             await asyncio.shield(self._task)
@@ -129,6 +133,11 @@ class CacheSync:
     async def stop(self) -> None:
         for reloader in (self.boards, self.follows, self.copies):
             await reloader.close()
+
+    async def caught_up(self) -> None:
+        """Until the reloads requested so far (boards, follows, copies) have run."""
+        for reloader in (self.boards, self.follows, self.copies):
+            await reloader.caught_up()
 
     async def full_reload(self) -> None:
         """After the LISTEN connection was re-established: events may have been missed."""

@@ -9,6 +9,8 @@ a pool) the process leads alone and there is no bridge.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -26,6 +28,10 @@ from bot.events import EventBus, LeaderResigned, TradesStored
 from bot.workers import Worker
 from db import cluster_queries as queries
 
+log = logging.getLogger(__name__)
+
+HELD_RELOADS_SECONDS = 10.0  # start-up waits this long at most for reloads of held events
+
 
 class ClusterNode:
     def __init__(
@@ -42,6 +48,7 @@ class ClusterNode:
         run_refresh: Callable[[RefreshTarget], Awaitable[RefreshOutcome]],
     ) -> None:
         self.identity = identity
+        self._bus = bus
         self._pool = pool
         self._lead = lead
         self._stop_leading = stop_leading
@@ -94,9 +101,19 @@ class ClusterNode:
             await self.bridge.start()
 
     async def deliver_held(self) -> None:
-        """The caches are read: deliver what was heard meanwhile, and all that comes after."""
-        if self.bridge is not None:
-            await self.bridge.release()
+        """The caches are read: deliver what was heard meanwhile, and all that comes after.
+        Returns once the reloads those events asked for have run (bounded by
+        ``HELD_RELOADS_SECONDS``), so a process that leads from the start acts on a follow or
+        copy made elsewhere during its warm from its first trade."""
+        if self.bridge is None:
+            return
+        await self.bridge.release()
+        await self._bus.drain()  # the handlers of the held events have asked for their reloads
+        try:
+            async with asyncio.timeout(HELD_RELOADS_SECONDS):
+                await self.cache_sync.caught_up()
+        except TimeoutError:
+            log.warning("reloads asked for during start-up still running; starting anyway")
 
     async def close(self) -> None:
         """Stop the bridge if :meth:`listen` started it but the registry never did (a start

@@ -123,15 +123,20 @@ async def test_a_change_another_process_announces_while_the_caches_warm_is_not_l
                 assert app.bus.received == {}  # heard, and held while warm runs
 
             app.labels.load = load_labels_then_changes_elsewhere  # type: ignore[method-assign]
+            follows_reload = app.cluster.cache_sync.follows
+            load_follows = follows_reload._load
+
+            async def slow_reload_of_follows() -> object:
+                await asyncio.sleep(0.5)  # longer than the rest of start-up takes
+                return await load_follows()
+
+            follows_reload._load = slow_reload_of_follows
             await app.start(discord_fake.token)
             assert not app.cluster.is_leader()
             assert app.bus.received == {"FollowAdded": 1, "FollowsChanged": 1, "LabelsChanged": 1}
-            await wait_until(
-                lambda: (
-                    wallet in app.follows.followed_wallets()
-                    and app.labels.label(guild, wallet) == "whale"
-                )
-            )
+            # in memory when start returns: had this process led, its first trade would see them
+            assert wallet in app.follows.followed_wallets()
+            assert app.labels.label(guild, wallet) == "whale"
     finally:
         await leader.close()
 
