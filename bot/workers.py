@@ -140,9 +140,11 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
     a stopped worker leaves nothing running behind it; an error it ended with is raised here.
 
     If the caller is itself cancelled meanwhile, the worker is not cancelled a second time (that
-    would cut its cleanup short): it is still waited for, then the caller's cancellation goes
-    on. (A bare ``await task`` did both wrong: it re-cancelled the worker, and the suppressed
-    ``CancelledError`` was the caller's too, so the caller carried on as if never cancelled.)"""
+    would cut its cleanup short): it is still waited for (so a caller under ``asyncio.timeout``
+    may return after its deadline, by the worker's cleanup), its error is logged, then the
+    caller's cancellation goes on. (A bare ``await task`` did both wrong: it re-cancelled the
+    worker, and the suppressed ``CancelledError`` was the caller's too, so the caller carried on
+    as if never cancelled.)"""
     if task is None:
         return
     task.cancel()
@@ -150,6 +152,8 @@ async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
         await asyncio.wait({task})
     except asyncio.CancelledError:
         await asyncio.wait({task})  # a second cancellation of the caller ends this wait
+        if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+            log.error("%s ended with an error while stopping", task.get_name(), exc_info=error)
         raise
     if not task.cancelled() and (error := task.exception()) is not None:
         raise error

@@ -121,3 +121,28 @@ async def test_a_caller_cancelled_while_stopping_a_worker_is_cancelled_after_it_
         await caller
     assert not carried_on
     assert worker.done() and parts.ended == ["worker"]  # stopped, its cleanup uncut
+
+
+async def test_a_worker_failing_in_its_cleanup_while_its_caller_is_cancelled_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Its error is retrieved and logged, not left for "exception was never retrieved"."""
+    started = asyncio.Event()
+
+    async def fails_when_stopped() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.05)
+            raise ValueError("cleanup failed") from None
+
+    worker = asyncio.create_task(fails_when_stopped(), name="fragile")
+    await asyncio.wait_for(started.wait(), timeout=5)
+    caller = asyncio.create_task(cancel_and_wait(worker))
+    await asyncio.sleep(0.01)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert "fragile ended with an error while stopping" in caplog.text
+    assert "cleanup failed" in caplog.text
