@@ -2,9 +2,10 @@
 
 Outgoing events are queued and sent in order by one task through the pool, so a NOTIFY never
 waits on the publisher and a LISTEN connection being re-established loses nothing we send. A
-send that fails because PostgreSQL cannot be reached is retried until it can be; any other
-error refuses that NOTIFY for good (sent again, it fails again), so it costs that event alone,
-logged and counted, never every event behind it.
+send that fails for a passing reason (PostgreSQL unreachable, shutting down, failing over, short
+of resources, a rolled-back transaction: ``CONNECTION_ERRORS``) is retried until it goes; any
+other error refuses that NOTIFY for good (sent again, it fails again), so it costs that event
+alone, logged and counted, never every event behind it.
 Incoming events arrive on a connection of their own that does nothing else; a notification
 from this very process is recognised by its origin and skipped. That connection is checked
 every ``ping_interval``; when it drops (closed by the server, ``pg_terminate_backend``, network)
@@ -41,8 +42,8 @@ MAX_PAYLOAD = 7_900  # PostgreSQL refuses NOTIFY payloads of 8,000 bytes or more
 OUTBOX_LIMIT = 10_000
 
 # Failures that say "not now" (the connection went away or cannot be had, the server is shutting
-# down or restarting or short of resources, its NOTIFY queue is full, a timeout): the same
-# NOTIFY succeeds later.
+# down, restarting, failing over or short of resources, its NOTIFY queue is full, a timeout, a
+# transaction rolled back): the same NOTIFY succeeds later.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
@@ -51,6 +52,10 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, cannot connect, timeout
     asyncpg.exceptions.InsufficientResourcesError,  # class 53: too many clients, memory, disk
     asyncpg.exceptions.ProgramLimitExceededError,  # 54000: for NOTIFY, its queue is full
+    asyncpg.exceptions.PostgresSystemError,  # class 58: I/O errors
+    asyncpg.exceptions.TransactionRollbackError,  # class 40: serialization, deadlock
+    asyncpg.exceptions.LockNotAvailableError,  # 55P03: lock_timeout
+    asyncpg.exceptions.ReadOnlySQLTransactionError,  # 25006: a standby, mid-failover
 )
 
 
