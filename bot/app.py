@@ -470,7 +470,7 @@ class Application:
             log.info("%s", ready_line(self.bot.user, self.bot.application_id))
 
     async def warm(self) -> None:
-        """Memory from PostgreSQL before anything answers (boards, follows, copies, signals)."""
+        """Read before serving: boards, score record, follows, copies, signals, labels."""
         await self.leaderboard.warm()
         await self.score_record.load()
         await self.follows.load()

@@ -19,13 +19,16 @@ _tx_numbers = itertools.count(1)
 
 
 class Clock:
-    """Unix seconds that move only when the test moves them (``now``)."""
+    """Unix seconds (from now, unless given) that move only when the test moves them."""
 
-    def __init__(self, now: float) -> None:
-        self.now = now
+    def __init__(self, now: float | None = None) -> None:
+        self.now = time.time() if now is None else now
 
     def __call__(self) -> float:
         return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def make_trade(**overrides: Any) -> Trade:

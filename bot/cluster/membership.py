@@ -53,7 +53,6 @@ class Membership:
         self._forgot_at: float | None = None  # when the day-old rows were last deleted
         self.queries = 0
         self.failures = 0
-        self.forgets = 0
 
     def status(self) -> WorkerStatus:
         detail = f"{len(self.view.members)} members"
@@ -95,7 +94,6 @@ class Membership:
                     self.queries += 1
                     await queries.forget_members(conn, FORGET_AFTER)
                     self._forgot_at = self._clock()
-                    self.forgets += 1
                 self.queries += 1
                 members = await queries.members(conn, stale_after=3 * self.interval)
         except Exception as exc:

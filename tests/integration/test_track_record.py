@@ -3,7 +3,6 @@ at +1 h / +24 h, settled at resolution, summarised per server, kind and period."
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -16,17 +15,10 @@ from bot.polymarket.gamma import GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.trackrecord.returns import DAY, HOUR
 from bot.trackrecord.service import TrackRecordService
+from tests.factories import Clock
 from tests.fakes.polymarket import FakeMarket, FakePolymarket
 
 GUILD, OTHER_GUILD = 111, 222
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from bot.copytrading.service import CopyTradingService
 from bot.polymarket.gamma import ClobAPI, GammaAPI
 from bot.polymarket.http import PolymarketHTTP
 from bot.polymarket.records import Market
+from tests.factories import Clock
 from tests.fakes.polymarket import FakePolymarket
-from tests.integration.copytrading.helpers import Clock, Factory
+from tests.integration.copytrading.helpers import Factory
 
 
 @pytest.fixture

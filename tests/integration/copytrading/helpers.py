@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from bot.copytrading.service import CopyTradingService
 from bot.events import EventBus, StoredTrade, TradesStored
 from bot.polymarket.records import Trade, trade_key
 from db import trade_queries
+from tests.factories import Clock
 from tests.fakes.polymarket import FakePolymarket
 
 TRADER = "0x" + "a" * 40
@@ -24,19 +24,6 @@ OTHER_TRADER = "0x" + "b" * 40
 GUILD = 10
 USER = 20
 _tx = itertools.count(1)
-
-
-class Clock:
-    """Unix seconds that move only when the test says so (expiry, snapshots per hour)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 Factory = Callable[..., CopyTradingService]
