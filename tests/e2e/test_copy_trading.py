@@ -14,8 +14,8 @@ import pytest
 
 from bot.app import Application
 from bot.events import Event, StoredTrade, TradersChanged, TradesStored
-from bot.polymarket.records import Trade, trade_key
 from tests.e2e.harness import first_refresh_done, running_bot, settings_for, wait_until
+from tests.factories import make_trade
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.polymarket import FakePolymarket
 from tests.fakes.rtds import FakeRTDS
@@ -190,7 +190,17 @@ async def test_a_stored_batch_is_one_event_and_each_subscriber_handles_all_of_it
     market = polymarket.add_market("Will the batch split?", prices=(0.4, 0.6), slug="batch")
     yes_token = json.loads(market["clobTokenIds"])[0]
     wallets = [copied.wallet, other.wallet, copied.wallet, copied.wallet, other.wallet]
-    trades = [batch_trade(w, yes_token, market["conditionId"], n) for n, w in enumerate(wallets)]
+    trades = [  # recent fills as the reconciler hands them over
+        make_trade(
+            wallet=w,
+            asset=yes_token,
+            condition_id=market["conditionId"],
+            size=20.0,
+            price=0.4,
+            timestamp=time.time() - 5,
+        )
+        for w in wallets
+    ]
     for wallet in (copied.wallet, other.wallet):
         await app.profiles.get(wallet)  # cached, fresh
     assert all(app.trader_stats.fetched_at.get(w, 0.0) > 0 for w in (copied.wallet, other.wallet))
@@ -228,25 +238,3 @@ async def test_a_stored_batch_is_one_event_and_each_subscriber_handles_all_of_it
             break
         await asyncio.sleep(0.05)
     assert await order_keys() == copied_keys  # one order per trade, in the batch's order
-
-
-def batch_trade(wallet: str, asset: str, condition_id: str, n: int) -> Trade:
-    """A recent fill of ``wallet`` as the reconciler hands it over."""
-    tx = f"0x{0xBA7C4 * 1000 + n:064x}"
-    return Trade(
-        key=trade_key(tx, wallet, asset, "BUY", 20.0, 0.4),
-        wallet=wallet,
-        asset=asset,
-        condition_id=condition_id,
-        side="BUY",
-        size=20.0,
-        price=0.4,
-        timestamp=time.time() - 5,
-        transaction_hash=tx,
-        outcome="Yes",
-        title="Will the batch split?",
-        slug="batch",
-        event_slug="batch",
-        name="",
-        pseudonym="",
-    )
