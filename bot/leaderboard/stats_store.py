@@ -43,14 +43,19 @@ async def fetch_details(api: DataAPI, wallet: str) -> TraderDetails:
     """A trader's open positions, closed positions and activity, fetched together: the score
     inputs here, and /trader's profile (bot/traders/profiles.py).
 
-    All or nothing: when one endpoint fails for good its error is raised and the other pages
-    are not used (no score or profile is ever built from part of a fetch). What a failure
-    means is each caller's to say: the stats store pauses that trader, a profile load serves
-    its stored details, the daily statistics update counts it."""
-    positions, closed, activity = await asyncio.gather(
-        api.positions(wallet), api.closed_positions(wallet), api.activity(wallet)
-    )
-    return TraderDetails(positions, closed, activity)
+    All or nothing: when one endpoint fails for good its error is raised as is, and the other
+    requests are cancelled (their pages would not be used: no score or profile is ever built
+    from part of a fetch, so they would only spend the rate limit). What a failure means is
+    each caller's to say: the stats store pauses that trader, a profile load serves its stored
+    details, the daily statistics update counts it."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            positions = group.create_task(api.positions(wallet))
+            closed = group.create_task(api.closed_positions(wallet))
+            activity = group.create_task(api.activity(wallet))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return TraderDetails(positions.result(), closed.result(), activity.result())
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -74,3 +75,18 @@ async def test_the_store_pauses_a_trader_whose_fetch_failed_in_part(
     clock.now += FAILURE_PAUSE
     assert store.due([wallet]) == [wallet]
     assert (await store.refresh([wallet])).fetched == 1 and recorded == [wallet]
+
+
+async def test_when_one_endpoint_fails_the_others_are_stopped_not_left_running(
+    fake: FakePolymarket,
+) -> None:
+    """Their pages would be thrown away: a request still waiting is cancelled, so it spends no
+    more of the rate limit (left running, it would time out and be tried again)."""
+    async with aiohttp.ClientSession() as session:
+        api = fake_data_api(session, fake, timeout=0.3)
+        fake.inject("/activity", "timeout", count=2)  # hangs until the client gives up
+        fake.inject("/positions", "500", count=2)  # fails for good at once
+        with pytest.raises(UpstreamError):
+            await fetch_details(api, a_trader(fake))
+        await asyncio.sleep(0.6)  # a request left running has timed out and retried by now
+        assert fake.calls["/activity"] == 1
